@@ -1,0 +1,107 @@
+"""System checks: each message names the exact ``BENTO_STRIPE`` key to fix."""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core import checks
+
+from .conf import app_settings
+from .crypto import configured_keys
+
+
+@checks.register(checks.Tags.security)
+def check_encryption_keys(app_configs=None, **kwargs):
+    """E001: no key outside DEBUG; E002: a key that is not a Fernet key."""
+    messages = []
+    try:
+        keys = configured_keys()
+    except TypeError:
+        keys = None
+    if keys is None:
+        return [
+            checks.Error(
+                "settings.BENTO_STRIPE['ENCRYPTION_KEYS'] must be a list of Fernet keys.",
+                id="bento_stripe.E002",
+            )
+        ]
+    if not keys and not settings.DEBUG:
+        # In DEBUG an empty list is allowed: crypto derives a key from SECRET_KEY.
+        messages.append(
+            checks.Error(
+                "settings.BENTO_STRIPE['ENCRYPTION_KEYS'] is empty: secrets cannot be "
+                "stored encrypted.",
+                hint="Generate one with Fernet.generate_key() and set it (env "
+                "BENTO_STRIPE_ENCRYPTION_KEYS in the example project).",
+                id="bento_stripe.E001",
+            )
+        )
+    for position, key in enumerate(keys):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            messages.append(
+                checks.Error(
+                    f"settings.BENTO_STRIPE['ENCRYPTION_KEYS'][{position}] is not a Fernet key "
+                    "(32 url-safe base64-encoded bytes).",
+                    id="bento_stripe.E002",
+                )
+            )
+    return messages
+
+
+@checks.register()
+def check_stripe_settings(app_configs=None, **kwargs):
+    """W002/W003: Stripe platform credentials missing."""
+    messages = []
+    if not app_settings.STRIPE_SECRET_KEY:
+        messages.append(
+            checks.Warning(
+                "settings.BENTO_STRIPE['STRIPE_SECRET_KEY'] is empty: Stripe API calls "
+                "(OAuth token exchange, email lookups, disconnect) will fail.",
+                id="bento_stripe.W002",
+            )
+        )
+    if not app_settings.STRIPE_CONNECT_CLIENT_ID:
+        messages.append(
+            checks.Warning(
+                "settings.BENTO_STRIPE['STRIPE_CONNECT_CLIENT_ID'] is empty: teams cannot "
+                "connect Stripe accounts.",
+                hint="Copy the ca_... id from Stripe Dashboard → Settings → Connect.",
+                id="bento_stripe.W003",
+            )
+        )
+    return messages
+
+
+@checks.register()
+def check_delivery_settings(app_configs=None, **kwargs):
+    """E003: batch size outside Bento's limit; E004: rate limit above Bento's; W004: plain http."""
+    messages = []
+    batch = app_settings.BATCH_SIZE
+    if not isinstance(batch, int) or not 1 <= batch <= 1000:
+        messages.append(
+            checks.Error(
+                "settings.BENTO_STRIPE['BATCH_SIZE'] must be an integer from 1 to 1000 "
+                "(Bento accepts at most 1,000 events a request).",
+                id="bento_stripe.E003",
+            )
+        )
+    rate = app_settings.RATE_LIMIT_PER_MINUTE
+    if not isinstance(rate, int) or not 1 <= rate <= 100:
+        messages.append(
+            checks.Error(
+                "settings.BENTO_STRIPE['RATE_LIMIT_PER_MINUTE'] must be an integer from 1 to 100 "
+                "(Bento allows 100 requests a minute per endpoint family).",
+                id="bento_stripe.E004",
+            )
+        )
+    if not settings.DEBUG and str(app_settings.API_URL).startswith("http://"):
+        messages.append(
+            checks.Warning(
+                "settings.BENTO_STRIPE['API_URL'] uses plain http outside DEBUG: Bento keys "
+                "would cross the network unencrypted.",
+                id="bento_stripe.W004",
+            )
+        )
+    return messages

@@ -1,0 +1,76 @@
+"""Settings of bento-stripe, read from ``settings.BENTO_STRIPE`` at access time.
+
+Every value is looked up when it is used, so ``override_settings`` works in tests
+and nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+
+#: The defaults of every key of ``settings.BENTO_STRIPE``.
+DEFAULTS: dict[str, Any] = {
+    # Fernet keys; the first encrypts, all decrypt. Empty: derived from SECRET_KEY in DEBUG only.
+    "ENCRYPTION_KEYS": [],
+    # Platform (Connect application) credentials and addresses.
+    "STRIPE_SECRET_KEY": "",
+    "STRIPE_CONNECT_CLIENT_ID": "",
+    "STRIPE_API_BASE": "https://api.stripe.com",
+    "STRIPE_CONNECT_BASE": "https://connect.stripe.com",
+    "OAUTH_SCOPE": "read_only",
+    "OAUTH_STATE_MAX_AGE": 600,
+    "STORE_ACCESS_TOKEN": False,
+    # Webhooks.
+    "WEBHOOK_TOLERANCE": 300,
+    "WEBHOOK_MAX_BODY_BYTES": 1024 * 1024,
+    "FORWARD_UNKNOWN_EVENTS": False,
+    # Delivery to Bento.
+    "BACKEND": "http",
+    "API_URL": "https://app.bentonow.com/api/v1",
+    "BATCH_SIZE": 100,
+    "RATE_LIMIT_PER_MINUTE": 100,
+    "MAX_ATTEMPTS": 10,
+    "HTTP_TIMEOUT": (5.0, 30.0),
+}
+
+#: Short names accepted by ``BACKEND``.
+BACKEND_ALIASES = {
+    "http": "bento_stripe.bento.backends.http.HttpBackend",
+    "console": "bento_stripe.bento.backends.console.ConsoleBackend",
+    "locmem": "bento_stripe.bento.backends.locmem.LocmemBackend",
+    "signal": "bento_stripe.bento.backends.signal.SignalBackend",
+}
+
+
+class AppSettings:
+    """Attribute access to ``settings.BENTO_STRIPE`` with defaults, read on every access."""
+
+    def _user_settings(self) -> dict[str, Any]:
+        value = getattr(django_settings, "BENTO_STRIPE", {}) or {}
+        if not isinstance(value, dict):
+            raise ImproperlyConfigured("settings.BENTO_STRIPE must be a dict.")
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"BENTO_STRIPE has no setting {name!r}")
+        return self._user_settings().get(name, DEFAULTS[name])
+
+    def is_set(self, name: str) -> bool:
+        """Whether the host project gave ``name`` a value of its own."""
+        return name in self._user_settings()
+
+    def require(self, name: str) -> Any:
+        """The value of ``name``, or ImproperlyConfigured naming the key when it is empty."""
+        value = getattr(self, name)
+        if value in ("", None, [], ()):
+            raise ImproperlyConfigured(
+                f"settings.BENTO_STRIPE[{name!r}] is not set: set it in your Django settings."
+            )
+        return value
+
+
+app_settings = AppSettings()

@@ -1,0 +1,90 @@
+"""What is waiting for Bento: the outbox, and each person's current fields per site."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .teams import Site
+
+
+class Subscriber(models.Model):
+    """A person's current Bento fields on a site, kept by the ledger, read at send time."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="subscribers")
+    email = models.EmailField(_("email"), max_length=254)
+    #: Flat Bento fields (``lifetime_value``, ``mrr``, ``plan``, ...), JSON-safe values.
+    fields = models.JSONField(_("fields"), default=dict, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["site", "email"]
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "email"], name="bento_stripe_subscriber_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class OutboxEvent(models.Model):
+    """One Bento request item waiting for delivery, written in the ledger's transaction."""
+
+    class Kind(models.TextChoices):
+        EVENT = "event", _("Event (/batch/events)")
+        SUBSCRIBER = "subscriber", _("Subscriber fields (/batch/subscribers)")
+        COMMAND = "command", _("Command (/fetch/commands)")
+
+    class Status(models.TextChoices):
+        HELD = "held", _("Held (no email yet)")
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        DEAD = "dead", _("Dead (attempts exhausted)")
+        SKIPPED = "skipped", _("Skipped")
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="outbox")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.EVENT)
+    #: Bento event type (``$ChargeSucceeded``), or the command name, for filters.
+    event_type = models.CharField(_("type"), max_length=100, blank=True, db_index=True)
+    email = models.EmailField(_("email"), max_length=254, blank=True, db_index=True)
+    #: The Bento item as it will be sent; ``fields`` are refreshed from Subscriber at send time.
+    payload = models.JSONField(_("payload"), default=dict)
+    #: Unique per site: the same Stripe event never gives the same Bento item twice.
+    dedupe_key = models.CharField(_("dedupe key"), max_length=255)
+    stripe_event_id = models.CharField(
+        _("Stripe event id"), max_length=255, blank=True, db_index=True
+    )
+    stripe_account_id = models.CharField(_("Stripe account"), max_length=255, blank=True)
+    #: Stripe customer of a held event, so it can be released when the email is known.
+    stripe_customer_id = models.CharField(_("Stripe customer"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(
+        _("next attempt at"), default=timezone.now, db_index=True
+    )
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "dedupe_key"], name="bento_stripe_outbox_dedupe"
+            ),
+        ]
+        indexes = [models.Index(fields=["site", "status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_type or self.kind} → {self.email or '?'} ({self.status})"

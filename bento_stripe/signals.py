@@ -1,0 +1,15 @@
+"""Signals sent by bento-stripe. Receivers take ``**kwargs``; senders pass keyword arguments."""
+
+from django.dispatch import Signal
+
+#: Sent after a Stripe connection is created or reactivated.
+#: kwargs: ``account`` (StripeAccount), ``by`` (user or None), ``created`` (bool).
+account_connected = Signal()
+
+#: Sent after a connection is routed to another site.
+#: kwargs: ``account``, ``old_site``, ``new_site``, ``by``.
+account_site_changed = Signal()
+
+#: Sent after a connection stops forwarding events.
+#: kwargs: ``account``, ``by``, ``status`` ("disconnected" or "deauthorized").
+account_disconnected = Signal()

@@ -1,0 +1,70 @@
+"""Shared fixtures, and the report of which test lanes ran and which were skipped."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _database_vendor() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    return "postgresql" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+
+
+def _redis_url() -> str:
+    return os.environ.get("REDIS_URL", "")
+
+
+def lanes() -> dict[str, str | None]:
+    """Each optional lane and why it is skipped (None: it runs)."""
+    return {
+        "postgres": None
+        if _database_vendor() == "postgresql"
+        else "DATABASE_URL does not point at PostgreSQL",
+        "redis": None if _redis_url() else "REDIS_URL is not set",
+        "browser": None
+        if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)
+        else "Debian's Chromium is missing: apt-get install -y chromium",
+    }
+
+
+def pytest_report_header(config):
+    ran = [name for name, why in lanes().items() if why is None]
+    return f"bento-stripe lanes: database={_database_vendor()}; optional lanes on: {', '.join(ran) or 'none'}"
+
+
+def pytest_collection_modifyitems(config, items):
+    for name, why in lanes().items():
+        if why is None:
+            continue
+        marker = pytest.mark.skip(reason=f"{name} lane skipped: {why}")
+        for item in items:
+            if name in item.keywords:
+                item.add_marker(marker)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    terminalreporter.section("bento-stripe lanes")
+    terminalreporter.write_line(f"database: {_database_vendor()} (ran)")
+    for name, why in lanes().items():
+        terminalreporter.write_line(f"{name}: {'ran' if why is None else 'SKIPPED - ' + why}")
+
+
+@pytest.fixture
+def redis_url():
+    url = _redis_url()
+    if not url:
+        pytest.skip("redis lane skipped: REDIS_URL is not set")
+    return url
+
+
+@pytest.fixture
+def output_dir(request):
+    """A directory for a test's artefacts (screenshots), under test-output/."""
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "test-output", request.node.name)
+    os.makedirs(path, exist_ok=True)
+    return os.path.abspath(path)

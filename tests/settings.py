@@ -1,0 +1,22 @@
+"""Test settings: the example project's, with fast hashing and fixed keys."""
+
+from example_project.settings import *  # noqa: F403
+from example_project.settings import BENTO_STRIPE
+
+#: Two fixed Fernet keys: the first encrypts, both decrypt (tests rotate between them).
+TEST_ENCRYPTION_KEYS = [
+    "hN1mYz7o0tS8o2H9lJ7m5m0J2X6xj0W2y6mM3Q6jv4c=",
+    "wq4tVvR2k1m8qM6y9p1Z3o5l7n9b2d4f6h8j0k2m4o8=",
+]
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+BENTO_STRIPE = {
+    **BENTO_STRIPE,
+    "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS[:1],
+    "BACKEND": "locmem",
+    "STRIPE_SECRET_KEY": "sk_test_platform_key_for_tests",
+    "STRIPE_CONNECT_CLIENT_ID": "ca_test_client_id",
+}
+
+# dj-stripe's migration history takes a minute on SQLite; its tables are built from its models.
+MIGRATION_MODULES = {"djstripe": None}

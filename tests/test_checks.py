@@ -1,0 +1,68 @@
+"""System checks name the exact BENTO_STRIPE key to fix."""
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from bento_stripe.checks import (
+    check_delivery_settings,
+    check_encryption_keys,
+    check_stripe_settings,
+)
+
+
+def bento(**values):
+    return override_settings(BENTO_STRIPE={**settings.BENTO_STRIPE, **values})
+
+
+def ids(messages):
+    return sorted(m.id for m in messages)
+
+
+def test_no_encryption_keys_outside_debug_is_an_error():
+    with bento(ENCRYPTION_KEYS=[]), override_settings(DEBUG=False):
+        messages = check_encryption_keys()
+    assert ids(messages) == ["bento_stripe.E001"]
+    assert "BENTO_STRIPE['ENCRYPTION_KEYS']" in messages[0].msg
+
+
+def test_no_encryption_keys_in_debug_is_allowed():
+    with bento(ENCRYPTION_KEYS=[]), override_settings(DEBUG=True):
+        assert check_encryption_keys() == []
+
+
+def test_invalid_key_names_its_position():
+    with bento(ENCRYPTION_KEYS=[settings.TEST_ENCRYPTION_KEYS[0], "not-a-key"]):
+        messages = check_encryption_keys()
+    assert ids(messages) == ["bento_stripe.E002"]
+    assert "ENCRYPTION_KEYS'][1]" in messages[0].msg
+
+
+def test_valid_settings_have_no_messages():
+    assert check_encryption_keys() == []
+    assert check_stripe_settings() == []
+    assert check_delivery_settings() == []
+
+
+def test_missing_stripe_credentials():
+    with bento(STRIPE_SECRET_KEY="", STRIPE_CONNECT_CLIENT_ID=""):
+        assert ids(check_stripe_settings()) == ["bento_stripe.W002", "bento_stripe.W003"]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"BATCH_SIZE": 1001}, ["bento_stripe.E003"]),
+        ({"BATCH_SIZE": 0}, ["bento_stripe.E003"]),
+        ({"RATE_LIMIT_PER_MINUTE": 101}, ["bento_stripe.E004"]),
+        ({"BATCH_SIZE": 1000, "RATE_LIMIT_PER_MINUTE": 100}, []),
+    ],
+)
+def test_delivery_limits(values, expected):
+    with bento(**values):
+        assert ids(check_delivery_settings()) == expected
+
+
+def test_plain_http_api_url_outside_debug_warns():
+    with bento(API_URL="http://bento.local/api/v1"), override_settings(DEBUG=False):
+        assert ids(check_delivery_settings()) == ["bento_stripe.W004"]

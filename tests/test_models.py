@@ -1,0 +1,92 @@
+"""Teams, sites and Stripe connections: the rules the forms and the database both keep."""
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from bento_stripe.forms import StripeAccountForm
+from bento_stripe.models import Membership, Site, StripeAccount, Team
+from tests.factories import MembershipFactory, SiteFactory, StripeAccountFactory, TeamFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_public_imports():
+    assert {Team, Membership, Site, StripeAccount}
+
+
+def test_database_refuses_site_of_another_team_on_insert():
+    team, other = TeamFactory(), TeamFactory()
+    foreign_site = SiteFactory(team=other)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StripeAccount.objects.create(team=team, site=foreign_site, stripe_user_id="acct_1")
+        # PostgreSQL checks the composite key at once; force it anyway for deferred setups.
+        StripeAccount.objects.filter(stripe_user_id="acct_1").count()
+    assert not StripeAccount.objects.filter(stripe_user_id="acct_1").exists()
+
+
+def test_database_refuses_rerouting_to_site_of_another_team():
+    account = StripeAccountFactory()
+    foreign_site = SiteFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StripeAccount.objects.filter(pk=account.pk).update(site=foreign_site)
+    account.refresh_from_db()
+    assert account.site.team_id == account.team_id
+
+
+def test_database_refuses_moving_a_routed_site_to_another_team():
+    account = StripeAccountFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Site.objects.filter(pk=account.site_id).update(team=TeamFactory())
+
+
+def test_database_allows_site_of_same_team():
+    account = StripeAccountFactory()
+    second = SiteFactory(team=account.team)
+    StripeAccount.objects.filter(pk=account.pk).update(site=second)
+    account.refresh_from_db()
+    assert account.site == second
+
+
+def test_form_refuses_site_of_another_team_and_offers_only_team_sites():
+    account = StripeAccountFactory()
+    own_second = SiteFactory(team=account.team)
+    foreign_site = SiteFactory()
+    form = StripeAccountForm(
+        instance=account,
+        data={
+            "team": account.team_id,
+            "site": foreign_site.pk,
+            "stripe_user_id": account.stripe_user_id,
+            "scope": "read_only",
+            "display_name": "x",
+        },
+    )
+    assert set(form.fields["site"].queryset) == {account.site, own_second}
+    assert not form.is_valid()
+    assert "site" in form.errors
+
+
+def test_model_clean_refuses_site_of_another_team():
+    from django.core.exceptions import ValidationError
+
+    account = StripeAccountFactory.build(team=TeamFactory(), site=SiteFactory())
+    with pytest.raises(ValidationError):
+        account.full_clean()
+
+
+def test_one_active_connection_per_account_and_mode():
+    account = StripeAccountFactory(stripe_user_id="acct_dup", livemode=True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StripeAccountFactory(stripe_user_id="acct_dup", livemode=True)
+    # Same account in test mode, or after the first one is disconnected, is fine.
+    StripeAccountFactory(stripe_user_id="acct_dup", livemode=False)
+    account.status = StripeAccount.Status.DISCONNECTED
+    account.save()
+    StripeAccountFactory(stripe_user_id="acct_dup", livemode=True)
+    assert StripeAccount.objects.filter(stripe_user_id="acct_dup").count() == 3
+
+
+def test_roles():
+    membership = MembershipFactory(role=Membership.Role.ADMIN)
+    assert membership.team.role_of(membership.user) == "admin"
+    assert membership.team.role_of(MembershipFactory().user) is None
