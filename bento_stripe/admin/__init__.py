@@ -1,0 +1,3 @@
+"""Django admin of bento-stripe, one module per area."""
+
+from . import accounts, delivery, teams  # noqa: F401  (registers the ModelAdmins)
