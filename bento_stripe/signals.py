@@ -13,3 +13,7 @@ account_site_changed = Signal()
 #: Sent after a connection stops forwarding events.
 #: kwargs: ``account``, ``by``, ``status`` ("disconnected" or "deauthorized").
 account_disconnected = Signal()
+
+#: Sent (after commit) when outbox rows became ready for delivery.
+#: kwargs: ``site_ids`` (set of Site primary keys).
+outbox_ready = Signal()
