@@ -1,0 +1,392 @@
+"""The Connect OAuth flow against the local Stripe stand-in: every step, error and attack."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from django.core import signing
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from bento_stripe.models import Membership, StripeAccount
+from bento_stripe.oauth import state as oauth_state
+from tests.factories import MembershipFactory, StripeAccountFactory, TeamFactory, UserFactory
+from tests.oauth_helpers import callback_path, decide, journey, manager, query, start
+from tests.stripe_server import StandInAccount, refused_url
+
+pytestmark = pytest.mark.django_db
+
+CALLBACK = "http://testserver/account/oauth/stripe_accounts/callback"
+
+
+@pytest.fixture
+def owner(client, stripe_settings):
+    user, team, sites = manager("owner")
+    client.force_login(user)
+    return user, team, sites
+
+
+def test_confirmation_post_redirects_to_stripe_authorize(client, owner, stripe_server):
+    user, team, sites = owner
+    response = start(client, team, sites[1])
+    assert response.status_code == 302
+    url = response["Location"]
+    assert url.startswith(stripe_server.url + "/oauth/authorize?")
+    params = query(url)
+    assert params["response_type"] == "code"
+    assert params["client_id"] == "ca_test_client_id"
+    assert params["scope"] == "read_only"
+    assert params["redirect_uri"] == CALLBACK
+    assert params["stripe_user[email]"] == user.email
+    assert len(params["state"]) > 40
+
+
+def test_scope_and_redirect_uri_come_from_settings(client, owner, settings):
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "OAUTH_SCOPE": "read_write",
+        "OAUTH_REDIRECT_URI": "https://bento.example/account/oauth/stripe_accounts/callback",
+    }
+    _, team, sites = owner
+    params = query(start(client, team, sites[0])["Location"])
+    assert params["scope"] == "read_write"
+    assert params["redirect_uri"] == "https://bento.example/account/oauth/stripe_accounts/callback"
+
+
+def test_full_flow_connects_the_account_to_the_chosen_site(client, owner, stripe_server):
+    user, team, sites = owner
+    response, _ = journey(client, team, sites[1])
+    account = StripeAccount.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse(
+        "bento_stripe:account_review", kwargs={"team_id": team.pk, "pk": account.pk}
+    )
+    assert account.team == team and account.site == sites[1]
+    assert account.stripe_user_id == "acct_1StandInDemo0001"
+    assert account.display_name == "Backpack Coffee (stand-in)"
+    assert account.livemode is False and account.scope == "read_only"
+    assert account.status == StripeAccount.Status.ACTIVE
+    assert account.connected_by == user and account.connected_at is not None
+    assert account.access_token == ""  # not stored unless STORE_ACCESS_TOKEN
+    token_call = stripe_server.state.calls("/oauth/token")[0]
+    assert token_call.headers["Authorization"] == "Bearer sk_test_platform_key_for_tests"
+    assert token_call.params["grant_type"] == "authorization_code"
+    account_call = stripe_server.state.calls("/v1/accounts/acct_1StandInDemo0001")[0]
+    assert account_call.method == "GET"
+
+
+def test_livemode_comes_from_the_token_response_not_the_key(client, owner, stripe_server):
+    _, team, sites = owner
+    stripe_server.state.account = StandInAccount(id="acct_live0000000001", livemode=True)
+    journey(client, team, sites[0])
+    account = StripeAccount.objects.get()
+    assert account.livemode is True  # the platform key is sk_test_..., the token said live
+
+
+def test_access_token_is_stored_encrypted_only_when_asked(client, owner, settings):
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STORE_ACCESS_TOKEN": True}
+    _, team, sites = owner
+    journey(client, team, sites[0])
+    account = StripeAccount.objects.get()
+    assert account.access_token.startswith("sk_test_standin_")
+    with connection.cursor() as cursor:
+        cursor.execute("select access_token from bento_stripe_stripeaccount")
+        raw = cursor.fetchone()[0]
+    assert raw.startswith("fernet:") and account.access_token not in raw
+
+
+def test_cancel_at_stripe_shows_a_friendly_message_and_creates_nothing(client, owner):
+    _, team, sites = owner
+    response, _ = journey(client, team, sites[0], decision="deny")
+    assert response.status_code == 200
+    assert "You cancelled the connection at Stripe" in response.content.decode()
+    assert not StripeAccount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "text"),
+    [
+        ("invalid_grant", 400, "Stripe did not accept the authorization"),
+        (500, 502, "Stripe could not be reached or had an error"),
+        (503, 502, "Stripe could not be reached or had an error"),
+    ],
+)
+def test_token_errors_show_a_message_and_create_nothing(
+    client, owner, stripe_server, failure, status, text
+):
+    _, team, sites = owner
+    stripe_server.state.fail_token = failure
+    response, _ = journey(client, team, sites[0])
+    assert response.status_code == status
+    assert text in response.content.decode()
+    assert not StripeAccount.objects.exists()
+
+
+def test_stripe_unreachable_shows_a_message_and_creates_nothing(client, owner, settings):
+    _, team, sites = owner
+    authorize = start(client, team, sites[0])["Location"]
+    callback = decide(authorize)
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_CONNECT_BASE": refused_url()}
+    response = client.get(callback_path(callback))
+    assert response.status_code == 502
+    assert "could not be reached" in response.content.decode()
+    assert not StripeAccount.objects.exists()
+
+
+def test_an_error_other_than_cancel_is_told_apart(client, owner):
+    _, team, sites = owner
+    params = query(start(client, team, sites[0])["Location"])
+    response = client.get(
+        reverse("bento_stripe:oauth_callback"),
+        {"error": "invalid_scope", "error_description": "bad", "state": params["state"]},
+    )
+    assert response.status_code == 400
+    assert "did not authorize the connection (invalid_scope)" in response.content.decode()
+    assert not StripeAccount.objects.exists()
+
+
+def test_account_lookup_failure_still_connects_without_a_name(client, owner, stripe_server):
+    # The code is spent and the account authorized at Stripe: keep the connection.
+    _, team, sites = owner
+    stripe_server.state.fail_account = 500
+    response, _ = journey(client, team, sites[0])
+    assert response.status_code == 302
+    assert StripeAccount.objects.get().display_name == ""
+
+
+def test_account_connected_by_another_team_is_refused(client, owner):
+    _, team, sites = owner
+    other = StripeAccountFactory(stripe_user_id="acct_1StandInDemo0001")
+    response, _ = journey(client, team, sites[0])
+    assert response.status_code == 409
+    assert "already connected to another team" in response.content.decode()
+    assert list(StripeAccount.objects.all()) == [other]
+    other.refresh_from_db()
+    assert other.status == StripeAccount.Status.ACTIVE
+
+
+def test_reconnecting_own_disconnected_account_reactivates_it(client, owner):
+    user, team, sites = owner
+    old = StripeAccountFactory(
+        team=team,
+        site=sites[0],
+        stripe_user_id="acct_1StandInDemo0001",
+        status=StripeAccount.Status.DISCONNECTED,
+    )
+    response, _ = journey(client, team, sites[1])
+    assert response.status_code == 302
+    old.refresh_from_db()
+    assert StripeAccount.objects.count() == 1
+    assert old.status == StripeAccount.Status.ACTIVE and old.disconnected_at is None
+    assert old.site == sites[1] and old.connected_by == user
+
+
+def test_a_disconnected_connection_of_another_team_does_not_block(client, owner):
+    _, team, sites = owner
+    StripeAccountFactory(
+        stripe_user_id="acct_1StandInDemo0001", status=StripeAccount.Status.DEAUTHORIZED
+    )
+    response, _ = journey(client, team, sites[0])
+    assert response.status_code == 302
+    assert StripeAccount.objects.active().get().team == team
+
+
+def test_missing_platform_credentials_show_a_message_not_a_500(client, owner, settings):
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_CONNECT_CLIENT_ID": ""}
+    _, team, sites = owner
+    response = start(client, team, sites[0])
+    assert response.status_code == 400
+    assert "not configured" in response.content.decode()
+
+
+def test_no_code_or_token_in_logs(client, owner, stripe_server, settings, caplog):
+    caplog.set_level(logging.DEBUG)
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STORE_ACCESS_TOKEN": True}
+    _, team, sites = owner
+    _, url = journey(client, team, sites[0])
+    code = query(url)["code"]
+    token = StripeAccount.objects.get().access_token
+    stripe_server.state.fail_token = "invalid_grant"
+    StripeAccount.objects.all().delete()
+    _, url2 = journey(client, team, sites[0])
+    code2 = query(url2)["code"]
+    assert caplog.records, "the flow logs something at DEBUG (stripe-python's request logs)"
+    assert "Stripe refused the authorization code" in caplog.text
+    for secret in (code, code2, token, "rt_", "sk_test_platform_key_for_tests"):
+        assert secret not in caplog.text
+
+
+# --- security: nobody but the team's owner or admin, in the same session, connects ---
+
+
+def _nothing_connected(stripe_server):
+    assert not StripeAccount.objects.exists()
+    assert not stripe_server.state.calls("/oauth/token")
+
+
+def test_another_teams_member_gets_404(client, stripe_settings, stripe_server):
+    _, team, sites = manager("owner")
+    stranger, _, _ = manager("owner")
+    client.force_login(stranger)
+    url = reverse("bento_stripe:connect_new", args=[team.pk])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"site": sites[0].pk}).status_code == 404
+    _nothing_connected(stripe_server)
+
+
+def test_plain_member_gets_403(client, stripe_settings, stripe_server):
+    user, team, sites = manager("member")
+    client.force_login(user)
+    url = reverse("bento_stripe:connect_new", args=[team.pk])
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"site": sites[0].pk}).status_code == 403
+    _nothing_connected(stripe_server)
+
+
+def test_logged_out_user_is_sent_to_login(client, stripe_settings, stripe_server):
+    _, team, sites = manager("owner")
+    for response in (
+        client.get(reverse("bento_stripe:connect_new", args=[team.pk])),
+        client.post(reverse("bento_stripe:connect_new", args=[team.pk]), {"site": sites[0].pk}),
+        client.get(reverse("bento_stripe:oauth_callback"), {"code": "ac_x", "state": "x"}),
+    ):
+        assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    _nothing_connected(stripe_server)
+
+
+def test_site_of_another_team_cannot_be_chosen(client, owner, stripe_server):
+    _, team, _ = owner
+    _, _, foreign_sites = manager("owner")
+    response = start(client, team, foreign_sites[0])
+    assert response.status_code == 400
+    _nothing_connected(stripe_server)
+
+
+def _callback_with(client, state_value, code="ac_anything"):
+    return client.get(reverse("bento_stripe:oauth_callback"), {"code": code, "state": state_value})
+
+
+def test_forged_state_is_refused(client, owner, stripe_server):
+    _, team, sites = owner
+    real = query(start(client, team, sites[0])["Location"])["state"]
+    for forged in ("", "garbage", real[:-2] + ("AA" if real[-2:] != "AA" else "BB")):
+        response = _callback_with(client, forged)
+        assert response.status_code == 400
+        assert "not valid any more" in response.content.decode()
+    _nothing_connected(stripe_server)
+
+
+def test_replayed_state_is_refused(client, owner, stripe_server):
+    _, team, sites = owner
+    response, url = journey(client, team, sites[0])
+    assert response.status_code == 302
+    StripeAccount.objects.all().delete()
+    replay = client.get(callback_path(url))
+    assert replay.status_code == 400
+    assert not StripeAccount.objects.exists()
+    assert len(stripe_server.state.calls("/oauth/token")) == 1
+
+
+def test_state_from_another_session_is_refused(client, owner, stripe_server):
+    user, team, sites = owner
+    url = decide(start(client, team, sites[0])["Location"])
+    other_session = Client()
+    other_session.force_login(user)  # same user, another browser
+    assert other_session.get(callback_path(url)).status_code == 400
+    _nothing_connected(stripe_server)
+
+
+def test_state_of_another_user_is_refused(client, owner, stripe_server):
+    _, team, sites = owner
+    url = decide(start(client, team, sites[0])["Location"])
+    intruder = UserFactory()
+    MembershipFactory(team=team, user=intruder, role=Membership.Role.OWNER)
+    client.force_login(intruder)  # same browser, another user logs in: session flushed
+    assert client.get(callback_path(url)).status_code == 400
+    _nothing_connected(stripe_server)
+
+
+def test_expired_state_is_refused(client, owner, stripe_server, monkeypatch):
+    _, team, sites = owner
+    url = decide(start(client, team, sites[0])["Location"])
+    later = time.time() + 601
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = client.get(callback_path(url))
+    assert response.status_code == 400
+    _nothing_connected(stripe_server)
+
+
+def test_state_rebound_to_another_team_is_refused(client, owner, stripe_server):
+    user, team, sites = owner
+    other_team = TeamFactory()
+    MembershipFactory(team=other_team, user=user, role=Membership.Role.OWNER)
+    real = query(start(client, team, sites[0])["Location"])["state"]
+    payload = signing.loads(real, salt=oauth_state.SALT)
+    rebound = signing.dumps({**payload, "t": other_team.pk}, salt=oauth_state.SALT)
+    assert _callback_with(client, rebound).status_code == 400
+    _nothing_connected(stripe_server)
+
+
+def test_state_is_refused_when_the_user_lost_the_manager_role(client, owner, stripe_server):
+    user, team, sites = owner
+    url = decide(start(client, team, sites[0])["Location"])
+    Membership.objects.filter(user=user, team=team).update(role=Membership.Role.MEMBER)
+    assert client.get(callback_path(url)).status_code == 403
+    _nothing_connected(stripe_server)
+
+
+def test_confirmation_post_without_csrf_token_is_refused(stripe_settings, stripe_server):
+    user, team, sites = manager("owner")
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(user)
+    url = reverse("bento_stripe:connect_new", args=[team.pk])
+    assert csrf_client.get(url).status_code == 200
+    assert csrf_client.post(url, {"site": sites[0].pk}).status_code == 403
+    assert not csrf_client.session.get(oauth_state.SESSION_KEY)
+    _nothing_connected(stripe_server)
+
+
+# --- the service the callback uses ---
+
+
+def test_connect_account_refuses_a_site_of_another_team():
+    from bento_stripe import services
+    from bento_stripe.exceptions import WrongTeamError
+    from tests.factories import SiteFactory
+
+    team = TeamFactory()
+    with pytest.raises(WrongTeamError):
+        services.connect_account(
+            team=team, site=SiteFactory(), stripe_user_id="acct_x", livemode=False
+        )
+    assert not StripeAccount.objects.exists()
+
+
+def test_connect_account_refuses_an_account_another_team_has_live(settings):
+    from bento_stripe import services
+    from bento_stripe.exceptions import AlreadyConnectedError
+
+    taken = StripeAccountFactory(livemode=True)
+    _, team, sites = manager("owner")
+    with pytest.raises(AlreadyConnectedError, match="another team"):
+        services.connect_account(
+            team=team, site=sites[0], stripe_user_id=taken.stripe_user_id, livemode=False
+        )
+    assert StripeAccount.objects.count() == 1
+
+
+def test_connect_account_drops_the_token_unless_asked():
+    from bento_stripe import services
+
+    _, team, sites = manager("owner")
+    account, created = services.connect_account(
+        team=team,
+        site=sites[0],
+        stripe_user_id="acct_tok",
+        livemode=False,
+        access_token="sk_test_should_not_be_kept",
+    )
+    assert created and StripeAccount.objects.get(pk=account.pk).access_token == ""
