@@ -390,3 +390,71 @@ def test_connect_account_drops_the_token_unless_asked():
         access_token="sk_test_should_not_be_kept",
     )
     assert created and StripeAccount.objects.get(pk=account.pk).access_token == ""
+
+
+# --- make demo: the journey works against the stand-in the demo starts ---
+
+
+@pytest.mark.slow
+def test_demo_lets_a_user_connect_stripe_without_credentials(tmp_path):
+    import os
+    import re
+    import subprocess
+    import sys
+
+    import requests
+
+    from tests.test_demo import ROOT, free_port, wait_for
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+    }
+    for name in ("REDIS_URL", "STRIPE_API_BASE", "STRIPE_CONNECT_BASE"):
+        env.pop(name, None)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "example_project.demo", "--port", str(port), "--no-worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(f"{base}/admin/login/", proc)
+        browser = requests.Session()
+        login = browser.get(f"{base}/admin/login/", timeout=10)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text)[1]
+        browser.post(
+            f"{base}/admin/login/?next=/account/apps/stripe/",
+            data={"csrfmiddlewaretoken": token, "username": "admin", "password": "admin"},
+            headers={"Referer": f"{base}/admin/login/"},
+            timeout=10,
+        )
+        app = browser.get(f"{base}/account/apps/stripe/", timeout=10)
+        new_url = re.search(r'id="install-stripe-app" href="([^"]+)"', app.text)[1]
+        confirm = browser.get(base + new_url, timeout=10)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', confirm.text)[1]
+        site = re.search(r'<option value="(\d+)" selected>', confirm.text)[1]
+        to_stripe = browser.post(
+            base + new_url,
+            data={"csrfmiddlewaretoken": token, "site": site},
+            headers={"Referer": base + new_url},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert to_stripe.status_code == 302
+        authorize = to_stripe.headers["Location"]
+        assert authorize.startswith("http://127.0.0.1:") and "/oauth/authorize?" in authorize
+        callback = decide(authorize)
+        review = browser.get(callback, timeout=10)
+        assert review.status_code == 200 and "/stripe_accounts/" in review.url
+        assert "Stripe account connected." in review.text
+        assert "Backpack Coffee (stand-in)" in review.text
+    finally:
+        proc.send_signal(2)
+        out, _ = proc.communicate(timeout=30)
+    assert "a local stand-in at http://127.0.0.1:" in out
