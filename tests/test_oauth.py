@@ -458,3 +458,40 @@ def test_demo_lets_a_user_connect_stripe_without_credentials(tmp_path):
         proc.send_signal(2)
         out, _ = proc.communicate(timeout=30)
     assert "a local stand-in at http://127.0.0.1:" in out
+
+
+def test_callback_without_platform_credentials_is_not_a_500(client, owner, settings):
+    _, team, sites = owner
+    url = decide(start(client, team, sites[0])["Location"])
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_SECRET_KEY": ""}
+    response = client.get(callback_path(url))
+    assert response.status_code == 503
+    assert "not configured" in response.content.decode()
+    assert not StripeAccount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"code": "ac_x"},
+        {"error": "access_denied"},
+        {"state": ["a", "b"], "code": ["c", "d"]},
+        {"state": "x" * 5000},
+        {"state": signing.dumps(["not", "a", "dict"], salt=oauth_state.SALT)},
+        {"state": signing.dumps({"n": ["unhashable"]}, salt=oauth_state.SALT)},
+    ],
+)
+def test_odd_callback_requests_get_a_400_not_a_500(client, owner, stripe_server, params):
+    response = client.get(reverse("bento_stripe:oauth_callback"), params)
+    assert response.status_code == 400
+    _nothing_connected(stripe_server)
+
+
+def test_callback_with_a_valid_state_but_no_code_creates_nothing(client, owner, stripe_server):
+    _, team, sites = owner
+    state_value = query(start(client, team, sites[0])["Location"])["state"]
+    response = client.get(reverse("bento_stripe:oauth_callback"), {"state": state_value})
+    assert response.status_code == 400
+    assert "no authorization code" in response.content.decode()
+    _nothing_connected(stripe_server)

@@ -325,3 +325,11 @@ def test_disconnect_twice_is_harmless(client, connected, django_capture_on_commi
         response = client.post(disconnect_url(account), follow=True)
     assert len(first) == 2 and not second
     assert "already disconnected" in response.content.decode()
+
+
+def test_deauthorize_without_platform_credentials_logs_and_stops(connected, settings):
+    *_, account = connected
+    services.disconnect(account)
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_SECRET_KEY": ""}
+    assert tasks.deauthorize_account(account.pk).startswith("not configured")
+    assert not Schedule.objects.exists()

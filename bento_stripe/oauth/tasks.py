@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from ..models import StripeAccount
@@ -37,6 +38,9 @@ def deauthorize_account(account_pk: int, attempt: int = 1) -> str:
         return "skipped: the Stripe account is connected again"
     try:
         client.deauthorize(account.stripe_user_id)
+    except ImproperlyConfigured as exc:
+        logger.error("Cannot deauthorize Stripe account %s: %s", account.stripe_user_id, exc)
+        return f"not configured: {exc}"
     except client.StripeCallError as exc:
         if not exc.transient:
             # Stripe no longer knows the connection (already revoked there): nothing left to do.

@@ -45,7 +45,18 @@ def connect_new(request, team_id: int):
 @require_GET
 def oauth_callback(request):
     """The one redirect URI registered at Stripe: finish the flow and say what happened."""
-    outcome = flow.finish(request)
+    try:
+        outcome = flow.finish(request)
+    except ImproperlyConfigured as exc:
+        logger.error("Cannot finish the Stripe OAuth flow: %s", exc)
+        outcome = flow.Outcome(
+            "stripe_error",
+            _(
+                "The Stripe app is not configured on this server (platform key, client id or "
+                "encryption key missing). Ask your administrator."
+            ),
+            status=503,
+        )
     if outcome.kind == "connected":
         messages.success(request, outcome.message)
         return redirect(
