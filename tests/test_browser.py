@@ -101,3 +101,41 @@ def test_install_journey_in_a_real_browser(
     page.screenshot(path=os.path.join(output_dir, "7-teams.png"), full_page=True)
     assert "Disconnected" in page.content()
     assert os.path.getsize(os.path.join(output_dir, "review.png")) > 10_000
+
+
+def test_admin_settings_and_disconnect_in_a_real_browser(
+    live_server, stripe_settings, stripe_server, browser_page, output_dir, monkeypatch
+):
+    from django.contrib.admin.models import LogEntry
+
+    from tests.factories import SiteFactory, StripeAccountFactory, UserFactory
+
+    monkeypatch.setattr(Conf, "SYNC", True)
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    account = StripeAccountFactory(stripe_user_id=stripe_server.state.account.id)
+    second = SiteFactory(team=account.team, name="Second site")
+    page = browser_page
+
+    page.goto(f"{live_server.url}/admin/bento_stripe/stripeaccount/{account.pk}/change/")
+    page.fill("#id_username", admin.username)
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"**/stripeaccount/{account.pk}/change/")
+    page.select_option("#id_site", str(second.pk))
+    page.click("input[name=_continue]")
+    page.wait_for_url(f"**/stripeaccount/{account.pk}/change/")
+    account.refresh_from_db()
+    assert account.site == second
+
+    page.click("text=Disconnect")
+    page.wait_for_url(f"**/stripeaccount/{account.pk}/disconnect/")
+    page.screenshot(path=os.path.join(output_dir, "admin-disconnect.png"), full_page=True)
+    page.click("input[value='Yes, disconnect']")
+    page.wait_for_url(f"**/stripeaccount/{account.pk}/change/")
+    page.screenshot(path=os.path.join(output_dir, "admin-disconnected.png"), full_page=True)
+    assert "is disconnected" in page.content()
+    account.refresh_from_db()
+    assert account.status == StripeAccount.Status.DISCONNECTED
+    assert stripe_server.state.deauthorized == [account.stripe_user_id]
+    messages = [e.get_change_message() for e in LogEntry.objects.filter(object_id=account.pk)]
+    assert "Disconnected from Stripe." in messages and any("Site" in m for m in messages)
