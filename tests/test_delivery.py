@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.test import override_settings
-from django_q.models import OrmQ, Schedule
+from django_q.brokers import get_broker
+from django_q.models import Schedule
+from django_q.signing import SignedPackage
 
 from bento_stripe import bento, signals
 from bento_stripe.bento.exceptions import BentoRejectedError, BentoRetryableError
@@ -266,28 +268,43 @@ def test_redis_limiter_allows_the_limit_per_sliding_minute(redis_url):
     limiter.reset()
 
 
-def test_outbox_ready_enqueues_a_drain_after_commit(django_capture_on_commit_callbacks):
+@pytest.fixture
+def broker():
+    """django-q2's broker as configured (ORM, or Redis when REDIS_URL is set), emptied."""
+    broker = get_broker()
+    broker.purge_queue()
+    yield broker
+    broker.purge_queue()
+
+
+def queued(broker) -> list[dict]:
+    """The tasks waiting in the broker."""
+    found, size = [], broker.queue_size()
+    while len(found) < size:
+        found += [SignedPackage.loads(pack) for _, pack in broker.dequeue() or []]
+    return found
+
+
+def test_outbox_ready_enqueues_a_drain_after_commit(broker, django_capture_on_commit_callbacks):
     site = SiteFactory()
     rows(site, 2)
     with django_capture_on_commit_callbacks(execute=True):
         signals.outbox_ready.send(sender=OutboxEvent, site_ids={site.pk})
-    (queued,) = OrmQ.objects.all()
-    assert queued.task["func"] == tasks.DRAIN_TASK and queued.task["args"] == (site.pk,)
-    summary = tasks.drain(*queued.task["args"])
+    (task,) = queued(broker)
+    assert task["func"] == tasks.DRAIN_TASK and task["args"] == (site.pk,)
+    summary = tasks.drain(*task["args"])
     assert summary["delivered"] == 2
-    OrmQ.objects.all().delete()
 
 
-def test_sweep_enqueues_due_sites_and_the_schedule_exists():
+def test_sweep_enqueues_due_sites_and_the_schedule_exists(broker):
     due, idle = SiteFactory(), SiteFactory()
     rows(due, 1)
     OutboxEventFactory(site=idle, status=S.DELIVERED)
     assert tasks.sweep() == 1
-    assert [q.task["args"] for q in OrmQ.objects.all()] == [(due.pk,)]
+    assert [task["args"] for task in queued(broker)] == [(due.pk,)]
     schedule = Schedule.objects.get(name=tasks.SWEEP_SCHEDULE)
     assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
         tasks.SWEEP_TASK,
         Schedule.MINUTES,
         1,
     )
-    OrmQ.objects.all().delete()
