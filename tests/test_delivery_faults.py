@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from bento_stripe.bento.backends.http import HttpBackend
 from bento_stripe.delivery.clock import ManualClock
+from bento_stripe.delivery.ratelimit import get_limiter
 from bento_stripe.delivery.worker import drain_site
 from bento_stripe.models import OutboxEvent
 from tests.bento_server import BentoServer
@@ -22,6 +23,14 @@ from tests.factories import OutboxEventFactory, SiteFactory, SubscriberFactory
 pytestmark = pytest.mark.django_db
 S = OutboxEvent.Status
 PEOPLE = ["ann@example.com", "bob@example.com", "cy@example.com"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_limiter():
+    """Forget rate windows of earlier tests (Redis outlives their rolled-back sites)."""
+    get_limiter().reset()
+    yield
+    get_limiter().reset()
 
 
 @pytest.fixture
