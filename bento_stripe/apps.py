@@ -13,3 +13,4 @@ class BentoStripeConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
+        from .delivery import tasks  # noqa: F401  (connects the delivery receivers)

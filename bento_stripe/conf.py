@@ -36,6 +36,11 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_PER_MINUTE": 100,
     "MAX_ATTEMPTS": 10,
     "HTTP_TIMEOUT": (5.0, 30.0),
+    # Delivery worker: backoff of retried batches (seconds), row lease, Redis for the limiter.
+    "RETRY_BASE_DELAY": 2.0,
+    "RETRY_MAX_DELAY": 600.0,
+    "LEASE_SECONDS": 120,
+    "REDIS_URL": "",
 }
 
 #: Short names accepted by ``BACKEND``.

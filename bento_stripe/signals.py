@@ -17,3 +17,9 @@ account_disconnected = Signal()
 #: Sent (after commit) when outbox rows became ready for delivery.
 #: kwargs: ``site_ids`` (set of Site primary keys).
 outbox_ready = Signal()
+
+#: Sent by the ``signal`` backend for each batch instead of an HTTP request to Bento.
+#: kwargs: ``site`` (Site), ``endpoint`` ("batch/events", "batch/subscribers" or
+#: "fetch/commands"), ``body`` (the JSON body Bento would get). A receiver that raises
+#: makes the batch retry later.
+bento_batch = Signal()

@@ -2,6 +2,16 @@
 
 from .accounts import StripeAccount
 from .delivery import OutboxEvent, Subscriber
+from .ratelimit import DeliveryLock, RateLimitWindow
 from .teams import Membership, Site, Team
 
-__all__ = ["Membership", "OutboxEvent", "Site", "StripeAccount", "Subscriber", "Team"]
+__all__ = [
+    "DeliveryLock",
+    "Membership",
+    "OutboxEvent",
+    "RateLimitWindow",
+    "Site",
+    "StripeAccount",
+    "Subscriber",
+    "Team",
+]
