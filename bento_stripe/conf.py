@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_CONNECT_BASE": "https://connect.stripe.com",
     "OAUTH_SCOPE": "read_only",
     "OAUTH_STATE_MAX_AGE": 600,
+    # The redirect URI registered at Stripe; empty: built from the request's host.
+    "OAUTH_REDIRECT_URI": "",
     "STORE_ACCESS_TOKEN": False,
     # Webhooks.
     "WEBHOOK_TOLERANCE": 300,

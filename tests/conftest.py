@@ -9,6 +9,9 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 
+#: Fixtures of the local Stripe stand-in (``stripe_server``, ``stripe_settings``).
+pytest_plugins = ["tests.stripe_server"]
+
 
 def _database_vendor() -> str:
     url = os.environ.get("DATABASE_URL", "")
