@@ -26,6 +26,7 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m docutils --halt=warning README.rst /dev/null
 
 format: venv
 	$(VENV)/bin/ruff format .
@@ -33,6 +34,10 @@ format: venv
 
 migrations-check: venv
 	$(PY) manage.py makemigrations --check --dry-run
+
+# Delivery numbers against the local Bento stand-in (prints numbers; asserts nothing).
+bench: venv
+	$(PY) -m benchmarks.delivery
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output db.sqlite3

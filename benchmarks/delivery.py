@@ -93,7 +93,11 @@ def throughput(server, n=5000):
         result = drain_site(site.pk, backend=HttpBackend(), budget=600)
         delivered += result.delivered
     elapsed = time.perf_counter() - started
-    return n / elapsed, elapsed, len([r for r in server.requests if r.site_uuid == site.bento_site_uuid])
+    return (
+        n / elapsed,
+        elapsed,
+        len([r for r in server.requests if r.site_uuid == site.bento_site_uuid]),
+    )
 
 
 def stream(server, rate, seconds, chunk):
@@ -130,7 +134,9 @@ def stream(server, rate, seconds, chunk):
     producer = threading.Thread(target=produce)
     producer.start()
     backend = HttpBackend()
-    while not (done.is_set() and not OutboxEvent.objects.filter(site=site, status="pending").exists()):
+    while not (
+        done.is_set() and not OutboxEvent.objects.filter(site=site, status="pending").exists()
+    ):
         ready.wait(timeout=0.05)
         ready.clear()
         drain_site(site.pk, backend=backend, budget=60)
@@ -153,8 +159,8 @@ def pct(values, p):
 
 def main() -> int:
     label = setup_django()
-    from django.test import override_settings
     from django.conf import settings
+    from django.test import override_settings
 
     from tests.bento_server import BentoServer
 

@@ -273,8 +273,7 @@ def test_disconnect_while_stripe_is_unreachable_retries_in_the_background(
         services.disconnect(account)
     account.refresh_from_db()
     assert account.status == StripeAccount.Status.DISCONNECTED
-    retry = Schedule.objects.get()
-    assert retry.func == "bento_stripe.oauth.tasks.deauthorize_account"
+    retry = Schedule.objects.get(func="bento_stripe.oauth.tasks.deauthorize_account")
     assert retry.args == f"{account.pk}, 2" and retry.schedule_type == Schedule.ONCE
 
 
@@ -293,7 +292,7 @@ def test_deauthorize_gives_up_after_max_attempts(connected, settings):
     services.disconnect(account)
     settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_CONNECT_BASE": refused_url()}
     assert tasks.deauthorize_account(account.pk, tasks.MAX_ATTEMPTS).startswith("gave up")
-    assert not Schedule.objects.exists()
+    assert not Schedule.objects.filter(func="bento_stripe.oauth.tasks.deauthorize_account").exists()
 
 
 def test_deauthorize_skips_an_account_connected_again(connected, stripe_settings, stripe_server):
@@ -332,4 +331,4 @@ def test_deauthorize_without_platform_credentials_logs_and_stops(connected, sett
     services.disconnect(account)
     settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_SECRET_KEY": ""}
     assert tasks.deauthorize_account(account.pk).startswith("not configured")
-    assert not Schedule.objects.exists()
+    assert not Schedule.objects.filter(func="bento_stripe.oauth.tasks.deauthorize_account").exists()
