@@ -35,5 +35,9 @@ format: venv
 migrations-check: venv
 	$(PY) manage.py makemigrations --check --dry-run
 
+# Delivery numbers against the local Bento stand-in (prints numbers; asserts nothing).
+bench: venv
+	$(PY) -m benchmarks.delivery
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output db.sqlite3
