@@ -13,3 +13,4 @@ class BentoStripeConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
+        from .webhooks import receivers  # noqa: F401  (connects the ledger's receivers)

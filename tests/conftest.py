@@ -9,6 +9,9 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 
+#: Fixtures of the webhook tests (signed Stripe events, endpoint, account).
+pytest_plugins = ["tests.stripe_events"]
+
 
 def _database_vendor() -> str:
     url = os.environ.get("DATABASE_URL", "")

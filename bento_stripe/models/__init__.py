@@ -2,6 +2,20 @@
 
 from .accounts import StripeAccount
 from .delivery import OutboxEvent, Subscriber
+from .events import StripeEventRecord
+from .ledger import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
 from .teams import Membership, Site, Team
 
-__all__ = ["Membership", "OutboxEvent", "Site", "StripeAccount", "Subscriber", "Team"]
+__all__ = [
+    "LedgerCharge",
+    "LedgerCustomer",
+    "LedgerDispute",
+    "LedgerSubscription",
+    "Membership",
+    "OutboxEvent",
+    "Site",
+    "StripeAccount",
+    "StripeEventRecord",
+    "Subscriber",
+    "Team",
+]
