@@ -10,7 +10,7 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 
 #: Fixtures of the webhook tests (signed Stripe events, endpoint, account).
-pytest_plugins = ["tests.stripe_events"]
+pytest_plugins = ["tests.stripe_events", "tests.stripe_api_server"]
 
 
 def _database_vendor() -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
 
 #: Currencies Stripe counts in whole units (https://docs.stripe.com/currencies#zero-decimal).
 ZERO_DECIMAL = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
@@ -20,11 +21,17 @@ def exponent(currency: str) -> int:
     return 2
 
 
-def to_major(minor: Decimal | int, currency: str) -> Decimal:
+def round_half_up(value: Fraction | Decimal | int) -> int:
+    """The nearest integer to an exact ``value``; halves go away from zero."""
+    exact = Fraction(value)
+    magnitude = (abs(exact) * 2 + 1) // 2
+    return int(magnitude if exact >= 0 else -magnitude)
+
+
+def to_major(minor: Fraction | Decimal | int, currency: str) -> Decimal:
     """``minor`` (an exact amount in minor units) in major units, rounded half-up once."""
     places = exponent(currency)
-    value = Decimal(minor) / (Decimal(10) ** places)
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return Decimal(round_half_up(minor)).scaleb(-places)
 
 
 def json_number(value: Decimal) -> int | float:
@@ -35,6 +42,6 @@ def json_number(value: Decimal) -> int | float:
     return float(value)
 
 
-def major_number(minor: Decimal | int, currency: str) -> int | float:
+def major_number(minor: Fraction | Decimal | int, currency: str) -> int | float:
     """``minor`` of ``currency`` as the JSON number Bento receives."""
     return json_number(to_major(minor, currency))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from fractions import Fraction
 
 from .currency import major_number
 from .mrr import PAYING, main_subscription, subscription_mrr
@@ -60,7 +60,7 @@ def person_fields(person: Person) -> dict:
             for s in person.subscriptions
             if s.status in PAYING and s.currency.lower() == currency
         ),
-        Decimal(0),
+        Fraction(0),
     )
     fields: dict = {
         "lifetime_value": major_number(totals.get(currency, 0), currency),
