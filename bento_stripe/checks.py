@@ -105,3 +105,17 @@ def check_delivery_settings(app_configs=None, **kwargs):
             )
         )
     return messages
+
+
+@checks.register()
+def check_backend(app_configs=None, **kwargs):
+    """E005: BACKEND is neither a known short name nor an importable BaseBackend subclass."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .bento.backends import get_backend_class
+
+    try:
+        get_backend_class()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="bento_stripe.E005")]
+    return []

@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_CONNECT_BASE": "https://connect.stripe.com",
     "OAUTH_SCOPE": "read_only",
     "OAUTH_STATE_MAX_AGE": 600,
+    # The redirect URI registered at Stripe; empty: built from the request's host.
+    "OAUTH_REDIRECT_URI": "",
     "STORE_ACCESS_TOKEN": False,
     # Webhooks.
     "WEBHOOK_TOLERANCE": 300,
@@ -38,6 +40,11 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_PER_MINUTE": 100,
     "MAX_ATTEMPTS": 10,
     "HTTP_TIMEOUT": (5.0, 30.0),
+    # Delivery worker: backoff of retried batches (seconds), row lease, Redis for the limiter.
+    "RETRY_BASE_DELAY": 2.0,
+    "RETRY_MAX_DELAY": 600.0,
+    "LEASE_SECONDS": 120,
+    "REDIS_URL": "",
 }
 
 #: Short names accepted by ``BACKEND``.

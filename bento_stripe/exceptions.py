@@ -17,3 +17,7 @@ class WrongTeamError(BentoStripeError, ValueError):
 
 class InvalidWebhook(SuspiciousOperation):
     """A webhook request that is not a verified Stripe event (Django answers 400)."""
+
+
+class AlreadyConnectedError(BentoStripeError):
+    """A Stripe account that another team has actively connected cannot be connected again."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import signals
-from .exceptions import WrongTeamError
-from .models import Site, StripeAccount
+from .conf import app_settings
+from .exceptions import AlreadyConnectedError, WrongTeamError
+from .models import Site, StripeAccount, Team
 
 
 def change_site(account: StripeAccount, site: Site, *, by=None) -> StripeAccount:
@@ -49,3 +50,99 @@ def mark_deauthorized(account: StripeAccount) -> StripeAccount:
             )
         )
     return locked
+
+
+def connect_account(
+    *,
+    team: Team,
+    site: Site,
+    stripe_user_id: str,
+    livemode: bool,
+    scope: str = "",
+    display_name: str = "",
+    access_token: str = "",
+    by=None,
+) -> tuple[StripeAccount, bool]:
+    """Create, refresh or reactivate ``team``'s connection to a Stripe account; (account, created).
+
+    ``livemode`` is the one of Stripe's token response. Refused with AlreadyConnectedError
+    while another team has the account actively connected. ``access_token`` is kept
+    (encrypted) only when ``BENTO_STRIPE['STORE_ACCESS_TOKEN']`` is on.
+    """
+    if site.team_id != team.pk:
+        raise WrongTeamError(f"Site {site.name!r} belongs to another team than {team.name!r}.")
+    token = access_token if app_settings.STORE_ACCESS_TOKEN else ""
+    try:
+        with transaction.atomic():
+            account, created = _connect_locked(
+                team, site, stripe_user_id, livemode, scope, display_name, token, by
+            )
+    except IntegrityError as exc:
+        # Another request connected the same account between our check and our write.
+        raise AlreadyConnectedError(_taken_message(stripe_user_id)) from exc
+    transaction.on_commit(
+        lambda: signals.account_connected.send(
+            sender=StripeAccount, account=account, by=by, created=created
+        )
+    )
+    return account, created
+
+
+def _taken_message(stripe_user_id: str) -> str:
+    return (
+        f"The Stripe account {stripe_user_id} is already connected to another team. "
+        "Ask that team to disconnect it first."
+    )
+
+
+def _connect_locked(team, site, stripe_user_id, livemode, scope, display_name, token, by):
+    accounts = StripeAccount.objects.select_for_update().filter(stripe_user_id=stripe_user_id)
+    if accounts.active().exclude(team=team).exists():
+        raise AlreadyConnectedError(_taken_message(stripe_user_id))
+    ours = accounts.filter(team=team, livemode=livemode)
+    account = ours.active().first() or ours.order_by("-disconnected_at", "-pk").first()
+    created = account is None
+    if created:
+        account = StripeAccount(team=team, stripe_user_id=stripe_user_id, livemode=livemode)
+    account.site = site
+    account.scope = scope
+    account.display_name = display_name or account.display_name
+    account.access_token = token
+    account.status = StripeAccount.Status.ACTIVE
+    account.connected_by = by if getattr(by, "pk", None) else None
+    account.connected_at = timezone.now()
+    account.disconnected_at = None
+    account.save()
+    return account, created
+
+
+def disconnect(account: StripeAccount, *, by=None) -> StripeAccount:
+    """Stop forwarding ``account``'s events now, and revoke the app at Stripe in the background."""
+    with transaction.atomic():
+        locked = StripeAccount.objects.select_for_update().get(pk=account.pk)
+        if locked.status != StripeAccount.Status.ACTIVE:
+            return locked
+        locked.status = StripeAccount.Status.DISCONNECTED
+        locked.disconnected_at = timezone.now()
+        locked.access_token = ""
+        locked.save(update_fields=["status", "disconnected_at", "access_token", "updated_at"])
+        transaction.on_commit(
+            lambda: signals.account_disconnected.send(
+                sender=StripeAccount, account=locked, by=by, status=locked.status
+            )
+        )
+        # Stripe is called from the queue, after the commit: the page never waits on it.
+        transaction.on_commit(lambda: _queue_deauthorize(locked.pk))
+    account.status, account.disconnected_at = locked.status, locked.disconnected_at
+    return locked
+
+
+def _queue_deauthorize(account_pk: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(
+        "bento_stripe.oauth.tasks.deauthorize_account",
+        account_pk,
+        1,
+        task_name=f"bento_stripe_deauthorize_{account_pk}",
+    )

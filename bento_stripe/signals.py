@@ -18,6 +18,12 @@ account_disconnected = Signal()
 #: kwargs: ``site_ids`` (set of Site primary keys).
 outbox_ready = Signal()
 
+#: Sent by the ``signal`` backend for each batch instead of an HTTP request to Bento.
+#: kwargs: ``site`` (Site), ``endpoint`` ("batch/events", "batch/subscribers" or
+#: "fetch/commands"), ``body`` (the JSON body Bento would get). A receiver that raises
+#: makes the batch retry later.
+bento_batch = Signal()
+
 #: Sent before a Stripe event is translated, inside the processing transaction. A receiver
 #: may amend ``event`` (a copy of the Stripe event dict) in place, or return False to veto
 #: it (recorded as ignored, nothing forwarded).

@@ -2,8 +2,38 @@
 
 from django.urls import include, path
 
+from .views import accounts, connect, pages
+
 app_name = "bento_stripe"
 
-urlpatterns: list = [
+urlpatterns = [
     path("", include("bento_stripe.webhooks.urls")),
+    # Account pages (Stripe app install journey).
+    path("account/apps/stripe/", pages.stripe_app, name="stripe_app"),
+    path("account/teams/", pages.teams, name="teams"),
+    path(
+        "account/teams/<int:team_id>/oauth/stripe_accounts/new",
+        connect.connect_new,
+        name="connect_new",
+    ),
+    path(
+        "account/oauth/stripe_accounts/callback",
+        connect.oauth_callback,
+        name="oauth_callback",
+    ),
+    path(
+        "account/teams/<int:team_id>/stripe_accounts/<int:pk>/",
+        accounts.account_review,
+        name="account_review",
+    ),
+    path(
+        "account/teams/<int:team_id>/stripe_accounts/<int:pk>/settings/",
+        accounts.account_settings,
+        name="account_settings",
+    ),
+    path(
+        "account/teams/<int:team_id>/stripe_accounts/<int:pk>/disconnect/",
+        accounts.account_disconnect,
+        name="account_disconnect",
+    ),
 ]

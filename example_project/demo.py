@@ -38,11 +38,33 @@ def seed() -> dict:
     return {"user": user, "team": team}
 
 
+def start_stripe_standin(host: str, port: int):
+    """Run the local Stripe stand-in and point the children at it, unless real Stripe is configured.
+
+    Returns the running stand-in, or None when the user set STRIPE_API_BASE or
+    STRIPE_CONNECT_BASE themselves (then the demo talks to whatever they chose).
+    """
+    if os.environ.get("STRIPE_API_BASE") or os.environ.get("STRIPE_CONNECT_BASE"):
+        return None
+    from example_project.stripe_standin import StripeStandIn
+
+    standin = StripeStandIn(host=host, port=port).start()
+    os.environ["STRIPE_API_BASE"] = standin.url
+    os.environ["STRIPE_CONNECT_BASE"] = standin.url
+    return standin
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "8000")))
     parser.add_argument("--no-worker", action="store_true", help="do not start the qcluster worker")
+    parser.add_argument(
+        "--stripe-port",
+        type=int,
+        default=int(os.environ.get("DEMO_STRIPE_PORT", "0")),
+        help="port of the local Stripe stand-in (0: any free port)",
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example_project.settings")
@@ -55,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     seed()
 
     base = f"http://{args.host}:{args.port}"
+    standin = start_stripe_standin(args.host, args.stripe_port)
     manage = [sys.executable, "manage.py"]
     procs = [subprocess.Popen([*manage, "runserver", "--noreload", f"{args.host}:{args.port}"])]
     if not args.no_worker:
@@ -68,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         f"  Stripe app:   {base}/account/apps/stripe/\n",
         flush=True,
     )
+    if standin is not None:
+        print(
+            f"  Stripe:       a local stand-in at {standin.url} (no Stripe credentials needed):\n"
+            f"                log in, open the Stripe app, Install, Continue, Authorize.\n",
+            flush=True,
+        )
 
     stopping = False
 

@@ -120,6 +120,7 @@ Q_CLUSTER = {
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
+    BENTO_STRIPE["REDIS_URL"] = REDIS_URL  # the delivery rate limiter shares Redis too
 else:
     Q_CLUSTER["orm"] = "default"
 

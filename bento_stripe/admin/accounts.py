@@ -1,16 +1,27 @@
-"""Admin for Stripe connections."""
+"""Admin for Stripe connections: Settings (site) through the service layer, and Disconnect."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from .. import services
 from ..forms import StripeAccountForm
 from ..models import StripeAccount
+
+#: The custom permission behind the Disconnect button and bulk action.
+DISCONNECT_PERMISSION = "bento_stripe.disconnect_stripeaccount"
 
 
 @admin.register(StripeAccount)
 class StripeAccountAdmin(admin.ModelAdmin):
     form = StripeAccountForm
+    change_form_template = "bento_stripe/admin/stripeaccount_change_form.html"
     list_display = [
         "__str__",
         "stripe_user_id",
@@ -23,6 +34,7 @@ class StripeAccountAdmin(admin.ModelAdmin):
     list_filter = ["status", "livemode", "team"]
     search_fields = ["stripe_user_id", "display_name", "team__name", "site__name"]
     list_select_related = ["team", "site"]
+    actions = ["disconnect_selected"]
     readonly_fields = [
         "status",
         "connected_by",
@@ -36,5 +48,91 @@ class StripeAccountAdmin(admin.ModelAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             # The identity of a connection never changes; only its routing does.
-            fields += ["team", "stripe_user_id", "livemode"]
+            fields += ["team", "stripe_user_id", "livemode", "scope"]
         return fields
+
+    def has_disconnect_permission(self, request, obj=None) -> bool:
+        """Whether the user holds ``bento_stripe.disconnect_stripeaccount``."""
+        return request.user.has_perm(DISCONNECT_PERMISSION)
+
+    def save_model(self, request, obj, form, change):
+        """New rows save as usual; a changed site goes through ``services.change_site``."""
+        if not change:
+            return super().save_model(request, obj, form, change)
+        others = [name for name in form.changed_data if name != "site"]
+        if others:
+            obj.save(update_fields=[*others, "updated_at"])
+        if "site" in form.changed_data:
+            current = StripeAccount.objects.get(pk=obj.pk)
+            services.change_site(current, form.cleaned_data["site"], by=request.user)
+
+    # --- Disconnect: object-page button and bulk action, behind the custom permission ---
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [
+            path(
+                "<path:object_id>/disconnect/",
+                self.admin_site.admin_view(self.disconnect_view),
+                name=f"{opts.app_label}_{opts.model_name}_disconnect",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_disconnect": self.has_disconnect_permission(request),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def disconnect_view(self, request, object_id):
+        """Confirm (GET), then disconnect (POST) one connection and record it in the admin log."""
+        if not self.has_disconnect_permission(request):
+            raise PermissionDenied
+        account = get_object_or_404(StripeAccount, pk=object_id)
+        opts = self.model._meta
+        change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[account.pk])
+        if not account.is_active:
+            self.message_user(request, _("This connection is already disconnected."), messages.INFO)
+            return redirect(change_url)
+        if request.method == "POST":
+            self._disconnect(request, account)
+            self.message_user(
+                request,
+                _("%(account)s is disconnected; the app is revoked at Stripe in the background.")
+                % {"account": account},
+                messages.SUCCESS,
+            )
+            return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Disconnect %(account)s?") % {"account": account},
+            "opts": opts,
+            "object": account,
+            "change_url": change_url,
+        }
+        return TemplateResponse(
+            request, "bento_stripe/admin/stripeaccount_disconnect.html", context
+        )
+
+    @admin.action(description=_("Disconnect selected Stripe accounts"), permissions=["disconnect"])
+    def disconnect_selected(self, request, queryset):
+        done = 0
+        for account in queryset.filter(status=StripeAccount.Status.ACTIVE):
+            self._disconnect(request, account)
+            done += 1
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d Stripe account disconnected.",
+                "%(count)d Stripe accounts disconnected.",
+                done,
+            )
+            % {"count": done},
+            messages.SUCCESS,
+        )
+
+    def _disconnect(self, request, account: StripeAccount) -> None:
+        services.disconnect(account, by=request.user)
+        self.log_change(request, account, str(_("Disconnected from Stripe.")))

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bento_stripe', '0002_site_team_guard'),
+        ('bento_stripe', '0004_delivery'),
         ('djstripe', '__first__'),
     ]
 

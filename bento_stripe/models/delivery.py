@@ -74,6 +74,10 @@ class OutboxEvent(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    #: While ``sending``: when the worker's claim lapses and another worker may resend the row.
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
+    #: The Bento request the row last went out in (one id per batch).
+    batch_id = models.CharField(_("batch"), max_length=32, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

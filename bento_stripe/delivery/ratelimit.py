@@ -1,0 +1,117 @@
+"""A sliding-window limiter shared by every worker: in the database, or in Redis when configured.
+
+Never more than ``RATE_LIMIT_PER_MINUTE`` grants in any 60 seconds per site and endpoint
+family. ``acquire`` grants a request (returns 0) or says how many seconds until one frees.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from ..conf import app_settings
+from ..models import RateLimitWindow
+
+WINDOW = 60.0
+
+
+def _wait(grants: list[float], limit: int, t: float) -> float:
+    """Seconds until a grant frees, given the window's grants (sorted) that are still live."""
+    return max(0.001, grants[-limit] + WINDOW - t)
+
+
+class DatabaseRateLimiter:
+    """The window is a row; its write lock serialises workers on PostgreSQL and SQLite alike."""
+
+    def acquire(self, site_id: int, family: str, now: datetime, limit: int | None = None) -> float:
+        limit = limit or app_settings.RATE_LIMIT_PER_MINUTE
+        key = f"{site_id}:{family}"
+        t = now.timestamp()
+        with transaction.atomic():
+            # Write first: on SQLite this takes the database write lock before we read.
+            if not RateLimitWindow.objects.filter(key=key).update(version=F("version") + 1):
+                try:
+                    with transaction.atomic():
+                        RateLimitWindow.objects.create(key=key)
+                except IntegrityError:
+                    pass
+                RateLimitWindow.objects.filter(key=key).update(version=F("version") + 1)
+            row = RateLimitWindow.objects.select_for_update().get(key=key)
+            grants = sorted(g for g in row.grants if g > t - WINDOW)
+            if len(grants) < limit:
+                grants.append(t)
+                wait = 0.0
+            else:
+                wait = _wait(grants, limit, t)
+            row.grants = grants
+            row.save(update_fields=["grants"])
+        return wait
+
+    def reset(self) -> None:
+        """Forget every window (tests and benchmarks)."""
+        RateLimitWindow.objects.all().delete()
+
+
+_LUA = """
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+if count < limit then
+  redis.call('ZADD', key, now, ARGV[4])
+  redis.call('EXPIRE', key, math.ceil(window) * 2)
+  return '0'
+end
+local edge = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+return tostring(tonumber(edge[2]) + window - now)
+"""
+
+_clients: dict = {}
+_clients_lock = threading.Lock()
+
+
+def _redis(url: str):
+    import redis
+
+    with _clients_lock:
+        key = (url, os.getpid())
+        if key not in _clients:
+            _clients[key] = redis.Redis.from_url(url)
+        return _clients[key]
+
+
+class RedisRateLimiter:
+    """The window is a sorted set per site and family, checked and updated by one Lua script."""
+
+    prefix = "bento_stripe:ratelimit"
+
+    def __init__(self, url: str):
+        self.url = url
+        self.client = _redis(url)
+        self.script = self.client.register_script(_LUA)
+
+    def acquire(self, site_id: int, family: str, now: datetime, limit: int | None = None) -> float:
+        limit = limit or app_settings.RATE_LIMIT_PER_MINUTE
+        key = f"{self.prefix}:{site_id}:{family}"
+        t = now.timestamp()
+        answer = self.script(keys=[key], args=[repr(t), WINDOW, limit, f"{t!r}:{uuid.uuid4().hex}"])
+        wait = float(answer)
+        return 0.0 if wait <= 0 else max(0.001, wait)
+
+    def reset(self) -> None:
+        """Forget every window (tests and benchmarks)."""
+        for key in self.client.scan_iter(f"{self.prefix}:*"):
+            self.client.delete(key)
+
+
+def get_limiter():
+    """Redis when ``BENTO_STRIPE['REDIS_URL']`` is set, else the database."""
+    url = app_settings.REDIS_URL
+    return RedisRateLimiter(url) if url else DatabaseRateLimiter()

@@ -1,0 +1,53 @@
+"""Delivery actions shared by the admin and ``bento_stripe_replay``: retry now, replay."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from ..models import OutboxEvent
+from .tasks import enqueue_drains_on_commit
+
+S = OutboxEvent.Status
+
+#: Rows "Retry now" picks up: not delivered yet, waiting or given up on.
+RETRYABLE = (S.PENDING, S.FAILED, S.DEAD)
+
+
+def _requeue(rows: QuerySet, statuses) -> int:
+    with transaction.atomic():
+        selected = rows.filter(status__in=statuses)
+        site_ids = set(selected.values_list("site_id", flat=True))
+        count = selected.update(
+            status=S.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            lease_expires_at=None,
+        )
+        enqueue_drains_on_commit(site_ids)
+    return count
+
+
+def retry_now(rows: QuerySet) -> int:
+    """Send pending, failed and dead rows again straight away, with a fresh set of attempts."""
+    return _requeue(rows, RETRYABLE)
+
+
+def replay(rows: QuerySet) -> int:
+    """Send delivered rows again (Bento dedupes value events by ``unique.key``)."""
+    return _requeue(rows, (S.DELIVERED,))
+
+
+def delivery_summary(site) -> dict[str, int]:
+    """Row counts per status of one site, for review pages and the admin."""
+    counts = dict.fromkeys(S.values, 0)
+    rows = (
+        OutboxEvent.objects.filter(site=site)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    counts.update(dict(rows))
+    return counts

@@ -1,0 +1,246 @@
+"""Drain one site's outbox: claim a batch under a lease, rate limit, send, record the outcome.
+
+A site is drained by one worker at a time (``locks``), oldest row first, so each person's
+rows leave in creation order; a row waiting for a retry holds back the rows behind it.
+Rows are marked ``sending`` with a lease before the request: a worker killed mid-send
+leaves them to be sent again once the lease lapses (at least once; ``unique.key`` makes
+a resend harmless).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..bento import get_backend
+from ..bento.client import family_of
+from ..bento.exceptions import BentoError, BentoRejectedError
+from ..conf import app_settings
+from ..models import OutboxEvent, Site
+from . import locks
+from .clock import SystemClock
+from .payloads import ENDPOINT_OF_KIND, body_of
+from .ratelimit import get_limiter
+
+logger = logging.getLogger("bento_stripe.delivery")
+
+S = OutboxEvent.Status
+
+#: Seconds one drain may run before handing the site to a fresh task (django-q2's timeout is 60).
+DEFAULT_BUDGET = 40.0
+
+
+@dataclass
+class DrainResult:
+    """What one drain of a site did, and when the site is due again."""
+
+    site_id: int
+    requests: int = 0
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+    retried: int = 0
+    #: Another worker held the site: nothing was done.
+    busy: bool = False
+    #: The time budget ran out with rows due now: drain again straight away.
+    more: bool = False
+    #: Earliest time a waiting row (backoff, rate limit, lease) becomes due.
+    next_due: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """JSON-safe summary (stored as the django-q2 task result)."""
+        data = self.__dict__.copy()
+        data["next_due"] = self.next_due.isoformat() if self.next_due else None
+        return data
+
+
+def due_filter(now: datetime) -> Q:
+    """Rows ready to go now: pending and due, or sending under a lapsed lease."""
+    return Q(status=S.PENDING, next_attempt_at__lte=now) | Q(
+        status=S.SENDING, lease_expires_at__lte=now
+    )
+
+
+def backoff(attempts: int, retry_after: float | None, rng=random) -> float:
+    """Exponential backoff with full jitter, never sooner than Bento's ``Retry-After``."""
+    base = float(app_settings.RETRY_BASE_DELAY)
+    cap = float(app_settings.RETRY_MAX_DELAY)
+    delay = rng.uniform(0, min(cap, base * (2 ** max(0, attempts - 1))))
+    if retry_after is not None:
+        delay = max(delay, min(float(retry_after), cap))
+    return delay
+
+
+class Drainer:
+    """Sends a site's due rows in batches until none is due, the budget runs out, or it must wait."""
+
+    def __init__(self, site_id, *, clock=None, backend=None, limiter=None, budget=None, rng=None):
+        self.site_id = site_id
+        self.clock = clock or SystemClock()
+        self.backend = backend or get_backend()
+        self.limiter = limiter or get_limiter()
+        self.budget = DEFAULT_BUDGET if budget is None else budget
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self.owner = uuid.uuid4().hex
+        self.result = DrainResult(site_id)
+
+    # -- public ---------------------------------------------------------------------------
+    def run(self) -> DrainResult:
+        started = self.clock.now()
+        while True:
+            now = self.clock.now()
+            lease = timedelta(seconds=app_settings.LEASE_SECONDS)
+            if not locks.acquire(self.site_id, self.owner, now, now + lease):
+                self.result.busy = True
+                return self.result
+            try:
+                self._drain(started)
+            finally:
+                locks.release(self.site_id, self.owner)
+            # Rows committed while we held the lock had their own drain turned away: look again.
+            if self.result.more or self.result.next_due or not self._has_due():
+                return self.result
+
+    # -- steps ----------------------------------------------------------------------------
+    def _has_due(self) -> bool:
+        return OutboxEvent.objects.filter(
+            due_filter(self.clock.now()), site_id=self.site_id
+        ).exists()
+
+    def _drain(self, started: datetime) -> None:
+        site = Site.objects.get(pk=self.site_id)
+        self.result.next_due = None
+        while True:
+            now = self.clock.now()
+            remaining = self.budget - (now - started).total_seconds()
+            if remaining <= 0:
+                self.result.more = self._has_due()
+                return
+            rows, wait_until = self._next_batch(now)
+            if not rows and wait_until is None:
+                return
+            if rows:
+                endpoint = ENDPOINT_OF_KIND[rows[0].kind]
+                wait = self.limiter.acquire(self.site_id, family_of(endpoint), now)
+                if wait <= 0:
+                    self._send(site, rows, now)
+                    continue
+                wait_until = now + timedelta(seconds=wait)
+            # Something must wait: sleep here when it is short, else leave it to a later drain.
+            wait_seconds = (wait_until - now).total_seconds()
+            if wait_seconds <= remaining:
+                lease = timedelta(seconds=app_settings.LEASE_SECONDS)
+                self.clock.sleep(wait_seconds)
+                renewed = self.clock.now()
+                if not locks.acquire(self.site_id, self.owner, renewed, renewed + lease):
+                    return
+                continue
+            self.result.next_due = wait_until
+            return
+
+    def _next_batch(self, now: datetime) -> tuple[list[OutboxEvent], datetime | None]:
+        """The longest same-kind run of due rows at the head of the site's queue, or when to look again."""
+        size = int(app_settings.BATCH_SIZE)
+        queue = (
+            OutboxEvent.objects.filter(site_id=self.site_id, status__in=[S.PENDING, S.SENDING])
+            .order_by("created_at", "pk")
+            .only("id", "site_id", "kind", "status", "next_attempt_at", "lease_expires_at")[:size]
+        )
+        batch: list[OutboxEvent] = []
+        for row in queue:
+            due_at = row.next_attempt_at if row.status == S.PENDING else row.lease_expires_at
+            due_at = due_at or now
+            if due_at > now:
+                return (batch, None) if batch else ([], due_at)
+            if batch and row.kind != batch[0].kind:
+                break
+            batch.append(row)
+        return batch, None
+
+    def _send(self, site: Site, rows: list[OutboxEvent], now: datetime) -> None:
+        ids = [r.pk for r in rows]
+        batch_id = uuid.uuid4().hex
+        lease_until = now + timedelta(seconds=app_settings.LEASE_SECONDS)
+        with transaction.atomic():
+            OutboxEvent.objects.filter(pk__in=ids).update(
+                status=S.SENDING,
+                lease_expires_at=lease_until,
+                batch_id=batch_id,
+                attempts=F("attempts") + 1,
+            )
+            rows = list(OutboxEvent.objects.filter(pk__in=ids).order_by("created_at", "pk"))
+        endpoint, body = body_of(rows)
+        self.result.requests += 1
+        try:
+            self.backend.send(site, endpoint, body)
+        except BentoRejectedError as exc:
+            self._finish(ids, status=S.FAILED, last_error=exc.message, lease_expires_at=None)
+            self.result.failed += len(ids)
+            self.result.errors.append(exc.message)
+            return
+        except Exception as exc:  # noqa: BLE001 - any other failure is retried, never lost
+            if isinstance(exc, BentoError):
+                message, retry_after = exc.message, exc.retry_after
+            else:
+                logger.exception("Bento backend raised for site %s", self.site_id)
+                message, retry_after = f"{type(exc).__name__}: {exc}", None
+            self._retry_later(rows, message, retry_after)
+            self.result.errors.append(message)
+            return
+        self._finish(
+            ids,
+            status=S.DELIVERED,
+            delivered_at=self.clock.now(),
+            last_error="",
+            lease_expires_at=None,
+        )
+        self.result.delivered += len(ids)
+
+    def _finish(self, ids: list[int], **values) -> None:
+        # Only rows still carrying our claim: a row replayed meanwhile keeps its new state.
+        OutboxEvent.objects.filter(pk__in=ids, status=S.SENDING).update(**values)
+
+    def _retry_later(self, rows: list[OutboxEvent], message: str, retry_after) -> None:
+        now = self.clock.now()
+        attempts = max(r.attempts for r in rows)
+        dead_ids = [r.pk for r in rows if r.attempts >= app_settings.MAX_ATTEMPTS]
+        live_ids = [r.pk for r in rows if r.attempts < app_settings.MAX_ATTEMPTS]
+        if dead_ids:
+            self._finish(
+                dead_ids,
+                status=S.DEAD,
+                last_error=f"{message} (gave up after {attempts} attempts)",
+                lease_expires_at=None,
+            )
+            self.result.dead += len(dead_ids)
+        if live_ids:
+            delay = backoff(attempts, retry_after, self.rng)
+            self._finish(
+                live_ids,
+                status=S.PENDING,
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=message,
+                lease_expires_at=None,
+            )
+            self.result.retried += len(live_ids)
+
+
+def drain_site(site_id: int, **kwargs) -> DrainResult:
+    """Drain one site now (see ``Drainer`` for the keyword arguments)."""
+    return Drainer(site_id, **kwargs).run()
+
+
+def sites_due(now: datetime | None = None) -> list[int]:
+    """Sites with at least one row due now."""
+    now = now or timezone.now()
+    return sorted(
+        set(OutboxEvent.objects.filter(due_filter(now)).values_list("site_id", flat=True))
+    )

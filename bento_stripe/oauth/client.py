@@ -1,0 +1,160 @@
+"""The only place bento-stripe talks to Stripe Connect: authorize URL, token, account, deauthorize.
+
+Built on a ``StripeClient`` per call, pointed at ``STRIPE_API_BASE`` and
+``STRIPE_CONNECT_BASE`` (module-level ``stripe.OAuth`` reads its base once and would
+ignore them). Every Stripe failure comes out as :class:`StripeCallError`, whose
+message carries no code, token or key.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import stripe
+
+from ..conf import app_settings
+from ..exceptions import BentoStripeError
+
+#: Parameters whose values never reach a log record.
+_SECRET_PARAMS = re.compile(
+    r"(?P<key>code|access_token|refresh_token|stripe_publishable_key|client_secret)"
+    r"(?P<sep>=|%3D|\"\s*:\s*\"|'\s*:\s*')(?P<value>[^&\s\"',}]+)"
+)
+#: Stripe's error texts repeat the code they refused ("Authorization code does not exist: ac_...").
+_SECRET_VALUES = re.compile(r"\b(ac|sk|rk|rt|pk)_[A-Za-z0-9_\-]{6,}")
+
+
+def redact(text: str) -> str:
+    """``text`` with authorization codes, tokens and keys replaced by ``[redacted]``."""
+    text = _SECRET_PARAMS.sub(lambda m: f"{m['key']}{m['sep']}[redacted]", text)
+    return _SECRET_VALUES.sub(lambda m: f"{m.group(1)}_[redacted]", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Scrubs codes and tokens from stripe-python's own DEBUG records (request and response bodies)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _install_log_filter() -> None:
+    logger = logging.getLogger("stripe")
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())
+
+
+class StripeCallError(BentoStripeError):
+    """A Stripe call failed; ``kind`` is "invalid_grant", "unreachable", "server" or "refused"."""
+
+    #: Kinds worth retrying later: Stripe was unreachable or answered 5xx.
+    TRANSIENT = ("unreachable", "server")
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
+
+    @property
+    def transient(self) -> bool:
+        return self.kind in self.TRANSIENT
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What Stripe's ``/oauth/token`` answered, minus what we must not keep by default."""
+
+    stripe_user_id: str
+    livemode: bool
+    scope: str
+    access_token: str
+
+
+def client() -> stripe.StripeClient:
+    """A StripeClient on the platform key, pointed at the configured Stripe addresses."""
+    _install_log_filter()
+    return stripe.StripeClient(
+        app_settings.require("STRIPE_SECRET_KEY"),
+        client_id=app_settings.require("STRIPE_CONNECT_CLIENT_ID"),
+        base_addresses={
+            "api": app_settings.STRIPE_API_BASE.rstrip("/"),
+            "connect": app_settings.STRIPE_CONNECT_BASE.rstrip("/"),
+        },
+        max_network_retries=0,
+    )
+
+
+def authorize_url(*, redirect_uri: str, state: str, email: str = "") -> str:
+    """Stripe's authorize page for this platform, asking for ``OAUTH_SCOPE``."""
+    params: dict = {
+        "response_type": "code",
+        "scope": app_settings.OAUTH_SCOPE,
+        "redirect_uri": redirect_uri,
+        "state": state,
+    }
+    if email:
+        params["stripe_user"] = {"email": email}
+    return client().oauth.authorize_url(params)
+
+
+def _translate(exc: Exception, action: str) -> StripeCallError:
+    if isinstance(exc, stripe.oauth_error.InvalidGrantError):
+        return StripeCallError(
+            "invalid_grant", f"Stripe refused the authorization code ({action})."
+        )
+    if isinstance(exc, stripe.oauth_error.OAuthError):
+        code = getattr(exc, "code", None) or type(exc).__name__
+        return StripeCallError("refused", f"Stripe answered {redact(str(code))} ({action}).")
+    if isinstance(exc, stripe.APIConnectionError):
+        return StripeCallError("unreachable", f"Stripe could not be reached ({action}).")
+    status = getattr(exc, "http_status", None) or 0
+    kind = "server" if status >= 500 or status == 429 else "refused"
+    return StripeCallError(kind, f"Stripe answered HTTP {status or '?'} ({action}).")
+
+
+def exchange_code(code: str) -> Grant:
+    """Trade an authorization code for the connected account's id, mode and scope."""
+    try:
+        token = client().oauth.token({"grant_type": "authorization_code", "code": code})
+    except stripe.StripeError as exc:
+        raise _translate(exc, "token exchange") from None
+    user_id = token.get("stripe_user_id")
+    if not user_id or not isinstance(token.get("livemode"), bool):
+        raise StripeCallError(
+            "refused", "Stripe's token response lacks stripe_user_id or livemode."
+        )
+    return Grant(
+        stripe_user_id=user_id,
+        livemode=token["livemode"],
+        scope=token.get("scope") or "",
+        access_token=token.get("access_token") or "",
+    )
+
+
+def account_display_name(stripe_user_id: str) -> str:
+    """The name Stripe shows for a connected account (dashboard name, business name or email)."""
+    stripe_client = client()
+    # Newer stripe-python moved the services under ``v1``; older ones have them at the top.
+    accounts = getattr(stripe_client, "v1", stripe_client).accounts
+    try:
+        account = accounts.retrieve(stripe_user_id)
+    except stripe.StripeError as exc:
+        raise _translate(exc, "account lookup") from None
+    settings = account.get("settings") or {}
+    dashboard = settings.get("dashboard") or {}
+    profile = account.get("business_profile") or {}
+    return (dashboard.get("display_name") or profile.get("name") or account.get("email") or "")[
+        :255
+    ]
+
+
+def deauthorize(stripe_user_id: str) -> None:
+    """Revoke this platform's access to ``stripe_user_id`` at Stripe."""
+    try:
+        client().oauth.deauthorize({"stripe_user_id": stripe_user_id})
+    except stripe.StripeError as exc:
+        raise _translate(exc, "deauthorize") from None

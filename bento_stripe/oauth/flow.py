@@ -1,0 +1,152 @@
+"""The Connect OAuth flow: send a team's manager to Stripe, then handle Stripe's callback."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from .. import services
+from ..conf import app_settings
+from ..exceptions import AlreadyConnectedError
+from ..models import Membership, Site, StripeAccount, Team
+from . import client, state
+
+logger = logging.getLogger("bento_stripe.oauth")
+
+
+def redirect_uri(request) -> str:
+    """The one callback URL registered at Stripe: ``OAUTH_REDIRECT_URI``, else built from the request."""
+    return app_settings.OAUTH_REDIRECT_URI or request.build_absolute_uri(
+        reverse("bento_stripe:oauth_callback")
+    )
+
+
+def start(request, team: Team, site: Site) -> str:
+    """The Stripe authorize URL to send ``request.user`` to, with a fresh state for ``team``."""
+    value = state.issue(request, team_id=team.pk, site_id=site.pk)
+    return client.authorize_url(
+        redirect_uri=redirect_uri(request),
+        state=value,
+        email=getattr(request.user, "email", "") or "",
+    )
+
+
+@dataclass
+class Outcome:
+    """What the callback did, for the page that tells the user."""
+
+    #: "connected", "cancelled", "invalid_state", "forbidden", "stripe_error", "taken".
+    kind: str
+    message: str
+    status: int = 200
+    team: Team | None = None
+    account: StripeAccount | None = None
+    created: bool = False
+
+
+def finish(request) -> Outcome:
+    """Check the state, exchange the code and connect the account; never raises for bad input."""
+    params = request.GET
+    try:
+        bound = state.consume(request, params.get("state"))
+    except state.InvalidState as exc:
+        logger.warning("Stripe OAuth callback refused for user %s: %s", request.user.pk, exc)
+        return Outcome(
+            "invalid_state",
+            _(
+                "This connection link is not valid any more (it expired, was already used, "
+                "or was started in another browser session). Please start again."
+            ),
+            status=400,
+        )
+    team = Team.objects.filter(pk=bound.team_id).first()
+    if team is None or team.role_of(request.user) not in Membership.MANAGER_ROLES:
+        logger.warning(
+            "Stripe OAuth callback for team %s refused: user %s is not an owner or admin.",
+            bound.team_id,
+            request.user.pk,
+        )
+        return Outcome(
+            "forbidden",
+            _("Only owners and admins of the team can connect a Stripe account."),
+            status=403,
+        )
+    if params.get("error"):
+        return _stripe_said_no(params.get("error"), team)
+    code = params.get("code")
+    if not code:
+        return Outcome(
+            "stripe_error", _("Stripe sent no authorization code. Please try again."), 400, team
+        )
+    site = Site.objects.filter(pk=bound.site_id, team=team).first() or team.sites.first()
+    if site is None:
+        return Outcome("stripe_error", _("Add a site to the team first."), 400, team)
+    try:
+        grant = client.exchange_code(code)
+    except client.StripeCallError as exc:
+        logger.warning("Stripe OAuth token exchange for team %s failed: %s", team.pk, exc)
+        return _failure(exc, team)
+    try:
+        display_name = client.account_display_name(grant.stripe_user_id)
+    except client.StripeCallError as exc:
+        # The code is spent and the account authorized: connect anyway, name it later.
+        logger.warning("Looking up Stripe account %s failed: %s", grant.stripe_user_id, exc)
+        display_name = ""
+    try:
+        account, created = services.connect_account(
+            team=team,
+            site=site,
+            stripe_user_id=grant.stripe_user_id,
+            livemode=grant.livemode,
+            scope=grant.scope,
+            display_name=display_name,
+            access_token=grant.access_token,
+            by=request.user,
+        )
+    except AlreadyConnectedError as exc:
+        logger.warning("Team %s tried to connect a taken account: %s", team.pk, exc)
+        return Outcome("taken", str(exc), 409, team)
+    logger.info(
+        "Stripe account %s (%s) connected to team %s by user %s.",
+        account.stripe_user_id,
+        "live" if account.livemode else "test",
+        team.pk,
+        request.user.pk,
+    )
+    return Outcome("connected", _("Stripe account connected."), 200, team, account, created)
+
+
+def _stripe_said_no(error: str, team: Team) -> Outcome:
+    if error == "access_denied":
+        return Outcome(
+            "cancelled",
+            _("You cancelled the connection at Stripe. Nothing was connected."),
+            200,
+            team,
+        )
+    safe = client.redact(error)[:64]
+    logger.warning("Stripe OAuth for team %s returned error %r.", team.pk, safe)
+    return Outcome(
+        "stripe_error",
+        _("Stripe did not authorize the connection (%(error)s). Please try again.")
+        % {"error": safe},
+        400,
+        team,
+    )
+
+
+def _failure(exc: client.StripeCallError, team: Team) -> Outcome:
+    if exc.kind == "invalid_grant":
+        message = _(
+            "Stripe did not accept the authorization (it may have expired or been used "
+            "already). Please start again."
+        )
+        return Outcome("stripe_error", message, 400, team)
+    if exc.transient:
+        message = _("Stripe could not be reached or had an error. Please try again in a minute.")
+        return Outcome("stripe_error", message, 502, team)
+    message = _("Stripe refused the connection. Please try again, or contact support.")
+    return Outcome("stripe_error", message, 400, team)

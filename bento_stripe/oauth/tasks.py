@@ -1,0 +1,86 @@
+"""Queue tasks of the OAuth flow: revoking the app at Stripe after a local disconnect."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+
+from ..models import StripeAccount
+from . import client
+
+logger = logging.getLogger("bento_stripe.oauth")
+
+#: Attempts at Stripe's /oauth/deauthorize before giving up (and logging an error).
+MAX_ATTEMPTS = 8
+#: Delay before the 2nd attempt; doubles each time, capped at MAX_DELAY.
+FIRST_DELAY = timedelta(minutes=1)
+MAX_DELAY = timedelta(hours=1)
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """How long to wait after failed attempt number ``attempt`` (1-based)."""
+    return min(FIRST_DELAY * (2 ** (attempt - 1)), MAX_DELAY)
+
+
+def deauthorize_account(account_pk: int, attempt: int = 1) -> str:
+    """Revoke the app at Stripe for a disconnected connection; reschedules itself while Stripe is down.
+
+    Idempotent: it does nothing when the connection is gone, or when the same Stripe
+    account is actively connected again (revoking would cut the new connection).
+    """
+    account = StripeAccount.objects.filter(pk=account_pk).first()
+    if account is None:
+        return "skipped: connection no longer exists"
+    if StripeAccount.objects.active().filter(stripe_user_id=account.stripe_user_id).exists():
+        return "skipped: the Stripe account is connected again"
+    try:
+        client.deauthorize(account.stripe_user_id)
+    except ImproperlyConfigured as exc:
+        logger.error("Cannot deauthorize Stripe account %s: %s", account.stripe_user_id, exc)
+        return f"not configured: {exc}"
+    except client.StripeCallError as exc:
+        if not exc.transient:
+            # Stripe no longer knows the connection (already revoked there): nothing left to do.
+            logger.warning(
+                "Deauthorizing Stripe account %s: %s Not retried.", account.stripe_user_id, exc
+            )
+            return f"refused: {exc}"
+        if attempt >= MAX_ATTEMPTS:
+            logger.error(
+                "Deauthorizing Stripe account %s failed %d times: %s Giving up; revoke the app "
+                "in the account's Stripe dashboard.",
+                account.stripe_user_id,
+                attempt,
+                exc,
+            )
+            return f"gave up: {exc}"
+        when = timezone.now() + retry_delay(attempt)
+        schedule_retry(account_pk, attempt + 1, when)
+        logger.warning(
+            "Deauthorizing Stripe account %s: %s Retrying at %s (attempt %d of %d).",
+            account.stripe_user_id,
+            exc,
+            when.isoformat(timespec="seconds"),
+            attempt + 1,
+            MAX_ATTEMPTS,
+        )
+        return f"retry scheduled: {exc}"
+    logger.info("Deauthorized Stripe account %s at Stripe.", account.stripe_user_id)
+    return "deauthorized"
+
+
+def schedule_retry(account_pk: int, attempt: int, when) -> None:
+    """Run :func:`deauthorize_account` once more at ``when`` (a django-q2 one-off schedule)."""
+    from django_q.models import Schedule
+
+    Schedule.objects.create(
+        name=f"bento_stripe deauthorize {account_pk} attempt {attempt}",
+        func="bento_stripe.oauth.tasks.deauthorize_account",
+        args=f"{int(account_pk)}, {int(attempt)}",
+        schedule_type=Schedule.ONCE,
+        repeats=1,
+        next_run=when,
+    )

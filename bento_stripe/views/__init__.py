@@ -1,0 +1,1 @@
+"""Account pages of bento-stripe: the Stripe app, teams, connecting, reviewing, settings, disconnect."""

@@ -1,0 +1,15 @@
+"""Settings of ``qcluster`` processes that tests start: the test database, the stand-in Bento."""
+
+import os
+
+from tests.settings import *  # noqa: F403
+from tests.settings import BENTO_STRIPE, Q_CLUSTER
+
+BENTO_STRIPE = {
+    **BENTO_STRIPE,
+    "BACKEND": "http",
+    "API_URL": os.environ["BENTO_API_URL"],
+    "LEASE_SECONDS": int(os.environ.get("BENTO_LEASE_SECONDS", "120")),
+    "BATCH_SIZE": int(os.environ.get("BENTO_BATCH_SIZE", "100")),
+}
+Q_CLUSTER = {**Q_CLUSTER, "workers": 2, "poll": 0.2, "timeout": 60, "retry": 90}
