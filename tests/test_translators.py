@@ -242,3 +242,36 @@ def test_guest_charge_uses_the_charge_email(account, deliver, no_lookup):
     row = OutboxEvent.objects.get()
     assert row.email == "guest@example.com"
     assert fields_of("guest@example.com")["lifetime_value"] == 49
+
+
+def test_what_bento_receives_through_the_locmem_backend(account, deliver, no_lookup):
+    from bento_stripe import bento
+    from bento_stripe.delivery.worker import drain_site
+
+    bento.outbox.clear()
+    deliver(
+        load("customer_created"),
+        load("charge_succeeded"),
+        load("charge_refunded_partial"),
+        load("customer_updated_email"),
+    )
+    drain_site(account.site_id)  # whatever the after-commit drains left
+    assert set(OutboxEvent.objects.values_list("status", flat=True)) == {"delivered"}
+    sent: dict[str, list] = {}
+    for batch in bento.outbox:
+        assert batch.site_id == account.site_id
+        sent.setdefault(batch.endpoint, []).extend(batch.items)
+    assert [e["type"] for e in sent["batch/events"]] == [
+        "$CustomerCreated",
+        "$ChargeSucceeded",
+        "$ChargeRefunded",
+        "$CustomerUpdated",
+    ]
+    refund = sent["batch/events"][2]
+    assert refund["details"]["value"] == {"currency": "USD", "amount": -1500}
+    assert refund["details"]["unique"] == {"key": "ch_3TJane0001:refunded:1500"}
+    assert sent["fetch/commands"] == [
+        {"command": "change_email", "email": "jane@example.com", "query": "jane.doe@example.org"}
+    ]
+    assert sent["batch/events"][3]["fields"]["lifetime_value"] == 34
+    bento.outbox.clear()
