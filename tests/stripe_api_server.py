@@ -1,9 +1,10 @@
-"""A real local HTTP server standing in for Stripe's API (customers and charges lookups)."""
+"""A real local HTTP server standing in for Stripe's API: lookups and webhook endpoints."""
 
 from __future__ import annotations
 
 import json
 import threading
+from urllib.parse import parse_qsl
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -34,6 +35,38 @@ def _handler(stand_in: StripeStandIn):
             self.send_header("Request-Id", "req_standin")
             self.end_headers()
             self.wfile.write(data)
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qsl(self.rfile.read(length).decode())
+            stand_in.requests.append(
+                {
+                    "method": "POST",
+                    "path": self.path,
+                    "form": form,
+                    "authorization": self.headers.get("Authorization", ""),
+                }
+            )
+            if self.path != "/v1/webhook_endpoints":
+                return self._send(404, {"error": {"type": "invalid_request_error"}})
+            fields = dict(form)
+            events = [v for k, v in form if k.startswith("enabled_events[")]
+            metadata = {k[9:-1]: v for k, v in form if k.startswith("metadata[")}
+            return self._send(
+                200,
+                {
+                    "id": "we_1StandIn0001",
+                    "object": "webhook_endpoint",
+                    "url": fields["url"],
+                    "enabled_events": events,
+                    "livemode": False,
+                    "status": "enabled",
+                    "api_version": "2025-10-29.clover",
+                    "application": "ca_test_client_id" if fields.get("connect") else None,
+                    "metadata": metadata,
+                    "secret": "whsec_from_stripe_standin_0123456789",
+                },
+            )
 
         def do_GET(self):
             account = self.headers.get("Stripe-Account", "")

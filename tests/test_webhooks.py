@@ -248,3 +248,35 @@ def test_processing_twice_changes_nothing(account, deliver, no_lookup):
         process_record(record.pk)
     assert list(OutboxEvent.objects.values_list("dedupe_key", "status")) == before
     assert Subscriber.objects.get().fields == fields
+
+
+def test_a_failing_translation_is_recorded_and_retried_by_the_sweeper(account, deliver, no_lookup):
+    from bento_stripe.translators import translator
+    from bento_stripe.translators.registry import registry
+
+    calls = []
+
+    @translator("customer.created")
+    def flaky(ctx):
+        calls.append(ctx.event["id"])
+        if len(calls) == 1:
+            raise RuntimeError("database hiccup")
+        return ctx.default()
+
+    try:
+        (response,) = deliver(load("customer_created"))
+        assert response.status_code == 200  # the request only records the event
+        record = StripeEventRecord.objects.get()
+        assert (record.status, record.attempts) == ("failed", 1)
+        assert "database hiccup" in record.note
+        assert OutboxEvent.objects.count() == 0 and Subscriber.objects.count() == 0
+        StripeEventRecord.objects.filter(pk=record.pk).update(
+            received_at=timezone.now() - timedelta(minutes=5)
+        )
+        with override_settings(Q_CLUSTER={"name": "t", "orm": "default", "sync": True}):
+            assert sweep() == 1
+    finally:
+        registry.unregister("customer.created")
+    record.refresh_from_db()
+    assert (record.status, record.attempts) == ("processed", 2)
+    assert OutboxEvent.objects.count() == 1

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from .. import signals
@@ -82,8 +83,11 @@ def process_record(record_id: int) -> str:
             transaction.on_commit(lambda: _after_commit(record_id, account, outcome))
     except Exception as exc:
         StripeEventRecord.objects.filter(pk=record_id).exclude(status__in=DONE).update(
-            status=StripeEventRecord.Status.FAILED, note=f"{type(exc).__name__}: {exc}"[:2000]
+            status=StripeEventRecord.Status.FAILED,
+            note=f"{type(exc).__name__}: {exc}"[:2000],
+            attempts=F("attempts") + 1,
         )
+        logger.exception("Processing Stripe event %s failed", record.stripe_event_id)
         raise
     return outcome.status
 

@@ -38,7 +38,9 @@ def record_once(event: dict, trigger: WebhookEventTrigger) -> tuple[StripeEventR
                 payload=event,
                 trigger=trigger,
             )
-            transaction.on_commit(lambda: enqueue(record.pk))
+            # robust: a broker hiccup must not turn a recorded event into a 500 (the sweeper
+            # picks the event up later).
+            transaction.on_commit(lambda: enqueue(record.pk), robust=True)
     except IntegrityError:
         return StripeEventRecord.objects.get(stripe_event_id=event["id"]), False
     return record, True
