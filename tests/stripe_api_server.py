@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from urllib.parse import parse_qsl
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
 
 import pytest
 
