@@ -139,11 +139,16 @@ def disconnect(account: StripeAccount, *, by=None) -> StripeAccount:
 
 
 def _queue_deauthorize(account_pk: int) -> None:
+    from django.conf import settings
+    from django_q.conf import Conf
     from django_q.tasks import async_task
 
+    # django-q2 reads Q_CLUSTER once at import; read ``sync`` per call too so tests can override it.
+    q_cluster = getattr(settings, "Q_CLUSTER", None) or {}
     async_task(
         "bento_stripe.oauth.tasks.deauthorize_account",
         account_pk,
         1,
         task_name=f"bento_stripe_deauthorize_{account_pk}",
+        sync=bool(Conf.SYNC or q_cluster.get("sync", False)),
     )

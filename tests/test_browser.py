@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
+import requests
 from django.db import connections
 from django_q.conf import Conf
 
-from bento_stripe.models import StripeAccount
+from bento_stripe.models import OutboxEvent, StripeAccount
+from bento_stripe.webhooks.endpoints import endpoint_path, ensure_local
 from tests.conftest import CHROMIUM
 from tests.oauth_helpers import manager
+from tests.stripe_events import SECRET, load, sign, with_changes
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -48,10 +52,26 @@ def browser_page(monkeypatch):
             connections.close_all()
 
 
+def post_signed_event(base_url: str, event: dict) -> int:
+    """POST ``event`` to the site's local Connect webhook, signed the way Stripe signs."""
+    endpoint = ensure_local(base_url, SECRET)
+    body = json.dumps(event)
+    answer = requests.post(
+        base_url + endpoint_path(endpoint.djstripe_uuid),
+        data=body,
+        headers={"Content-Type": "application/json", "Stripe-Signature": sign(body)},
+        timeout=10,
+    )
+    return answer.status_code
+
+
 def test_install_journey_in_a_real_browser(
     live_server, stripe_settings, stripe_server, browser_page, output_dir, monkeypatch
 ):
-    monkeypatch.setattr(Conf, "SYNC", True)  # run the background deauthorize in-process
+    # Queue tasks (event processing, delivery, the background deauthorize) run in-process.
+    monkeypatch.setattr(Conf, "SYNC", True)
+    stripe_settings.Q_CLUSTER = {**stripe_settings.Q_CLUSTER, "sync": True}
+    stripe_settings.BENTO_STRIPE = {**stripe_settings.BENTO_STRIPE, "LOOKUP_EMAILS": False}
     user, team, sites = manager("owner")
     user.is_staff = True  # the example project logs in through the admin's login page
     user.save()
@@ -80,6 +100,14 @@ def test_install_journey_in_a_real_browser(
     assert "Stripe account connected." in page.content()
     assert page.inner_text("#account-site") == sites[0].name
     assert account.stripe_user_id in page.content()
+    assert "No events received yet." in page.content()
+
+    # Stripe sends the new connection a charge: the review page shows it received and queued.
+    event = with_changes(load("charge_succeeded"), account=account.stripe_user_id)
+    assert post_signed_event(live_server.url, event) == 200
+    page.reload()
+    assert event["id"] in page.content() and "charge.succeeded" in page.content()
+    assert "$ChargeSucceeded" in page.content() and "jane@example.com" in page.content()
     page.screenshot(path=os.path.join(output_dir, "review.png"), full_page=True)
 
     page.click("#settings-link")
@@ -100,6 +128,14 @@ def test_install_journey_in_a_real_browser(
     account.refresh_from_db()
     assert account.status == StripeAccount.Status.DISCONNECTED
     assert stripe_server.state.deauthorized == [account.stripe_user_id]
+
+    # From now on the account's events are recorded and not forwarded.
+    later = with_changes(event, id="evt_1TAfterDisconnect1")
+    assert post_signed_event(live_server.url, later) == 200
+    page.reload()
+    assert "evt_1TAfterDisconnect1" in page.content() and "Ignored" in page.content()
+    assert OutboxEvent.objects.filter(stripe_event_id=event["id"]).exists()
+    assert not OutboxEvent.objects.filter(stripe_event_id=later["id"]).exists()
 
     page.goto(f"{live_server.url}/account/teams/")
     page.screenshot(path=os.path.join(output_dir, "7-teams.png"), full_page=True)

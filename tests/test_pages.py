@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django_q.conf import Conf
 from django_q.models import Schedule
 
 from bento_stripe import services
-from bento_stripe.models import Membership, StripeAccount
+from bento_stripe.models import Membership, StripeAccount, StripeEventRecord
 from bento_stripe.oauth import tasks
 from tests.factories import (
     MembershipFactory,
@@ -27,9 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def q_sync(monkeypatch):
-    """Run django-q2 tasks in-process, as the queue would."""
-    monkeypatch.setattr(Conf, "SYNC", True)
+def q_sync(settings):
+    """Run django-q2 tasks in-process, as the queue would (``Q_CLUSTER["sync"]``, read per call)."""
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
 
 
 @pytest.fixture
@@ -126,18 +123,22 @@ def test_confirmation_page_of_a_team_without_sites_says_so(client):
 
 
 def test_review_page_shows_the_connection_and_recent_events(client, connected):
-    from djstripe.models import WebhookEventTrigger
-
     user, team, sites, account = connected
-    body = {"id": "evt_review0001", "type": "charge.succeeded", "account": account.stripe_user_id}
-    WebhookEventTrigger.objects.create(
-        remote_ip="127.0.0.1", headers={}, body=json.dumps(body, indent=2), valid=True
-    )
-    WebhookEventTrigger.objects.create(
-        remote_ip="127.0.0.1",
-        headers={},
-        body=json.dumps({**body, "id": "evt_other", "account": "acct_else"}),
-    )
+
+    def record(event_id, acct, livemode=False, **extra):
+        return StripeEventRecord.objects.create(
+            stripe_event_id=event_id,
+            event_type="charge.succeeded",
+            stripe_account_id=acct,
+            livemode=livemode,
+            created=1764324000,
+            payload={"id": event_id, "type": "charge.succeeded", "account": acct},
+            **extra,
+        )
+
+    record("evt_review0001", account.stripe_user_id, status=StripeEventRecord.Status.PROCESSED)
+    record("evt_other", "acct_else")
+    record("evt_livemode", account.stripe_user_id, livemode=True)
     OutboxEventFactory(
         site=sites[0], stripe_account_id=account.stripe_user_id, email="jane@example.com"
     )
@@ -156,7 +157,9 @@ def test_review_page_shows_the_connection_and_recent_events(client, connected):
         disconnect_url(account),
     ):
         assert text in page, text
-    assert "evt_other" not in page and "other@example.com" not in page
+    assert "Processed" in page
+    assert "evt_other" not in page and "evt_livemode" not in page
+    assert "other@example.com" not in page
 
 
 def test_review_page_without_events_renders_gracefully(client, connected):

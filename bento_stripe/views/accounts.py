@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import services
 from ..exceptions import WrongTeamError
-from ..models import OutboxEvent
+from ..models import OutboxEvent, StripeEventRecord
 from .access import account_for, can_manage
 from .forms import SiteChoiceForm
 
@@ -24,36 +22,13 @@ logger = logging.getLogger("bento_stripe")
 RECENT = 10
 
 
-def received_events(account) -> list[dict]:
-    """The last Stripe events received for ``account`` (dj-stripe's webhook triggers)."""
-    from djstripe.models import WebhookEventTrigger
-
-    acct = account.stripe_user_id
-    triggers = (
-        WebhookEventTrigger.objects.filter(
-            Q(stripe_trigger_account_id=acct) | Q(body__contains=f'"account": "{acct}"')
-        )
-        .select_related("event")
-        .order_by("-created")[:RECENT]
+def received_events(account) -> list[StripeEventRecord]:
+    """The last Stripe events received for ``account`` in its mode, with how each was handled."""
+    return list(
+        StripeEventRecord.objects.filter(
+            stripe_account_id=account.stripe_user_id, livemode=account.livemode
+        ).order_by("-received_at", "-pk")[:RECENT]
     )
-    rows = []
-    for trigger in triggers:
-        try:
-            body = json.loads(trigger.body or "{}")
-        except ValueError:
-            body = {}
-        body = body if isinstance(body, dict) else {}
-        event = trigger.event
-        rows.append(
-            {
-                "created": trigger.created,
-                "type": (event.type if event else "") or body.get("type", "?"),
-                "id": (event.id if event else "") or body.get("id", ""),
-                "valid": trigger.valid,
-                "processed": trigger.processed,
-            }
-        )
-    return rows
 
 
 def delivered_events(account) -> list[OutboxEvent]:
