@@ -143,6 +143,7 @@ def test_review_page_shows_the_connection_and_recent_events(client, connected):
         site=sites[0], stripe_account_id=account.stripe_user_id, email="jane@example.com"
     )
     OutboxEventFactory(site=sites[0], stripe_account_id="acct_else", email="other@example.com")
+    OutboxEventFactory(stripe_account_id=account.stripe_user_id, email="other.team@example.com")
     page = client.get(review_url(account)).content.decode()
     for text in (
         sites[0].name,
@@ -159,7 +160,7 @@ def test_review_page_shows_the_connection_and_recent_events(client, connected):
         assert text in page, text
     assert "Processed" in page
     assert "evt_other" not in page and "evt_livemode" not in page
-    assert "other@example.com" not in page
+    assert "other@example.com" not in page and "other.team@example.com" not in page
 
 
 def test_review_page_without_events_renders_gracefully(client, connected):

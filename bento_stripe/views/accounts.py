@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -15,8 +13,6 @@ from ..exceptions import WrongTeamError
 from ..models import OutboxEvent, StripeEventRecord
 from .access import account_for, can_manage
 from .forms import SiteChoiceForm
-
-logger = logging.getLogger("bento_stripe")
 
 #: Rows shown in each "last events" table of the review page.
 RECENT = 10
@@ -32,9 +28,12 @@ def received_events(account) -> list[StripeEventRecord]:
 
 
 def delivered_events(account) -> list[OutboxEvent]:
-    """The last Bento items written for ``account``'s events, whatever their delivery status."""
+    """The last Bento items written for ``account``'s events to its team's sites, any status."""
     return list(
-        OutboxEvent.objects.filter(stripe_account_id=account.stripe_user_id)
+        # Only this team's sites: another team may have had the same account connected before.
+        OutboxEvent.objects.filter(
+            stripe_account_id=account.stripe_user_id, site__team_id=account.team_id
+        )
         .select_related("site")
         .order_by("-created_at", "-pk")[:RECENT]
     )
