@@ -35,5 +35,9 @@ format: venv
 migrations-check: venv
 	$(PY) manage.py makemigrations --check --dry-run
 
+# Numbers, not tests: DATABASE_URL=postgres://... make bench measures PostgreSQL.
+bench: venv
+	$(PY) benchmarks/webhooks.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output db.sqlite3

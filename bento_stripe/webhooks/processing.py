@@ -214,7 +214,7 @@ def _after_commit(record_id: int, account: StripeAccount, outcome: Outcome) -> N
         signals.value_changed.send(
             sender=StripeEventRecord, site=site, email=email, old_fields=old, new_fields=new
         )
-    if outcome.bento_events:
+    if outcome.bento_events and signals.event_translated.has_listeners(StripeEventRecord):
         record = StripeEventRecord.objects.filter(pk=record_id).first()
         signals.event_translated.send(
             sender=StripeEventRecord,
