@@ -306,3 +306,27 @@ def test_the_sweeper_looks_held_people_up_again(account, deliver, stripe_api, sy
     asked = len(stripe_api.requests)
     sweep()
     assert len(stripe_api.requests) == asked  # nothing held: nothing asked
+
+
+PAYLOAD_OF_FAMILY = [
+    ("charge.dispute.", "charge_dispute_created"),
+    ("charge.refund.", "charge_refund_updated"),
+    ("charge.", "charge_succeeded"),
+    ("customer.subscription.", "customer_subscription_created"),
+    ("customer.", "customer_created"),
+    ("invoice.", "invoice_paid"),
+    ("checkout.", "checkout_session_completed"),
+]
+
+
+@pytest.mark.parametrize("stripe_type", [t for t in REQUIRED_TYPES if not t.startswith("account.")])
+def test_every_required_type_gives_its_bento_event(account, deliver, no_lookup, stripe_type):
+    deliver(load("customer_created"), load("charge_succeeded"))
+    name = next(payload for prefix, payload in PAYLOAD_OF_FAMILY if stripe_type.startswith(prefix))
+    event = load(name)
+    event.update(id=f"evt_1TEvery{stripe_type.replace('.', '_')}", type=stripe_type)
+    deliver(event)
+    row = OutboxEvent.objects.get(stripe_event_id=event["id"])
+    assert row.event_type == bento_type(stripe_type)
+    assert row.email == "jane@example.com" and row.status == "pending"
+    assert row.payload["details"]["stripe_event_id"] == event["id"]
