@@ -35,8 +35,11 @@ format: venv
 migrations-check: venv
 	$(PY) manage.py makemigrations --check --dry-run
 
-# Numbers, not tests: DATABASE_URL=postgres://... make bench measures PostgreSQL.
+# Numbers, not tests (they print, assert nothing): delivery against the local Bento
+# stand-in, then webhook translation and view latency. DATABASE_URL=postgres://... make
+# bench measures PostgreSQL.
 bench: venv
+	$(PY) -m benchmarks.delivery
 	$(PY) benchmarks/webhooks.py
 
 clean:

@@ -54,11 +54,35 @@ def start_stripe_standin(host: str, port: int):
     return standin
 
 
+def simulate_when_ready(base: str, manage: list[str]) -> None:
+    """Once the server answers, post the simulated Stripe stream (the worker prints it to Bento)."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    def run():
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(base + "/admin/login/", timeout=2)  # noqa: S310 - local
+                break
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.2)
+        print("  Simulating Stripe events (manage.py bento_stripe_simulate):", flush=True)
+        subprocess.call([*manage, "bento_stripe_simulate", "--url", base])
+
+    threading.Thread(target=run, daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "8000")))
     parser.add_argument("--no-worker", action="store_true", help="do not start the qcluster worker")
+    parser.add_argument(
+        "--no-simulate",
+        action="store_true",
+        help="do not post the simulated Stripe event stream once the server is up",
+    )
     parser.add_argument(
         "--stripe-port",
         type=int,
@@ -97,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             f"                log in, open the Stripe app, Install, Continue, Authorize.\n",
             flush=True,
         )
+
+    if not args.no_worker and not args.no_simulate:
+        simulate_when_ready(base, manage)
 
     stopping = False
 

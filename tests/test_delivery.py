@@ -10,6 +10,7 @@ from django.conf import settings
 from django.test import override_settings
 from django_q.brokers import get_broker
 from django_q.models import Schedule
+from django_q.signals import post_spawn
 from django_q.signing import SignedPackage
 
 from bento_stripe import bento, signals
@@ -310,6 +311,9 @@ def test_sweep_enqueues_due_sites_and_the_schedule_exists(broker):
     OutboxEventFactory(site=idle, status=S.DELIVERED)
     assert tasks.sweep() == 1
     assert [task["args"] for task in queued(broker)] == [(due.pk,)]
+    assert not Schedule.objects.filter(name=tasks.SWEEP_SCHEDULE).exists()
+    for n in range(3):  # each qcluster worker asks as it starts
+        post_spawn.send(sender="django_q", proc_name=f"Process-{n}")
     schedule = Schedule.objects.get(name=tasks.SWEEP_SCHEDULE)
     assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
         tasks.SWEEP_TASK,

@@ -237,3 +237,33 @@ def test_requests_per_minute_per_site_and_family_never_exceed_the_limit(server, 
         assert 1 <= server.max_per_minute(site.bento_site_uuid, "fetch/") <= 5
     span = server.requests[-1].at - server.requests[0].at
     assert span >= 4 * 60  # 20+ batch requests at 5 a minute take minutes of (injected) time
+
+
+def test_one_malformed_event_fails_alone_and_the_rest_of_its_batch_is_delivered(
+    server, site, clock
+):
+    made = stream(site, 40)
+    bad = made[13]
+    bad.payload["type"] = ""
+    bad.save()
+    with conf(server, BATCH_SIZE=20):
+        drain_until_idle(site, clock)
+    bad.refresh_from_db()
+    assert bad.status == S.FAILED and bad.attempts == 1
+    assert bad.last_error == "Bento answered 422 Unprocessable Entity: event 0 has no type"
+    delivered = [e["details"]["stripe_event_id"] for e in server.events(site.bento_site_uuid)]
+    assert sorted(delivered) == sorted(r.stripe_event_id for r in made if r.pk != bad.pk)
+    assert len(delivered) == len(set(delivered))
+    # 20✗ 10✓ 10✗ 5✗ 2✓ 2✗ 1✓ 1✗ (isolated) then full batches again: 20✓ 6✓
+    assert [(r.status, r.items) for r in server.requests] == [
+        (422, 20),
+        (200, 10),
+        (422, 10),
+        (422, 5),
+        (200, 2),
+        (422, 2),
+        (200, 1),
+        (422, 1),
+        (200, 20),
+        (200, 6),
+    ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models.signals import post_migrate
 from django.dispatch import receiver
+from django_q.signals import post_spawn
 
 from .. import signals
 from .worker import drain_site, sites_due
@@ -54,7 +54,7 @@ def sweep() -> int:
 
 
 def ensure_schedule() -> None:
-    """Create or repair the once-a-minute sweep schedule."""
+    """Create or repair the once-a-minute sweep schedule (one row, however many workers ask)."""
     from django_q.models import Schedule
 
     Schedule.objects.update_or_create(
@@ -66,6 +66,9 @@ def ensure_schedule() -> None:
             "repeats": -1,
         },
     )
+    # Workers starting together may each have created one: keep the oldest.
+    extra = Schedule.objects.filter(name=SWEEP_SCHEDULE).order_by("pk")[1:]
+    Schedule.objects.filter(pk__in=list(extra.values_list("pk", flat=True))).delete()
 
 
 @receiver(signals.outbox_ready, dispatch_uid="bento_stripe.delivery.outbox_ready")
@@ -74,16 +77,12 @@ def on_outbox_ready(sender=None, site_ids=(), **kwargs):
     enqueue_drains_on_commit(site_ids)
 
 
-@receiver(post_migrate, dispatch_uid="bento_stripe.delivery.schedule")
-def on_post_migrate(sender=None, app_config=None, using="default", **kwargs):
-    """After ``migrate``, make sure the sweep schedule exists."""
-    if app_config is None or app_config.label != "bento_stripe":
-        return
-    from django.db import DEFAULT_DB_ALIAS
-
-    if using != DEFAULT_DB_ALIAS:
-        return
+@receiver(post_spawn, dispatch_uid="bento_stripe.delivery.schedule")
+def on_worker_spawned(sender=None, proc_name="", **kwargs):
+    """A qcluster worker started: make sure the sweep schedule exists."""
+    if proc_name == "MainProcess":
+        return  # a task run synchronously (``sync``), not a cluster starting
     try:
         ensure_schedule()
-    except Exception:  # noqa: BLE001 - django-q2's tables may not exist yet on a partial migrate
+    except Exception:  # noqa: BLE001 - a worker must start even if the database is away
         logger.warning("Could not create the %s schedule", SWEEP_SCHEDULE, exc_info=True)

@@ -33,6 +33,9 @@ logger = logging.getLogger("bento_stripe.delivery")
 
 S = OutboxEvent.Status
 
+#: Bento answers these when an item is malformed: the batch is split to isolate it.
+SPLIT_STATUSES = (400, 422)
+
 #: Seconds one drain may run before handing the site to a fresh task (django-q2's timeout is 60).
 DEFAULT_BUDGET = 40.0
 
@@ -91,6 +94,8 @@ class Drainer:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.owner = uuid.uuid4().hex
         self.result = DrainResult(site_id)
+        #: Smaller batches after Bento refused one for its content, to find the bad row.
+        self.size_limit: int | None = None
 
     # -- public ---------------------------------------------------------------------------
     def run(self) -> DrainResult:
@@ -148,7 +153,7 @@ class Drainer:
 
     def _next_batch(self, now: datetime) -> tuple[list[OutboxEvent], datetime | None]:
         """The longest same-kind run of due rows at the head of the site's queue, or when to look again."""
-        size = int(app_settings.BATCH_SIZE)
+        size = min(int(app_settings.BATCH_SIZE), self.size_limit or int(app_settings.BATCH_SIZE))
         queue = (
             OutboxEvent.objects.filter(site_id=self.site_id, status__in=[S.PENDING, S.SENDING])
             .order_by("created_at", "pk")
@@ -182,6 +187,20 @@ class Drainer:
         try:
             self.backend.send(site, endpoint, body)
         except BentoRejectedError as exc:
+            if exc.status in SPLIT_STATUSES and len(ids) > 1:
+                # One bad item fails the whole request: send halves until it stands alone.
+                self.size_limit = max(1, len(ids) // 2)
+                self._finish(
+                    ids,
+                    status=S.PENDING,
+                    attempts=F("attempts") - 1,
+                    next_attempt_at=now,
+                    last_error=exc.message,
+                    lease_expires_at=None,
+                )
+                self.result.errors.append(exc.message)
+                return
+            self.size_limit = None  # the bad row stands alone now: back to full batches
             self._finish(ids, status=S.FAILED, last_error=exc.message, lease_expires_at=None)
             self.result.failed += len(ids)
             self.result.errors.append(exc.message)
