@@ -298,3 +298,12 @@ def test_admin_lists_events_and_ledger_rows(account, deliver, no_lookup, admin_c
     record = StripeEventRecord.objects.first()
     detail = admin_client.get(f"/admin/bento_stripe/stripeeventrecord/{record.pk}/change/")
     assert detail.status_code == 200
+
+
+def test_private_headers_are_not_kept_in_the_audit_log(client, endpoint, account, no_lookup):
+    post(
+        client, endpoint, load("customer_created"), HTTP_AUTHORIZATION="Bearer x", HTTP_COOKIE="a=b"
+    )
+    headers = {k.lower() for k in WebhookEventTrigger.objects.get().headers}
+    assert "stripe-signature" in headers
+    assert not headers & {"authorization", "cookie"}

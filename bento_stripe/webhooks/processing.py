@@ -101,7 +101,6 @@ def _process_locked(record_id, account_pk, translate, snapshots) -> Outcome:
         return Outcome(status=record.status)
     if not account.is_active:
         return _finish(record_id, StripeEventRecord.Status.IGNORED, "account no longer active")
-    StripeEventRecord.objects.filter(pk=record_id).update(attempts=record.attempts + 1)
     event = copy.deepcopy(record.payload)
     responses = signals.before_translate.send(
         sender=StripeEventRecord, event=event, account=account, site=site, record=record
@@ -129,6 +128,7 @@ def _process_locked(record_id, account_pk, translate, snapshots) -> Outcome:
         note="",
         site=site,
         processed_at=timezone.now(),
+        attempts=F("attempts") + 1,
     )
     return outcome
 
