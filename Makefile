@@ -35,9 +35,12 @@ format: venv
 migrations-check: venv
 	$(PY) manage.py makemigrations --check --dry-run
 
-# Delivery numbers against the local Bento stand-in (prints numbers; asserts nothing).
+# Numbers, not tests (they print, assert nothing): delivery against the local Bento
+# stand-in, then webhook translation and view latency. DATABASE_URL=postgres://... make
+# bench measures PostgreSQL.
 bench: venv
 	$(PY) -m benchmarks.delivery
+	$(PY) benchmarks/webhooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output db.sqlite3

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import stripe
 from django.conf import settings
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from bento_stripe.webhooks.endpoints import endpoint_path, ensure_local
 
@@ -81,8 +81,10 @@ def no_lookup():
 
 
 @pytest.fixture
-def deliver(client, endpoint, sync_q, django_capture_on_commit_callbacks):
-    """Post signed events and run what commits trigger (the task, in sync mode)."""
+def deliver(endpoint, sync_q, django_capture_on_commit_callbacks):
+    """Post signed events (CSRF checks on, as for any other POST) and run what commits
+    trigger (the task, in sync mode)."""
+    client = Client(enforce_csrf_checks=True)
 
     def _deliver(*events):
         responses = []

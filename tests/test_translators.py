@@ -275,3 +275,58 @@ def test_what_bento_receives_through_the_locmem_backend(account, deliver, no_loo
     ]
     assert sent["batch/events"][3]["fields"]["lifetime_value"] == 34
     bento.outbox.clear()
+
+
+def test_the_sweeper_looks_held_people_up_again(account, deliver, stripe_api, sync_q):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bento_stripe.webhooks.tasks import sweep
+
+    charge = load("charge_succeeded")
+    charge["data"]["object"]["billing_details"]["email"] = None
+    charge["data"]["object"]["receipt_email"] = None
+    deliver(charge)  # Stripe does not know the customer yet (404): held
+    row = OutboxEvent.objects.get()
+    assert row.status == OutboxEvent.Status.HELD
+    assert sweep() == 0 and len(stripe_api.requests) == 1  # too early to ask again
+    OutboxEvent.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    sweep()  # asked again, still unknown: the next question waits an hour
+    row.refresh_from_db()
+    assert len(stripe_api.requests) == 2 and row.status == OutboxEvent.Status.HELD
+    assert row.next_attempt_at > timezone.now() + timedelta(minutes=50)
+    stripe_api.add(account.stripe_user_id, load("customer_created")["data"]["object"])
+    OutboxEvent.objects.update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    sweep()
+    row.refresh_from_db()
+    assert (row.status, row.email) == (OutboxEvent.Status.PENDING, "jane@example.com")
+    assert row.payload["fields"]["lifetime_value"] == 49
+    assert fields_of()["lifetime_value"] == 49
+    asked = len(stripe_api.requests)
+    sweep()
+    assert len(stripe_api.requests) == asked  # nothing held: nothing asked
+
+
+PAYLOAD_OF_FAMILY = [
+    ("charge.dispute.", "charge_dispute_created"),
+    ("charge.refund.", "charge_refund_updated"),
+    ("charge.", "charge_succeeded"),
+    ("customer.subscription.", "customer_subscription_created"),
+    ("customer.", "customer_created"),
+    ("invoice.", "invoice_paid"),
+    ("checkout.", "checkout_session_completed"),
+]
+
+
+@pytest.mark.parametrize("stripe_type", [t for t in REQUIRED_TYPES if not t.startswith("account.")])
+def test_every_required_type_gives_its_bento_event(account, deliver, no_lookup, stripe_type):
+    deliver(load("customer_created"), load("charge_succeeded"))
+    name = next(payload for prefix, payload in PAYLOAD_OF_FAMILY if stripe_type.startswith(prefix))
+    event = load(name)
+    event.update(id=f"evt_1TEvery{stripe_type.replace('.', '_')}", type=stripe_type)
+    deliver(event)
+    row = OutboxEvent.objects.get(stripe_event_id=event["id"])
+    assert row.event_type == bento_type(stripe_type)
+    assert row.email == "jane@example.com" and row.status == "pending"
+    assert row.payload["details"]["stripe_event_id"] == event["id"]

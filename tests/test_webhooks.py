@@ -280,3 +280,30 @@ def test_a_failing_translation_is_recorded_and_retried_by_the_sweeper(account, d
     record.refresh_from_db()
     assert (record.status, record.attempts) == ("processed", 2)
     assert OutboxEvent.objects.count() == 1
+
+
+def test_admin_lists_events_and_ledger_rows(account, deliver, no_lookup, admin_client):
+    deliver(load("customer_created"), load("charge_succeeded"))
+    for name in [
+        "stripeeventrecord",
+        "ledgercustomer",
+        "ledgercharge",
+        "ledgerdispute",
+        "ledgersubscription",
+    ]:
+        response = admin_client.get(f"/admin/bento_stripe/{name}/")
+        assert response.status_code == 200, name
+    page = admin_client.get("/admin/bento_stripe/stripeeventrecord/?status__exact=processed")
+    assert b"evt_1TChargeSucceeded1" in page.content
+    record = StripeEventRecord.objects.first()
+    detail = admin_client.get(f"/admin/bento_stripe/stripeeventrecord/{record.pk}/change/")
+    assert detail.status_code == 200
+
+
+def test_private_headers_are_not_kept_in_the_audit_log(client, endpoint, account, no_lookup):
+    post(
+        client, endpoint, load("customer_created"), HTTP_AUTHORIZATION="Bearer x", HTTP_COOKIE="a=b"
+    )
+    headers = {k.lower() for k in WebhookEventTrigger.objects.get().headers}
+    assert "stripe-signature" in headers
+    assert not headers & {"authorization", "cookie"}

@@ -51,7 +51,8 @@ def _known_email(account: StripeAccount, customer_id: str) -> bool:
     )
 
 
-def _fetch(account: StripeAccount, kind: str, object_id_: str) -> dict | None:
+def fetch(account: StripeAccount, kind: str, object_id_: str) -> dict | None:
+    """A customer or charge of ``account`` from Stripe's API, or None (logged) on any error."""
     client = stripe_client(account)
     service = client.v1.customers if kind == "customer" else client.v1.charges
     try:
@@ -83,7 +84,7 @@ def prefetch(event: dict, account: StripeAccount) -> list[Snapshot]:
         if row is not None and row.customer_id:
             customer_id = row.customer_id
         else:
-            charge = _fetch(account, "charge", charge_id)
+            charge = fetch(account, "charge", charge_id)
             if charge is None:
                 return []
             snapshots.append(("charge", charge, (int(time.time()), "api")))
@@ -91,7 +92,7 @@ def prefetch(event: dict, account: StripeAccount) -> list[Snapshot]:
             if charge_email(charge) or not customer_id:
                 return snapshots
     if customer_id and not _known_email(account, customer_id):
-        customer = _fetch(account, "customer", customer_id)
+        customer = fetch(account, "customer", customer_id)
         if customer is not None and not customer.get("deleted"):
             snapshots.append(("customer", customer, (int(time.time()), "api")))
     return snapshots

@@ -101,7 +101,6 @@ def _process_locked(record_id, account_pk, translate, snapshots) -> Outcome:
         return Outcome(status=record.status)
     if not account.is_active:
         return _finish(record_id, StripeEventRecord.Status.IGNORED, "account no longer active")
-    StripeEventRecord.objects.filter(pk=record_id).update(attempts=record.attempts + 1)
     event = copy.deepcopy(record.payload)
     responses = signals.before_translate.send(
         sender=StripeEventRecord, event=event, account=account, site=site, record=record
@@ -129,6 +128,7 @@ def _process_locked(record_id, account_pk, translate, snapshots) -> Outcome:
         note="",
         site=site,
         processed_at=timezone.now(),
+        attempts=F("attempts") + 1,
     )
     return outcome
 
@@ -214,7 +214,7 @@ def _after_commit(record_id: int, account: StripeAccount, outcome: Outcome) -> N
         signals.value_changed.send(
             sender=StripeEventRecord, site=site, email=email, old_fields=old, new_fields=new
         )
-    if outcome.bento_events:
+    if outcome.bento_events and signals.event_translated.has_listeners(StripeEventRecord):
         record = StripeEventRecord.objects.filter(pk=record_id).first()
         signals.event_translated.send(
             sender=StripeEventRecord,

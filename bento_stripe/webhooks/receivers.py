@@ -38,8 +38,9 @@ def recompute_sites(account: StripeAccount, sites: list[Site]) -> set[int]:
     changes = []
     with transaction.atomic():
         StripeAccount.objects.select_for_update().filter(pk=account.pk).first()
+        # Sites locked in one order (by pk), so two opposite re-routes cannot deadlock.
+        list(Site.objects.select_for_update().filter(pk__in=[s.pk for s in sites]).order_by("pk"))
         for site in sites:
-            Site.objects.select_for_update().filter(pk=site.pk).first()
             for email in emails:
                 old, new = refresh_subscriber(site, email, keep_empty=True)
                 if new is None or old == new:

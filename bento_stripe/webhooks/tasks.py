@@ -10,6 +10,7 @@ from django_q.tasks import async_task
 
 from ..conf import app_settings
 from ..models import StripeEventRecord
+from .held import retry_held_lookups
 from .processing import process_record
 
 #: Attempts after which a failing event is left for a human (visible as failed in the admin).
@@ -41,7 +42,8 @@ def process_event(record_id: int) -> str:
 
 def sweep() -> int:
     """Task: enqueue verified events that were never processed (the process died before
-    enqueueing) or whose processing failed; returns how many were enqueued."""
+    enqueueing) or whose processing failed, and look up again the emails of held rows;
+    returns how many events were enqueued."""
     cutoff = timezone.now() - timedelta(seconds=app_settings.SWEEP_AFTER)
     stale = StripeEventRecord.objects.filter(
         status__in=[StripeEventRecord.Status.RECEIVED, StripeEventRecord.Status.FAILED],
@@ -51,6 +53,7 @@ def sweep() -> int:
     ids = list(stale.values_list("pk", flat=True)[:500])
     for record_id in ids:
         enqueue(record_id)
+    retry_held_lookups()
     return len(ids)
 
 

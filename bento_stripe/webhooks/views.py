@@ -20,6 +20,10 @@ from .tasks import enqueue
 logger = logging.getLogger(__name__)
 
 
+#: Request headers never kept in the audit log (Stripe sends none of them).
+PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
 def _refuse(status: int, message: str) -> HttpResponse:
     return JsonResponse({"error": message}, status=status)
 
@@ -79,7 +83,7 @@ def stripe_webhook(request, uuid):
         return _refuse(400, "The body is not UTF-8.")
     trigger = WebhookEventTrigger.objects.create(
         remote_ip=get_remote_ip(request),
-        headers=dict(request.headers),
+        headers={k: v for k, v in request.headers.items() if k.lower() not in PRIVATE_HEADERS},
         body=body,
         webhook_endpoint=endpoint,
     )

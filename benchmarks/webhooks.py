@@ -1,0 +1,200 @@
+"""Benchmark: Stripe events translated per second by one worker, and the webhook view's latency.
+
+Run with ``make bench`` or ``.venv/bin/python benchmarks/webhooks.py [--events N]``; set
+``DATABASE_URL`` to a PostgreSQL URL to measure there (a ``test_`` database is created and
+dropped). Prints numbers; never used as a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import (  # noqa: E402
+    override_settings,
+    setup_databases,
+    setup_test_environment,
+    teardown_databases,
+)
+
+from bento_stripe.models import OutboxEvent, StripeEventRecord  # noqa: E402
+from bento_stripe.webhooks.endpoints import endpoint_path, ensure_local  # noqa: E402
+from bento_stripe.webhooks.processing import process_record  # noqa: E402
+from tests.factories import StripeAccountFactory  # noqa: E402
+from tests.stripe_events import sign  # noqa: E402
+
+T0 = 1_795_852_800
+SECRET = "whsec_benchmark_0123456789abcdef"  # noqa: S105  (a made-up test secret)
+
+
+def stream(account_id: str, n_events: int, prefix: str) -> list[dict]:
+    """A realistic mix: customers, subscriptions, invoices, charges, refunds."""
+    events: list[dict] = []
+    k = 0
+    while len(events) < n_events:
+        cus = {
+            "id": f"cus_{prefix}{k}",
+            "object": "customer",
+            "email": f"p{prefix}{k}@example.com",
+            "currency": "usd",
+            "created": T0 + k,
+        }
+        price = {
+            "id": "price_pro",
+            "nickname": "Pro",
+            "unit_amount": 4900,
+            "recurring": {"interval": "month", "interval_count": 1},
+        }
+        sub = {
+            "id": f"sub_{prefix}{k}",
+            "object": "subscription",
+            "customer": cus["id"],
+            "status": "active",
+            "currency": "usd",
+            "created": T0 + k,
+            "items": {"data": [{"quantity": 1, "price": price}]},
+        }
+        charge = {
+            "id": f"ch_{prefix}{k}",
+            "object": "charge",
+            "customer": cus["id"],
+            "amount": 4900,
+            "amount_captured": 4900,
+            "amount_refunded": 0,
+            "currency": "usd",
+            "status": "succeeded",
+            "created": T0 + k,
+            "billing_details": {"email": cus["email"]},
+        }
+        invoice = {
+            "id": f"in_{prefix}{k}",
+            "object": "invoice",
+            "customer": cus["id"],
+            "customer_email": cus["email"],
+            "amount_paid": 4900,
+            "currency": "usd",
+            "parent": {"subscription_details": {"subscription": sub["id"]}},
+        }
+        for offset, (kind, obj) in enumerate(
+            [
+                ("customer.created", cus),
+                ("customer.subscription.created", sub),
+                ("invoice.paid", invoice),
+                ("charge.succeeded", charge),
+                ("charge.refunded", {**charge, "amount_refunded": 900}),
+            ]
+        ):
+            events.append(
+                {
+                    "id": f"evt_{prefix}{k}_{offset}",
+                    "object": "event",
+                    "type": kind,
+                    "account": account_id,
+                    "livemode": False,
+                    "created": T0 + 10 * k + offset,
+                    "data": {"object": obj},
+                }
+            )
+        k += 1
+    return events[:n_events]
+
+
+def bench_translation(account, n_events: int) -> float:
+    """Events processed per second by one worker calling the task function in a loop.
+
+    Persistent connections, as a qcluster worker has them: with CONN_MAX_AGE=0 django-q2's
+    ORM broker reconnects around every enqueued drain, which dominates on PostgreSQL.
+    """
+    connection.settings_dict["CONN_MAX_AGE"] = None
+    records = [
+        StripeEventRecord(
+            stripe_event_id=e["id"],
+            event_type=e["type"],
+            stripe_account_id=e["account"],
+            created=e["created"],
+            payload=e,
+        )
+        for e in stream(account.stripe_user_id, n_events, "t")
+    ]
+    StripeEventRecord.objects.bulk_create(records)
+    ids = list(StripeEventRecord.objects.order_by("pk").values_list("pk", flat=True))
+    start = time.perf_counter()
+    for record_id in ids:
+        process_record(record_id)
+    elapsed = time.perf_counter() - start
+    if StripeEventRecord.objects.filter(status="processed").count() != len(ids):
+        raise RuntimeError("some events were not processed")
+    return len(ids) / elapsed
+
+
+def bench_view(account, n_requests: int, persistent: bool) -> tuple[float, float]:
+    """Median and p99 milliseconds of a signed POST to the webhook view (queueing included)."""
+    # The example project closes connections after each request (CONN_MAX_AGE=0); a
+    # production deployment usually keeps them (CONN_MAX_AGE=None or a number of seconds).
+    connection.settings_dict["CONN_MAX_AGE"] = None if persistent else 0
+    endpoint = ensure_local("http://testserver", SECRET)
+    path = endpoint_path(endpoint.djstripe_uuid)
+    client = Client()
+    timings = []
+    for event in stream(account.stripe_user_id, n_requests, "vp" if persistent else "v0"):
+        body = json.dumps(event)
+        header = sign(body, SECRET)
+        start = time.perf_counter()
+        response = client.post(
+            path, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header
+        )
+        timings.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"webhook answered {response.status_code}: {response.content!r}")
+    timings.sort()
+    return statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=1000)
+    args = parser.parse_args()
+    setup_test_environment()
+    old = setup_databases(verbosity=0, interactive=False)
+    try:
+        q_cluster = {**settings.Q_CLUSTER, "sync": False}
+        lookups_off = {**settings.BENTO_STRIPE, "LOOKUP_EMAILS": False}
+        with override_settings(Q_CLUSTER=q_cluster, BENTO_STRIPE=lookups_off):
+            account = StripeAccountFactory(stripe_user_id="acct_benchmark")
+            rate = bench_translation(account, args.events)
+            median, p99 = bench_view(account, args.requests, persistent=True)
+            median_0, p99_0 = bench_view(account, args.requests // 2, persistent=False)
+        vendor = connection.vendor
+        print(f"database: {vendor}")
+        print(f"translation, one worker: {rate:.0f} events/s ({args.events} events)")
+        print(f"outbox rows written: {OutboxEvent.objects.count()}")
+        print(
+            f"webhook view, persistent connections: median {median:.2f} ms, p99 {p99:.2f} ms "
+            f"({args.requests} requests)"
+        )
+        print(
+            f"webhook view, CONN_MAX_AGE=0: median {median_0:.2f} ms, p99 {p99_0:.2f} ms "
+            f"({args.requests // 2} requests)"
+        )
+    finally:
+        teardown_databases(old, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

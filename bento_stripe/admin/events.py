@@ -1,0 +1,71 @@
+"""Admin for received Stripe events and the ledger's rows (read-only: Stripe is the source)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from ..models import (
+    LedgerCharge,
+    LedgerCustomer,
+    LedgerDispute,
+    LedgerSubscription,
+    StripeEventRecord,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the webhook task only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StripeEventRecord)
+class StripeEventRecordAdmin(ReadOnlyAdmin):
+    list_display = [
+        "stripe_event_id",
+        "event_type",
+        "stripe_account_id",
+        "livemode",
+        "status",
+        "note",
+        "site",
+        "attempts",
+        "received_at",
+        "processed_at",
+    ]
+    list_filter = ["status", "livemode", "site", "event_type"]
+    search_fields = ["stripe_event_id", "stripe_account_id", "event_type"]
+    list_select_related = ["site"]
+    date_hierarchy = "received_at"
+
+
+@admin.register(LedgerCustomer)
+class LedgerCustomerAdmin(ReadOnlyAdmin):
+    list_display = ["customer_id", "email", "currency", "stripe_account_id", "deleted"]
+    search_fields = ["customer_id", "email", "stripe_account_id"]
+    list_filter = ["livemode", "deleted"]
+
+
+@admin.register(LedgerCharge)
+class LedgerChargeAdmin(ReadOnlyAdmin):
+    list_display = ["charge_id", "email", "currency", "captured", "refunded", "stripe_account_id"]
+    search_fields = ["charge_id", "customer_id", "email", "stripe_account_id"]
+    list_filter = ["livemode", "currency"]
+
+
+@admin.register(LedgerDispute)
+class LedgerDisputeAdmin(ReadOnlyAdmin):
+    list_display = ["dispute_id", "charge_id", "amount", "currency", "status", "lost"]
+    search_fields = ["dispute_id", "charge_id", "stripe_account_id"]
+    list_filter = ["lost", "status"]
+
+
+@admin.register(LedgerSubscription)
+class LedgerSubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["subscription_id", "email", "status", "currency", "stripe_account_id"]
+    search_fields = ["subscription_id", "customer_id", "email", "stripe_account_id"]
+    list_filter = ["status", "livemode"]
