@@ -14,3 +14,4 @@ class BentoStripeConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
         from .delivery import tasks  # noqa: F401  (connects the delivery receivers)
+        from .webhooks import receivers  # noqa: F401  (connects the ledger's receivers)

@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TOLERANCE": 300,
     "WEBHOOK_MAX_BODY_BYTES": 1024 * 1024,
     "FORWARD_UNKNOWN_EVENTS": False,
+    # Ask Stripe (platform key + Stripe-Account) for a customer's email the events don't tell.
+    "LOOKUP_EMAILS": True,
+    # Seconds a verified event may wait unprocessed before the sweeper enqueues it again.
+    "SWEEP_AFTER": 60,
     # Delivery to Bento.
     "BACKEND": "http",
     "API_URL": "https://app.bentonow.com/api/v1",

@@ -132,7 +132,8 @@ def disconnect(account: StripeAccount, *, by=None) -> StripeAccount:
             )
         )
         # Stripe is called from the queue, after the commit: the page never waits on it.
-        transaction.on_commit(lambda: _queue_deauthorize(locked.pk))
+        # robust: a broker outage is logged by Django and does not undo or fail the disconnect.
+        transaction.on_commit(lambda: _queue_deauthorize(locked.pk), robust=True)
     account.status, account.disconnected_at = locked.status, locked.disconnected_at
     return locked
 

@@ -23,3 +23,20 @@ outbox_ready = Signal()
 #: "fetch/commands"), ``body`` (the JSON body Bento would get). A receiver that raises
 #: makes the batch retry later.
 bento_batch = Signal()
+
+#: Sent before a Stripe event is translated, inside the processing transaction. A receiver
+#: may amend ``event`` (a copy of the Stripe event dict) in place, or return False to veto
+#: it (recorded as ignored, nothing forwarded).
+#: kwargs: ``event`` (dict), ``account`` (StripeAccount), ``site`` (Site), ``record``
+#: (StripeEventRecord).
+before_translate = Signal()
+
+#: Sent after commit when a Stripe event was translated.
+#: kwargs: ``event`` (dict), ``account``, ``site``, ``record``, ``bento_events`` (list of the
+#: Bento event dicts written to the outbox, held ones included).
+event_translated = Signal()
+
+#: Sent after commit when a person's Bento fields on a site changed.
+#: kwargs: ``site``, ``email``, ``old_fields`` (dict or None), ``new_fields`` (dict or None:
+#: the person left the site, e.g. after an email change).
+value_changed = Signal()

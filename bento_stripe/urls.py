@@ -1,12 +1,13 @@
 """URLs of bento-stripe: ``path("", include("bento_stripe.urls"))`` in the host's URLconf."""
 
-from django.urls import path
+from django.urls import include, path
 
 from .views import accounts, connect, pages
 
 app_name = "bento_stripe"
 
 urlpatterns = [
+    path("", include("bento_stripe.webhooks.urls")),
     # Account pages (Stripe app install journey).
     path("account/apps/stripe/", pages.stripe_app, name="stripe_app"),
     path("account/teams/", pages.teams, name="teams"),

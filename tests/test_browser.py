@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.db import connections
 from django_q.conf import Conf
 
 from bento_stripe.models import StripeAccount
@@ -42,6 +43,9 @@ def browser_page(monkeypatch):
             yield page
         finally:
             browser.close()
+            # Connections opened while Playwright's loop ran would otherwise stay open and
+            # keep PostgreSQL from dropping the test database at the end of the session.
+            connections.close_all()
 
 
 def test_install_journey_in_a_real_browser(

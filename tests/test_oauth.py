@@ -334,3 +334,23 @@ def test_callback_without_platform_credentials_is_not_a_500(client, owner, setti
     assert response.status_code == 503
     assert "not configured" in response.content.decode()
     assert not StripeAccount.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (
+            "message='Post details' post_data=grant_type=authorization_code&code=ac_Secret123",
+            "ac_Secret123",
+        ),
+        ('body=\'{"access_token": "sk_test_abcdefgh", "livemode": false}\'', "sk_test_abcdefgh"),
+        ('{"refresh_token":"rt_ZZZZZZZZZZ"}', "rt_ZZZZZZZZZZ"),
+        ("Authorization code does not exist: ac_Q1w2e3r4t5", "ac_Q1w2e3r4t5"),
+    ],
+)
+def test_redact_removes_codes_and_tokens(text, secret):
+    from bento_stripe.oauth.client import redact
+
+    cleaned = redact(text)
+    assert secret not in cleaned and "[redacted]" in cleaned
+    assert redact("acct_1StandInDemo0001 livemode=false") == "acct_1StandInDemo0001 livemode=false"

@@ -332,3 +332,20 @@ def test_deauthorize_without_platform_credentials_logs_and_stops(connected, sett
     settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_SECRET_KEY": ""}
     assert tasks.deauthorize_account(account.pk).startswith("not configured")
     assert not Schedule.objects.filter(func="bento_stripe.oauth.tasks.deauthorize_account").exists()
+
+
+def test_a_broker_outage_does_not_fail_the_disconnect_page(
+    client, connected, monkeypatch, django_capture_on_commit_callbacks
+):
+    import django_q.tasks
+
+    def broken_broker(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(django_q.tasks, "async_task", broken_broker)
+    *_, account = connected
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(disconnect_url(account))
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.status == StripeAccount.Status.DISCONNECTED

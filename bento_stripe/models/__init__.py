@@ -2,16 +2,23 @@
 
 from .accounts import StripeAccount
 from .delivery import OutboxEvent, Subscriber
+from .events import StripeEventRecord
+from .ledger import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
 from .ratelimit import DeliveryLock, RateLimitWindow
 from .teams import Membership, Site, Team
 
 __all__ = [
     "DeliveryLock",
+    "LedgerCharge",
+    "LedgerCustomer",
+    "LedgerDispute",
+    "LedgerSubscription",
     "Membership",
     "OutboxEvent",
     "RateLimitWindow",
     "Site",
     "StripeAccount",
+    "StripeEventRecord",
     "Subscriber",
     "Team",
 ]

@@ -35,7 +35,7 @@ class StateData:
 
     team_id: int
     site_id: int
-    user_id: int
+    user_id: object
 
 
 def issue(request, *, team_id: int, site_id: int) -> str:
@@ -45,14 +45,14 @@ def issue(request, *, team_id: int, site_id: int) -> str:
     pending[nonce] = {
         "team": team_id,
         "site": site_id,
-        "user": request.user.pk,
+        "user": str(request.user.pk),  # str: UUID primary keys are JSON-safe too
         "t": int(time.time()),
     }
     if len(pending) > MAX_PENDING:
         for old in sorted(pending, key=lambda n: pending[n]["t"])[: len(pending) - MAX_PENDING]:
             del pending[old]
     request.session[SESSION_KEY] = pending
-    payload = {"n": nonce, "t": team_id, "u": request.user.pk}
+    payload = {"n": nonce, "t": team_id, "u": str(request.user.pk)}
     return signing.dumps(payload, salt=SALT, compress=False)
 
 
@@ -74,14 +74,14 @@ def consume(request, value: str | None) -> StateData:
     if entry is None:
         raise InvalidState("The state was already used or belongs to another session.")
     request.session[SESSION_KEY] = pending  # single use, whatever follows
-    user_id = getattr(request.user, "pk", None)
+    user_id = str(getattr(request.user, "pk", None))
     if entry["user"] != user_id or payload.get("u") != user_id:
         raise InvalidState("The state belongs to another user.")
     if entry["team"] != payload.get("t"):
         raise InvalidState("The state was issued for another team.")
     if time.time() - entry["t"] > max_age:
         raise InvalidState("The state has expired.")
-    return StateData(team_id=entry["team"], site_id=entry["site"], user_id=user_id)
+    return StateData(team_id=entry["team"], site_id=entry["site"], user_id=request.user.pk)
 
 
 def _unsigned_nonce(value: str) -> str | None:

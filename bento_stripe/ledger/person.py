@@ -1,0 +1,76 @@
+"""A person's flat Bento fields, computed from the ledger's plain inputs (pure)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .currency import major_number
+from .mrr import PAYING, main_subscription, subscription_mrr
+from .shapes import Person
+
+#: The fields every subscriber carries, besides ``lifetime_value_<ccy>``.
+FIELD_NAMES = (
+    "lifetime_value",
+    "currency",
+    "mrr",
+    "plan",
+    "subscription_status",
+    "stripe_customer_id",
+)
+
+
+def net_by_currency(person: Person) -> dict[str, int]:
+    """Captured minus refunded minus lost disputes, per lower-case currency, in minor units."""
+    totals: dict[str, int] = {}
+    for charge in person.charges:
+        code = charge.currency.lower()
+        totals[code] = totals.get(code, 0) + charge.captured - charge.refunded - charge.lost
+    return totals
+
+
+def main_currency(person: Person) -> str:
+    """The newest customer's currency, else the first captured charge's (lower-case; "" if none)."""
+    with_currency = [c for c in person.customers if c.currency]
+    if with_currency:
+        return max(with_currency, key=lambda c: (c.created, c.id)).currency.lower()
+    captured = [c for c in person.charges if c.captured > 0]
+    if captured:
+        return min(captured, key=lambda c: (c.created, c.id)).currency.lower()
+    return ""
+
+
+def newest_customer_id(person: Person) -> str:
+    """The id of the person's most recently created customer (live ones first)."""
+    if not person.customers:
+        return ""
+    live = [c for c in person.customers if not c.deleted] or list(person.customers)
+    return max(live, key=lambda c: (c.created, c.id)).id
+
+
+def person_fields(person: Person) -> dict:
+    """The flat Bento fields of ``person``: amounts rounded half-up once, as JSON numbers."""
+    currency = main_currency(person)
+    main = main_subscription(person.subscriptions)
+    if not currency and main is not None:
+        currency = main.currency.lower()
+    totals = net_by_currency(person)
+    mrr = sum(
+        (
+            subscription_mrr(s)
+            for s in person.subscriptions
+            if s.status in PAYING and s.currency.lower() == currency
+        ),
+        Fraction(0),
+    )
+    fields: dict = {
+        "lifetime_value": major_number(totals.get(currency, 0), currency),
+        "currency": currency.upper(),
+        "mrr": major_number(mrr, currency),
+        "plan": ", ".join(item.label for item in main.items) if main else "",
+        "subscription_status": main.status if main else "",
+        "stripe_customer_id": newest_customer_id(person),
+    }
+    for code in sorted(totals):
+        if code != currency:
+            fields[f"lifetime_value_{code}"] = major_number(totals[code], code)
+    return fields

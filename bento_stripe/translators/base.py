@@ -1,0 +1,88 @@
+"""What a translator gets (the event and the ledger) and what it returns (Bento events)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..ledger.parse import normalize_email, object_id
+
+if TYPE_CHECKING:
+    from ..ledger.session import LedgerSession
+    from ..models import Site, StripeAccount
+
+
+def bento_type(stripe_type: str) -> str:
+    """``charge.succeeded`` → ``$ChargeSucceeded`` (``.`` and ``_`` are word breaks)."""
+    return "$" + "".join(
+        part[:1].upper() + part[1:] for part in re.split(r"[._]", stripe_type) if part
+    )
+
+
+def iso_date(created: int) -> str:
+    """A UNIX time as UTC ISO 8601 with a ``Z``, to the second."""
+    return datetime.fromtimestamp(int(created), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class BentoEvent:
+    """One Bento event a translator wants sent, before its person and fields are resolved."""
+
+    type: str
+    object_id: str
+    #: Who it is about: a customer id, else a charge id whose person the ledger knows.
+    customer_id: str = ""
+    charge_id: str = ""
+    #: An email written on the Stripe object, used when the ledger knows none.
+    email_hint: str = ""
+    #: (upper-case currency, signed minor units) when money moved.
+    value: tuple[str, int] | None = None
+    unique_key: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TranslationContext:
+    """A Stripe event being translated, its connection and site, and the ledger to write to."""
+
+    event: dict
+    account: StripeAccount
+    site: Site
+    ledger: LedgerSession
+
+    @property
+    def type(self) -> str:
+        return self.event["type"]
+
+    @property
+    def obj(self) -> dict:
+        return self.event["data"]["object"]
+
+    @property
+    def previous(self) -> dict:
+        """``data.previous_attributes`` of an ``*.updated`` event ({} when absent)."""
+        return self.event["data"].get("previous_attributes") or {}
+
+    def bento(self, *, customer=None, charge_id: str = "", email_hint: str = "", **details):
+        """A Bento event named after this Stripe event, about ``self.obj``."""
+        value = details.pop("value", None)
+        unique_key = details.pop("unique_key", "")
+        return BentoEvent(
+            type=bento_type(self.type),
+            object_id=str(self.obj.get("id") or ""),
+            customer_id=object_id(customer),
+            charge_id=charge_id,
+            email_hint=normalize_email(email_hint),
+            value=value,
+            unique_key=unique_key,
+            details={k: v for k, v in details.items() if v is not None},
+        )
+
+    def default(self) -> list[BentoEvent]:
+        """What the built-in translator of this event type returns (for hosts that amend it)."""
+        from .registry import registry
+
+        builtin = registry.builtin(self.type)
+        return builtin(self) if builtin else []

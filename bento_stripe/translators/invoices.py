@@ -1,0 +1,46 @@
+"""Invoices: payment news for the person; money moves on the invoice's charge, not here."""
+
+from __future__ import annotations
+
+from ..ledger.parse import object_id
+from .base import BentoEvent, TranslationContext, iso_date
+from .registry import builtin
+
+
+def invoice_subscription(obj: dict) -> str:
+    """The invoice's subscription: ``parent.subscription_details`` (current) or ``subscription``."""
+    parent = obj.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    return object_id(details.get("subscription")) or object_id(obj.get("subscription"))
+
+
+@builtin(
+    "invoice.paid",
+    "invoice.payment_succeeded",
+    "invoice.payment_failed",
+    "invoice.upcoming",
+    "invoice.payment_action_required",
+)
+def invoice(ctx: TranslationContext) -> list[BentoEvent]:
+    """One Bento event per invoice event, with the amounts and links a mail would use."""
+    obj = ctx.obj
+    customer_id = object_id(obj.get("customer"))
+    ctx.ledger.learn_email(customer_id, obj.get("customer_email") or "")
+    next_attempt = obj.get("next_payment_attempt")
+    return [
+        ctx.bento(
+            customer=customer_id,
+            email_hint=obj.get("customer_email") or "",
+            amount_due=obj.get("amount_due"),
+            amount_paid=obj.get("amount_paid"),
+            amount_remaining=obj.get("amount_remaining"),
+            currency=(obj.get("currency") or "").upper() or None,
+            number=obj.get("number"),
+            billing_reason=obj.get("billing_reason"),
+            hosted_invoice_url=obj.get("hosted_invoice_url"),
+            subscription=invoice_subscription(obj) or None,
+            charge=object_id(obj.get("charge")) or None,
+            attempt_count=obj.get("attempt_count"),
+            next_payment_attempt=iso_date(next_attempt) if next_attempt else None,
+        )
+    ]

@@ -1,0 +1,1 @@
+"""The Stripe webhook receiver: view, verification, processing task and sweeper."""

@@ -1,0 +1,97 @@
+"""Making sure the Connect webhook endpoint exists, locally or at Stripe too."""
+
+from __future__ import annotations
+
+import secrets
+import uuid as uuid_lib
+
+import stripe
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from djstripe.models import WebhookEndpoint
+
+from ..conf import app_settings
+from ..translators.registry import registry
+from .verification import store_secret
+
+
+def endpoint_path(endpoint_uuid) -> str:
+    """The receiving path of an endpoint (``/stripe/webhook/<uuid>/``)."""
+    return reverse("bento_stripe:webhook", kwargs={"uuid": endpoint_uuid})
+
+
+def _find(base_url: str, livemode: bool) -> WebhookEndpoint | None:
+    prefix = base_url.rstrip("/") + "/stripe/webhook/"
+    return (
+        WebhookEndpoint.objects.filter(url__startswith=prefix, livemode=livemode)
+        .order_by("-djstripe_id")
+        .first()
+    )
+
+
+def ensure_local(base_url: str, secret: str | None, *, livemode: bool = False) -> WebhookEndpoint:
+    """An endpoint in the database only (development and tests), with ``secret`` encrypted."""
+    with transaction.atomic():
+        endpoint = _find(base_url, livemode)
+        if endpoint is None:
+            if not secret:
+                raise ValueError(
+                    "A new local endpoint needs its signing secret (--secret whsec_...)."
+                )
+            endpoint_uuid = uuid_lib.uuid4()
+            endpoint = WebhookEndpoint(
+                id=f"we_local_{secrets.token_hex(12)}",
+                djstripe_uuid=endpoint_uuid,
+                livemode=livemode,
+                created=timezone.now(),
+                api_version="",
+                enabled_events=registry.handled_types(),
+                status="enabled",
+                url=base_url.rstrip("/") + endpoint_path(endpoint_uuid),
+                metadata={"djstripe_uuid": str(endpoint_uuid)},
+                djstripe_tolerance=app_settings.WEBHOOK_TOLERANCE,
+            )
+        if secret:
+            store_secret(endpoint, secret)
+        endpoint.save()
+    return endpoint
+
+
+def ensure_at_stripe(base_url: str, *, livemode: bool) -> WebhookEndpoint:
+    """An endpoint at Stripe (``connect=True``, the handled event types), stored here too."""
+    existing = _find(base_url, livemode)
+    if existing is not None and not existing.id.startswith("we_local_"):
+        return existing
+    endpoint_uuid = uuid_lib.uuid4()
+    url = base_url.rstrip("/") + endpoint_path(endpoint_uuid)
+    client = stripe.StripeClient(
+        app_settings.require("STRIPE_SECRET_KEY"),
+        base_addresses={"api": app_settings.STRIPE_API_BASE},
+        max_network_retries=2,
+    )
+    created = client.v1.webhook_endpoints.create(
+        {
+            "url": url,
+            "connect": True,
+            "enabled_events": registry.handled_types(),
+            "description": "bento-stripe Connect endpoint",
+            "metadata": {"djstripe_uuid": str(endpoint_uuid)},
+        }
+    ).to_dict()
+    endpoint = WebhookEndpoint(
+        id=created["id"],
+        djstripe_uuid=endpoint_uuid,
+        livemode=bool(created.get("livemode")),
+        created=timezone.now(),
+        api_version=created.get("api_version") or "",
+        enabled_events=created.get("enabled_events") or registry.handled_types(),
+        status=created.get("status") or "enabled",
+        url=created.get("url") or url,
+        application=created.get("application") or "",
+        metadata=created.get("metadata") or {},
+        djstripe_tolerance=app_settings.WEBHOOK_TOLERANCE,
+    )
+    store_secret(endpoint, created["secret"])
+    endpoint.save()
+    return endpoint

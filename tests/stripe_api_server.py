@@ -1,0 +1,113 @@
+"""A real local HTTP server standing in for Stripe's API: lookups and webhook endpoints."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+import pytest
+
+
+class StripeStandIn:
+    """Objects served per connected account, and every request received."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], dict] = {}
+        self.requests: list[dict] = []
+        self.url = ""
+
+    def add(self, account: str, obj: dict) -> None:
+        self.objects[(account, obj["id"])] = obj
+
+
+def _handler(stand_in: StripeStandIn):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # keep test output quiet
+            return
+
+        def _send(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Request-Id", "req_standin")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            form = parse_qsl(self.rfile.read(length).decode())
+            stand_in.requests.append(
+                {
+                    "method": "POST",
+                    "path": self.path,
+                    "form": form,
+                    "authorization": self.headers.get("Authorization", ""),
+                }
+            )
+            if self.path != "/v1/webhook_endpoints":
+                return self._send(404, {"error": {"type": "invalid_request_error"}})
+            fields = dict(form)
+            events = [v for k, v in form if k.startswith("enabled_events[")]
+            metadata = {k[9:-1]: v for k, v in form if k.startswith("metadata[")}
+            return self._send(
+                200,
+                {
+                    "id": "we_1StandIn0001",
+                    "object": "webhook_endpoint",
+                    "url": fields["url"],
+                    "enabled_events": events,
+                    "livemode": False,
+                    "status": "enabled",
+                    "api_version": "2025-10-29.clover",
+                    "application": "ca_test_client_id" if fields.get("connect") else None,
+                    "metadata": metadata,
+                    "secret": "whsec_from_stripe_standin_0123456789",
+                },
+            )
+
+        def do_GET(self):
+            account = self.headers.get("Stripe-Account", "")
+            stand_in.requests.append(
+                {
+                    "path": self.path,
+                    "account": account,
+                    "authorization": self.headers.get("Authorization", ""),
+                }
+            )
+            parts = self.path.split("?")[0].strip("/").split("/")
+            if len(parts) != 3 or parts[0] != "v1" or parts[1] not in ("customers", "charges"):
+                return self._send(404, {"error": {"type": "invalid_request_error"}})
+            obj = stand_in.objects.get((account, parts[2]))
+            if obj is None:
+                return self._send(
+                    404,
+                    {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "resource_missing",
+                            "message": f"No such object: '{parts[2]}'",
+                        }
+                    },
+                )
+            return self._send(200, obj)
+
+    return Handler
+
+
+@pytest.fixture
+def stripe_api(settings):
+    """Start the stand-in on 127.0.0.1 and point ``STRIPE_API_BASE`` at it."""
+    stand_in = StripeStandIn()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stand_in))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_API_BASE": stand_in.url}
+    try:
+        yield stand_in
+    finally:
+        server.shutdown()
+        server.server_close()
