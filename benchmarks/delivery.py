@@ -152,6 +152,97 @@ def stream(server, rate, seconds, chunk):
     return 1000 * len(requests) / total, latencies, len(requests)
 
 
+def webhook_latency(server, customers=40, gap=0.02):
+    """Webhook received → Bento request, for signed simulated streams posted one by one.
+
+    The webhook's processing task runs in-process (django-q2 ``sync`` for it); a worker
+    thread drains the outbox when ``outbox_ready`` fires, as a qcluster worker would
+    after the broker hop (which is left out).
+    """
+    import io
+    import json
+
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client, override_settings
+
+    from bento_stripe import signals
+    from bento_stripe.bento.backends.http import HttpBackend
+    from bento_stripe.delivery import simulation
+    from bento_stripe.delivery.worker import drain_site
+    from bento_stripe.models import OutboxEvent
+    from tests.factories import StripeAccountFactory
+
+    site = new_site(server)
+    account = StripeAccountFactory(site=site, livemode=False)
+    secret = "whsec_bench_0123456789abcdef"  # noqa: S105 - a local benchmark secret
+    out = io.StringIO()
+    call_command(
+        "bento_stripe_endpoint",
+        "--url",
+        "http://testserver",
+        "--local",
+        "--secret",
+        secret,
+        "--json",
+        stdout=out,
+    )
+    path = json.loads(out.getvalue())["path"]
+    ready, done = threading.Event(), threading.Event()
+
+    def wake(**kwargs):
+        ready.set()
+
+    def work():
+        backend = HttpBackend()
+        try:
+            while True:
+                ready.wait(timeout=0.05)
+                ready.clear()
+                drain_site(site.pk, backend=backend, budget=60)
+                if (
+                    done.is_set()
+                    and not OutboxEvent.objects.filter(site=site, status="pending").exists()
+                ):
+                    return
+        finally:
+            connection.close()
+
+    signals.outbox_ready.connect(wake, dispatch_uid="bench-wake")
+    worker = threading.Thread(target=work)
+    worker.start()
+    client = Client()
+    received: dict[str, float] = {}
+    try:
+        with override_settings(Q_CLUSTER={**settings.Q_CLUSTER, "sync": True}):
+            for n in range(customers):
+                for event in simulation.stream(account.stripe_user_id, f"c{n}@example.com"):
+                    body = simulation.encode(event)
+                    received[event["id"]] = time.time()
+                    client.post(
+                        path,
+                        data=body,
+                        content_type="application/json",
+                        HTTP_STRIPE_SIGNATURE=simulation.signature(body, secret),
+                    )
+                    time.sleep(gap)
+    finally:
+        done.set()
+        ready.set()
+        worker.join()
+        signals.outbox_ready.disconnect(dispatch_uid="bench-wake")
+    server.wait_idle()
+    latencies, requests = [], 0
+    for request in server.requests:
+        if request.site_uuid != site.bento_site_uuid or request.endpoint != "batch/events":
+            continue
+        requests += 1
+        for item in request.body["events"]:
+            latencies.append(request.at - received[item["details"]["stripe_event_id"]])
+    return latencies, len(received), requests
+
+
 def pct(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -189,6 +280,18 @@ def main() -> int:
             "  (measured from the outbox row, not the webhook: the django-q2 broker hop and the "
             "webhook's own translation time are not included)"
         )
+        try:
+            import bento_stripe.webhooks  # noqa: F401
+        except ImportError:
+            print("webhook → Bento latency: skipped, the webhook receiver is not installed")
+        else:
+            latencies, posted, requests = webhook_latency(server)
+            print(
+                f"latency webhook received → Bento request ({posted} signed Stripe events at "
+                f"~40/s, processed in-process, one drain worker thread): median "
+                f"{statistics.median(latencies) * 1000:.1f} ms, p99 {pct(latencies, 99) * 1000:.1f} "
+                f"ms over {len(latencies)} Bento events in {requests} requests"
+            )
     server.stop()
     return 0
 

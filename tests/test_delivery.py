@@ -249,31 +249,39 @@ def test_backoff_is_full_jitter_capped_and_honours_retry_after():
         assert backoff(1, 10_000, rng) == 60
 
 
-def test_database_limiter_allows_the_limit_per_sliding_minute():
-    limiter = DatabaseRateLimiter()
+def check_limiter(limiter, site_id):
+    """Bursts half the limit, then paces; never more than the limit in any 60 seconds."""
     clock = ManualClock()
-    site = SiteFactory()
-    grants = [limiter.acquire(site.pk, "batch", clock.now(), limit=3) for _ in range(3)]
-    assert grants == [0, 0, 0]
-    wait = limiter.acquire(site.pk, "batch", clock.now(), limit=3)
-    assert 59.9 < wait <= 60
-    assert limiter.acquire(site.pk, "fetch", clock.now(), limit=3) == 0  # its own family
-    clock.advance(wait)
-    assert limiter.acquire(site.pk, "batch", clock.now(), limit=3) == 0
+    now = clock.now
+    assert [limiter.acquire(site_id, "batch", now(), limit=4) for _ in range(2)] == [0, 0]
+    wait = limiter.acquire(site_id, "batch", now(), limit=4)
+    assert 29.9 < wait <= 30  # past the burst: one grant every 60 / (4 / 2) seconds
+    assert limiter.acquire(site_id, "fetch", now(), limit=4) == 0  # its own family
+    granted = []
+    rng = random.Random(11)
+    for _ in range(200):
+        wait = limiter.acquire(site_id, "batch", now(), limit=4)
+        if wait == 0:
+            granted.append(now().timestamp())
+        clock.advance(wait if rng.random() < 0.7 else rng.uniform(0, 5))
+    granted.sort()
+    assert len(granted) > 20
+    assert all(
+        sum(1 for g in granted if t - 60 < g <= t) <= 4 for t in granted
+    )  # any 60-second span ends at a grant
+
+
+def test_database_limiter_caps_every_sliding_minute():
+    check_limiter(DatabaseRateLimiter(), SiteFactory().pk)
 
 
 @pytest.mark.redis
-def test_redis_limiter_allows_the_limit_per_sliding_minute(redis_url):
+def test_redis_limiter_caps_every_sliding_minute(redis_url):
     from bento_stripe.delivery.ratelimit import RedisRateLimiter
 
     limiter = RedisRateLimiter(redis_url)
     limiter.reset()
-    clock = ManualClock()
-    assert [limiter.acquire(1, "batch", clock.now(), limit=2) for _ in range(2)] == [0, 0]
-    wait = limiter.acquire(1, "batch", clock.now(), limit=2)
-    assert 59.9 < wait <= 60
-    clock.advance(wait)
-    assert limiter.acquire(1, "batch", clock.now(), limit=2) == 0
+    check_limiter(limiter, 1)
     limiter.reset()
 
 

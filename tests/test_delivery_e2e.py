@@ -41,6 +41,7 @@ def pipeline(server, monkeypatch):
             "BACKEND": "http",
             "API_URL": server.url,
             "LOOKUP_EMAILS": False,
+            "RETRY_BASE_DELAY": 0.05,  # real sleeps here: keep the backoff short
         },
     ):
         yield
@@ -74,9 +75,11 @@ def post_all(client, path, events, django_capture_on_commit_callbacks):
         assert response.status_code == 200, response.content
 
 
+@pytest.mark.parametrize("faults", [0, 3], ids=["healthy", "503-then-recovery"])
 def test_signed_stream_reaches_bento_once_with_final_fields(
-    client, server, pipeline, django_capture_on_commit_callbacks
+    client, server, pipeline, django_capture_on_commit_callbacks, faults
 ):
+    server.fail(times=faults, status=503)
     site = SiteFactory()
     server.add_site(site)
     account = StripeAccountFactory(site=site, livemode=False)
@@ -107,4 +110,5 @@ def test_signed_stream_reaches_bento_once_with_final_fields(
         "past_due",
     )
     assert fields["stripe_customer_id"].startswith("cus_sim")
-    assert all(r.status == 200 for r in server.requests)
+    assert [r.status for r in server.requests][:faults] == [503] * faults
+    assert all(r.status == 200 for r in server.requests[faults:])

@@ -233,7 +233,7 @@ def test_requests_per_minute_per_site_and_family_never_exceed_the_limit(server, 
     for site in sites:
         assert_bento_has_each_event_once_with_final_fields(server, site, made[site.pk])
         assert len(server.bento(site.bento_site_uuid).commands) == 12
-        assert server.max_per_minute(site.bento_site_uuid, "batch/") == 5
+        assert 3 <= server.max_per_minute(site.bento_site_uuid, "batch/") <= 5
         assert 1 <= server.max_per_minute(site.bento_site_uuid, "fetch/") <= 5
     span = server.requests[-1].at - server.requests[0].at
     assert span >= 4 * 60  # 20+ batch requests at 5 a minute take minutes of (injected) time

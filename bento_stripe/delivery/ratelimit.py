@@ -1,7 +1,10 @@
 """A sliding-window limiter shared by every worker: in the database, or in Redis when configured.
 
 Never more than ``RATE_LIMIT_PER_MINUTE`` grants in any 60 seconds per site and endpoint
-family. ``acquire`` grants a request (returns 0) or says how many seconds until one frees.
+family. The first half of the window's grants go out at once (a burst); past that,
+grants are paced ``60 / (limit / 2)`` seconds apart, so a busy site keeps sending every
+second or so, with fuller batches, instead of stalling for a minute once the window is
+full. ``acquire`` grants a request (returns 0) or says how many seconds until one frees.
 """
 
 from __future__ import annotations
@@ -20,9 +23,21 @@ from ..models import RateLimitWindow
 WINDOW = 60.0
 
 
+def _pacing(limit: int) -> tuple[int, float]:
+    """(grants allowed at once, seconds between grants past them)."""
+    burst = limit - limit // 2
+    return burst, (WINDOW / (limit - burst) if limit > burst else 0.0)
+
+
 def _wait(grants: list[float], limit: int, t: float) -> float:
-    """Seconds until a grant frees, given the window's grants (sorted) that are still live."""
-    return max(0.001, grants[-limit] + WINDOW - t)
+    """Seconds until the next grant may go, given the window's live grants (sorted); 0: now."""
+    wait = 0.0
+    if len(grants) >= limit:
+        wait = grants[-limit] + WINDOW - t
+    burst, spacing = _pacing(limit)
+    if len(grants) >= burst and spacing:
+        wait = max(wait, grants[-1] + spacing - t)
+    return max(0.001, wait) if wait > 0 else 0.0
 
 
 class DatabaseRateLimiter:
@@ -43,11 +58,9 @@ class DatabaseRateLimiter:
                 RateLimitWindow.objects.filter(key=key).update(version=F("version") + 1)
             row = RateLimitWindow.objects.select_for_update().get(key=key)
             grants = sorted(g for g in row.grants if g > t - WINDOW)
-            if len(grants) < limit:
+            wait = _wait(grants, limit, t)
+            if not wait:
                 grants.append(t)
-                wait = 0.0
-            else:
-                wait = _wait(grants, limit, t)
             row.grants = grants
             row.save(update_fields=["grants"])
         return wait
@@ -62,15 +75,25 @@ local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+local burst = tonumber(ARGV[5])
+local spacing = tonumber(ARGV[6])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
 local count = redis.call('ZCARD', key)
-if count < limit then
+local wait = 0
+if count >= limit then
+  local edge = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+  wait = tonumber(edge[2]) + window - now
+end
+if count >= burst and spacing > 0 then
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  wait = math.max(wait, tonumber(last[2]) + spacing - now)
+end
+if wait <= 0 then
   redis.call('ZADD', key, now, ARGV[4])
   redis.call('EXPIRE', key, math.ceil(window) * 2)
   return '0'
 end
-local edge = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-return tostring(tonumber(edge[2]) + window - now)
+return tostring(wait)
 """
 
 _clients: dict = {}
@@ -101,7 +124,11 @@ class RedisRateLimiter:
         limit = limit or app_settings.RATE_LIMIT_PER_MINUTE
         key = f"{self.prefix}:{site_id}:{family}"
         t = now.timestamp()
-        answer = self.script(keys=[key], args=[repr(t), WINDOW, limit, f"{t!r}:{uuid.uuid4().hex}"])
+        burst, spacing = _pacing(limit)
+        answer = self.script(
+            keys=[key],
+            args=[repr(t), WINDOW, limit, f"{t!r}:{uuid.uuid4().hex}", burst, repr(spacing)],
+        )
         wait = float(answer)
         return 0.0 if wait <= 0 else max(0.001, wait)
 
