@@ -1,7 +1,7 @@
 """Delivery numbers against the local Bento stand-in: throughput, requests per 1,000, latency.
 
-Run ``make bench`` (or ``python -m benchmarks.delivery``). Uses a fresh SQLite file, or
-the database of ``DATABASE_URL``'s ``bench_`` twin when it points at PostgreSQL. One worker
+Run ``make bench`` (or ``python -m benchmarks.delivery``). Uses a fresh SQLite file, or,
+when ``DATABASE_URL`` points at PostgreSQL, a fresh ``bench_<name>`` database beside it. One worker
 in this process drains with the real HTTP backend; a producer thread writes outbox rows
 and wakes the worker as ``outbox_ready`` would (the broker hop of django-q2 is not in it).
 """
@@ -25,7 +25,12 @@ def setup_django() -> str:
     if url.startswith(("postgres://", "postgresql://")):
         base, _, name = url.rpartition("/")
         os.environ["DATABASE_URL"] = f"{base}/bench_{name}"
-        label = f"PostgreSQL (bench_{name})"
+        label = f"PostgreSQL (bench_{name}, dropped and made anew)"
+        import psycopg
+
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "bench_{name}"')
+            admin.execute(f'CREATE DATABASE "bench_{name}"')
     else:
         path = os.path.join(tempfile.mkdtemp(), "bench.sqlite3")
         os.environ["DATABASE_URL"] = f"sqlite:///{path}"
