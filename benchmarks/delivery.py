@@ -285,18 +285,13 @@ def main() -> int:
             "  (measured from the outbox row, not the webhook: the django-q2 broker hop and the "
             "webhook's own translation time are not included)"
         )
-        try:
-            import bento_stripe.webhooks  # noqa: F401
-        except ImportError:
-            print("webhook → Bento latency: skipped, the webhook receiver is not installed")
-        else:
-            latencies, posted, requests = webhook_latency(server)
-            print(
-                f"latency webhook received → Bento request ({posted} signed Stripe events at "
-                f"~40/s, processed in-process, one drain worker thread): median "
-                f"{statistics.median(latencies) * 1000:.1f} ms, p99 {pct(latencies, 99) * 1000:.1f} "
-                f"ms over {len(latencies)} Bento events in {requests} requests"
-            )
+        latencies, posted, requests = webhook_latency(server)
+        print(
+            f"latency webhook received → Bento request ({posted} signed Stripe events at "
+            f"~40/s, processed in-process, one drain worker thread): median "
+            f"{statistics.median(latencies) * 1000:.1f} ms, p99 {pct(latencies, 99) * 1000:.1f} "
+            f"ms over {len(latencies)} Bento events in {requests} requests"
+        )
     server.stop()
     return 0
 

@@ -6,11 +6,8 @@ import json
 
 import pytest
 import stripe
-from django.core.management import CommandError, call_command, get_commands
 
 from bento_stripe.delivery import simulation
-from bento_stripe.models import StripeAccount
-from tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -50,14 +47,3 @@ def test_signature_verifies_with_stripes_own_check():
     with pytest.raises(stripe.SignatureVerificationError):
         stripe.WebhookSignature.verify_header(body, header, "whsec_other", tolerance=300)
     assert json.loads(body)["id"] == event["id"]
-
-
-@pytest.mark.skipif(
-    "bento_stripe_endpoint" in get_commands(), reason="the webhook receiver is installed"
-)
-def test_simulate_says_it_needs_the_webhook_receiver():
-    SiteFactory()
-    with pytest.raises(CommandError, match="needs the webhook receiver"):
-        call_command("bento_stripe_simulate")
-    # It connected a demo account to the first site through the service layer.
-    assert StripeAccount.objects.filter(stripe_user_id="acct_simulatedDemoShop").count() == 1

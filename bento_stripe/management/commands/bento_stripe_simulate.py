@@ -7,7 +7,7 @@ import json
 import time
 
 import requests
-from django.core.management import call_command, get_commands
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from ... import services
@@ -102,11 +102,6 @@ class Command(BaseCommand):
         return connection
 
     def _endpoint_path(self, url: str, secret: str) -> str:
-        if "bento_stripe_endpoint" not in get_commands():
-            raise CommandError(
-                "manage.py bento_stripe_endpoint is not available: this command needs the "
-                "webhook receiver (bento_stripe.webhooks)."
-            )
         out = io.StringIO()
         call_command(
             "bento_stripe_endpoint",
