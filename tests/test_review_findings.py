@@ -1,7 +1,7 @@
-"""Independent review: failing tests for places where the code contradicts DESIGN.md.
+"""Contract points of DESIGN.md found broken by an independent review, now held by tests.
 
-Each test is ``xfail(strict=True)``: it documents a confirmed contract violation and
-turns red (XPASS) once the bug is fixed, so the marker must then be removed.
+Each test pins a contract point that an independent review found broken and that was
+then fixed: currency and customer choice, and money released from an authorisation.
 """
 
 from __future__ import annotations
@@ -27,12 +27,6 @@ def _charge_event(event_id: str, event_type: str, created: int, **charge):
     return event
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DESIGN: currency is the newest customer's currency, else the first captured "
-    "charge's; person.main_currency skips a newest customer without a currency and takes "
-    "an older customer's instead",
-)
 def test_newest_customer_without_currency_falls_back_to_first_captured_charge():
     person = Person(
         customers=(
@@ -46,11 +40,6 @@ def test_newest_customer_without_currency_falls_back_to_first_captured_charge():
     assert fields["lifetime_value"] == 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DESIGN: stripe_customer_id is the person's most recently created customer; "
-    "person.newest_customer_id prefers an older live customer over a newer deleted one",
-)
 def test_stripe_customer_id_is_the_most_recently_created_customer():
     person = Person(
         customers=(
@@ -62,12 +51,6 @@ def test_stripe_customer_id_is_the_most_recently_created_customer():
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="DESIGN: lifetime_value is net money received; after a partial capture Stripe "
-    "reports the released, never-captured remainder in amount_refunded, and the ledger "
-    "subtracts it from amount_captured a second time",
-)
 def test_partial_capture_release_is_not_money_refunded(account, deliver, no_lookup):
     # Authorised 49.00, captured 30.00: Stripe releases 19.00 and reports it as refunded.
     captured = _charge_event(
@@ -86,12 +69,6 @@ def test_partial_capture_release_is_not_money_refunded(account, deliver, no_look
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="DESIGN: money moves on a refund of money received; cancelling an uncaptured "
-    "authorisation (charge.refunded with amount_captured 0) emits a negative value "
-    "and drives lifetime_value below zero",
-)
 def test_released_authorisation_moves_no_money(account, deliver, no_lookup):
     released = _charge_event(
         "evt_review_release1",

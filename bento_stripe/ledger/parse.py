@@ -134,6 +134,30 @@ def subscription_from_data(
     )
 
 
+def charge_captured(charge: dict) -> int:
+    """Minor units captured on a charge snapshot (0 for a failed charge)."""
+    if charge.get("status") == "failed":
+        return 0
+    captured = charge.get("amount_captured")
+    if captured is None:  # very old API versions: no amount_captured
+        captured = charge.get("amount", 0) if charge.get("captured") else 0
+    return int(captured or 0)
+
+
+def refunded_of_captured(charge: dict) -> int:
+    """Minor units of captured money refunded, per a charge snapshot.
+
+    Stripe reports the released, never-captured part of an authorisation (a partial
+    capture's remainder, a cancelled authorisation) in ``amount_refunded`` too; that
+    part was never received, so it is not money refunded.
+    """
+    captured = charge_captured(charge)
+    amount = int(charge.get("amount") or 0)
+    released = max(0, amount - captured) if amount else 0
+    refunded = int(charge.get("amount_refunded") or 0) - released
+    return max(0, min(refunded, captured))
+
+
 def charge_email(charge: dict) -> str:
     """An email written on a charge: its billing details, else its receipt email."""
     billing = charge.get("billing_details") or {}

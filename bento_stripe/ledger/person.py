@@ -30,9 +30,10 @@ def net_by_currency(person: Person) -> dict[str, int]:
 
 def main_currency(person: Person) -> str:
     """The newest customer's currency, else the first captured charge's (lower-case; "" if none)."""
-    with_currency = [c for c in person.customers if c.currency]
-    if with_currency:
-        return max(with_currency, key=lambda c: (c.created, c.id)).currency.lower()
+    if person.customers:
+        newest = max(person.customers, key=lambda c: (c.created, c.id))
+        if newest.currency:
+            return newest.currency.lower()
     captured = [c for c in person.charges if c.captured > 0]
     if captured:
         return min(captured, key=lambda c: (c.created, c.id)).currency.lower()
@@ -40,11 +41,10 @@ def main_currency(person: Person) -> str:
 
 
 def newest_customer_id(person: Person) -> str:
-    """The id of the person's most recently created customer (live ones first)."""
+    """The id of the person's most recently created customer (deleted ones included)."""
     if not person.customers:
         return ""
-    live = [c for c in person.customers if not c.deleted] or list(person.customers)
-    return max(live, key=lambda c: (c.created, c.id)).id
+    return max(person.customers, key=lambda c: (c.created, c.id)).id
 
 
 def person_fields(person: Person) -> dict:

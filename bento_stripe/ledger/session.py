@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from django.db.models import F
 
 from ..models import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
-from .parse import charge_email, normalize_email, object_id, subscription_data
+from .parse import (
+    charge_captured,
+    charge_email,
+    normalize_email,
+    object_id,
+    refunded_of_captured,
+    subscription_data,
+)
 
 
 @dataclass
@@ -114,13 +121,8 @@ class LedgerSession:
         row.own_email = charge_email(obj) or row.own_email
         row.currency = (obj.get("currency") or row.currency).lower()
         row.created = int(obj.get("created") or row.created)
-        captured = obj.get("amount_captured")
-        if captured is None:  # very old API versions: no amount_captured
-            captured = obj.get("amount", 0) if obj.get("captured") else 0
-        if obj.get("status") == "failed":
-            captured = 0
-        row.captured = max(row.captured, int(captured or 0))
-        row.refunded = max(row.refunded, int(obj.get("amount_refunded") or 0))
+        row.captured = max(row.captured, charge_captured(obj))
+        row.refunded = max(row.refunded, refunded_of_captured(obj))
         if row.customer_id and row.own_email:
             self.learn_email(row.customer_id, row.own_email)
         row.email = self.customer_email(row.customer_id) or row.own_email

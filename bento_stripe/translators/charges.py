@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..ledger.parse import charge_email, object_id
+from ..ledger.parse import charge_email, object_id, refunded_of_captured
 from .base import BentoEvent, TranslationContext
 from .registry import builtin
 
@@ -56,9 +56,9 @@ def charge_failed(ctx: TranslationContext) -> list[BentoEvent]:
 
 @builtin("charge.refunded")
 def charge_refunded(ctx: TranslationContext) -> list[BentoEvent]:
-    """A refund takes off only the growth of the charge's cumulative ``amount_refunded``."""
+    """A refund takes off only the growth of the charge's cumulative refund of captured money."""
     row = ctx.ledger.charge(ctx.obj)
-    cumulative = int(ctx.obj.get("amount_refunded") or 0)
+    cumulative = refunded_of_captured(ctx.obj)
     value = ctx.ledger.refund_value(row, cumulative)
     extra = (
         {"value": value, "unique_key": f"{row.charge_id}:refunded:{cumulative}"} if value else {}
