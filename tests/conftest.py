@@ -72,3 +72,9 @@ def output_dir(request):
     path = os.path.join(os.path.dirname(__file__), os.pardir, "test-output", request.node.name)
     os.makedirs(path, exist_ok=True)
     return os.path.abspath(path)
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory):
+    """One SQLite file for every test that runs ``make demo``: it migrates once per session."""
+    return tmp_path_factory.mktemp("demo") / "demo.sqlite3"

@@ -262,35 +262,14 @@ def test_connect_account_drops_the_token_unless_asked():
 
 
 @pytest.mark.slow
-def test_demo_lets_a_user_connect_stripe_without_credentials(tmp_path):
-    import os
+def test_demo_lets_a_user_connect_stripe_without_credentials(demo_database):
     import re
-    import subprocess
-    import sys
 
     import requests
 
-    from tests.test_demo import ROOT, free_port, wait_for
+    from tests.test_demo import running_demo
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "example_project.settings",
-    }
-    for name in ("REDIS_URL", "STRIPE_API_BASE", "STRIPE_CONNECT_BASE"):
-        env.pop(name, None)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "example_project.demo", "--port", str(port), "--no-worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_for(f"{base}/admin/login/", proc)
+    with running_demo(demo_database) as (base, output):
         browser = requests.Session()
         login = browser.get(f"{base}/admin/login/", timeout=10)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text)[1]
@@ -320,10 +299,7 @@ def test_demo_lets_a_user_connect_stripe_without_credentials(tmp_path):
         assert review.status_code == 200 and "/stripe_accounts/" in review.url
         assert "Stripe account connected." in review.text
         assert "Backpack Coffee (stand-in)" in review.text
-    finally:
-        proc.send_signal(2)
-        out, _ = proc.communicate(timeout=30)
-    assert "a local stand-in at http://127.0.0.1:" in out
+    assert "a local stand-in at http://127.0.0.1:" in output[0]
 
 
 def test_callback_without_platform_credentials_is_not_a_500(client, owner, settings):
