@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 PREFIX = "/api/v1/"
 ENDPOINTS = {
     "batch/events": "events",
@@ -262,3 +264,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # noqa: A002 - quiet
         return
+
+
+@pytest.fixture
+def server():
+    """A running Bento stand-in (modules that need an injected clock define their own)."""
+    stand_in = BentoServer().start()
+    yield stand_in
+    stand_in.stop()

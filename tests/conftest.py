@@ -10,8 +10,14 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 
 #: Fixtures of the local Stripe stand-in (``stripe_server``, ``stripe_settings``), and of the
-#: webhook tests (signed Stripe events, endpoint, account, the Stripe API lookup stand-in).
-pytest_plugins = ["tests.stripe_server", "tests.stripe_events", "tests.stripe_api_server"]
+#: webhook tests (signed Stripe events, endpoint, account, the Stripe API lookup stand-in),
+#: and of the Bento stand-in (``server``).
+pytest_plugins = [
+    "tests.stripe_server",
+    "tests.stripe_events",
+    "tests.stripe_api_server",
+    "tests.bento_server",
+]
 
 
 def _database_vendor() -> str:

@@ -20,7 +20,6 @@ from bento_stripe.bento.client import error_message, parse_retry_after
 from bento_stripe.bento.exceptions import BentoRejectedError, BentoRetryableError
 from bento_stripe.checks import check_backend
 from bento_stripe.conf import app_settings
-from tests.bento_server import BentoServer
 from tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,13 +31,6 @@ EVENT = {
     "fields": {"lifetime_value": 49.0, "currency": "USD"},
     "details": {"stripe_event_id": "evt_1", "unique": {"key": "ch_1"}},
 }
-
-
-@pytest.fixture
-def server():
-    stand_in = BentoServer().start()
-    yield stand_in
-    stand_in.stop()
 
 
 @pytest.fixture

@@ -14,18 +14,10 @@ from django_q.conf import Conf
 
 from bento_stripe.delivery import simulation
 from bento_stripe.models import OutboxEvent
-from tests.bento_server import BentoServer
 from tests.factories import SiteFactory, StripeAccountFactory
 
 pytestmark = pytest.mark.django_db
 SECRET = "whsec_e2e_delivery_0123456789abcdef"
-
-
-@pytest.fixture
-def server():
-    stand_in = BentoServer().start()
-    yield stand_in
-    stand_in.stop()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from django_q.brokers import get_broker
 from bento_stripe.delivery import tasks
 from bento_stripe.delivery.ratelimit import get_limiter
 from bento_stripe.models import OutboxEvent, Subscriber
-from tests.bento_server import BentoServer
 from tests.factories import SiteFactory
 
 pytestmark = [
@@ -30,13 +29,6 @@ pytestmark = [
 ]
 ROOT = Path(__file__).resolve().parent.parent
 S = OutboxEvent.Status
-
-
-@pytest.fixture
-def server():
-    stand_in = BentoServer().start()
-    yield stand_in
-    stand_in.stop()
 
 
 @pytest.fixture
