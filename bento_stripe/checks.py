@@ -108,6 +108,49 @@ def check_delivery_settings(app_configs=None, **kwargs):
 
 
 @checks.register()
+def check_processing_settings(app_configs=None, **kwargs):
+    """E006: a processing setting out of range; E007: wake-ups could be lost."""
+    messages = []
+    for key, low, high in (
+        ("PROCESS_BATCH_SIZE", 1, 1000),
+        ("PROCESS_MAX_ATTEMPTS", 1, 100),
+        ("PROCESS_LEASE_SECONDS", 10, 3600),
+    ):
+        value = getattr(app_settings, key)
+        if not isinstance(value, int) or not low <= value <= high:
+            messages.append(
+                checks.Error(
+                    f"settings.BENTO_STRIPE['{key}'] must be an integer from {low} to {high}.",
+                    id="bento_stripe.E006",
+                )
+            )
+    timeout = (getattr(settings, "Q_CLUSTER", None) or {}).get("timeout")
+    for key in ("PROCESS_BUDGET", "LOOKUP_BUDGET"):
+        value = getattr(app_settings, key)
+        if not isinstance(value, int | float) or value <= 0 or (timeout and value >= timeout):
+            messages.append(
+                checks.Error(
+                    f"settings.BENTO_STRIPE['{key}'] must be a positive number of seconds below "
+                    f"Q_CLUSTER['timeout'] ({timeout}): django-q2 kills a task at its timeout.",
+                    id="bento_stripe.E006",
+                )
+            )
+    linger, interval = app_settings.PROCESS_LINGER, app_settings.PROCESS_WAKE_INTERVAL
+    if not (
+        isinstance(linger, int | float) and isinstance(interval, int | float) and linger > interval
+    ):
+        messages.append(
+            checks.Error(
+                "settings.BENTO_STRIPE['PROCESS_LINGER'] must be longer than "
+                "['PROCESS_WAKE_INTERVAL']: a web process skips wake-ups within the interval "
+                "because the woken task is still looking for events.",
+                id="bento_stripe.E007",
+            )
+        )
+    return messages
+
+
+@checks.register()
 def check_backend(app_configs=None, **kwargs):
     """E005: BACKEND is neither a known short name nor an importable BaseBackend subclass."""
     from django.core.exceptions import ImproperlyConfigured

@@ -29,14 +29,34 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TOLERANCE": 300,
     "WEBHOOK_MAX_BODY_BYTES": 1024 * 1024,
     "FORWARD_UNKNOWN_EVENTS": False,
+    # Also keep every verified request as a dj-stripe WebhookEventTrigger (one more INSERT
+    # per event); refused requests are always kept.
+    "KEEP_WEBHOOK_TRIGGERS": False,
     # Ask Stripe (platform key + Stripe-Account) for a customer's email the events don't tell.
     "LOOKUP_EMAILS": True,
-    # Seconds a verified event may wait unprocessed before the sweeper enqueues it again.
+    # Seconds a held row waits before its person is looked up at Stripe (and between looks).
     "SWEEP_AFTER": 60,
+    # Processing: events of one account claimed and applied together in one transaction.
+    "PROCESS_BATCH_SIZE": 100,
+    # A web process wakes a worker at most once per interval; a woken worker keeps looking
+    # for new events for PROCESS_LINGER seconds (longer than the interval) before it stops.
+    "PROCESS_WAKE_INTERVAL": 0.25,
+    "PROCESS_LINGER": 1.0,
+    # Seconds a claimed batch is reserved for its worker (a killed worker's events come back).
+    "PROCESS_LEASE_SECONDS": 60,
+    # Seconds one processing task works before handing over to a fresh one (timeout is 60).
+    "PROCESS_BUDGET": 40.0,
+    # Failed processing attempts of an event before it is left for a human (the admin).
+    "PROCESS_MAX_ATTEMPTS": 10,
+    # Stripe email lookups: seconds per call, and per task (kept below django-q2's timeout).
+    "LOOKUP_TIMEOUT": 5.0,
+    "LOOKUP_BUDGET": 30.0,
     # Delivery to Bento.
     "BACKEND": "http",
     "API_URL": "https://app.bentonow.com/api/v1",
     "BATCH_SIZE": 100,
+    # A site's rows wait up to this many seconds for a fuller batch (a full one goes at once).
+    "GATHER_SECONDS": 1.0,
     "RATE_LIMIT_PER_MINUTE": 100,
     "MAX_ATTEMPTS": 10,
     "HTTP_TIMEOUT": (5.0, 30.0),

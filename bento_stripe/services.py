@@ -5,14 +5,19 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import signals
+from . import queue, signals
 from .conf import app_settings
 from .exceptions import AlreadyConnectedError, WrongTeamError
-from .models import Site, StripeAccount, Team
+from .models import Reroute, Site, StripeAccount, Team
+from .processing.unit import end_held_rows
 
 
 def change_site(account: StripeAccount, site: Site, *, by=None) -> StripeAccount:
-    """Route ``account``'s events to another ``site`` of its team, from the next event on."""
+    """Route ``account``'s events to another ``site`` of its team, from the next event on.
+
+    The people's values follow in a queued task (a ``Reroute`` row, committed with the
+    change, so a lost task is run again by the processing sweep).
+    """
     if site.team_id != account.team_id:
         raise WrongTeamError(
             f"Site {site.name!r} belongs to another team than Stripe account "
@@ -25,6 +30,8 @@ def change_site(account: StripeAccount, site: Site, *, by=None) -> StripeAccount
             return locked
         locked.site = site
         locked.save(update_fields=["site", "updated_at"])
+        job = Reroute.objects.create(account=locked, old_site=old_site, new_site=site)
+        queue.enqueue_on_commit(queue.REROUTE, job.pk, task_name=f"bento_stripe.reroute.{job.pk}")
         transaction.on_commit(
             lambda: signals.account_site_changed.send(
                 sender=StripeAccount, account=locked, old_site=old_site, new_site=site, by=by
@@ -44,6 +51,7 @@ def mark_deauthorized(account: StripeAccount) -> StripeAccount:
         locked.disconnected_at = locked.disconnected_at or timezone.now()
         locked.access_token = ""
         locked.save(update_fields=["status", "disconnected_at", "access_token", "updated_at"])
+        end_held_rows(locked)
         transaction.on_commit(
             lambda: signals.account_disconnected.send(
                 sender=StripeAccount, account=locked, by=None, status=locked.status
@@ -126,29 +134,16 @@ def disconnect(account: StripeAccount, *, by=None) -> StripeAccount:
         locked.disconnected_at = timezone.now()
         locked.access_token = ""
         locked.save(update_fields=["status", "disconnected_at", "access_token", "updated_at"])
+        end_held_rows(locked)
         transaction.on_commit(
             lambda: signals.account_disconnected.send(
                 sender=StripeAccount, account=locked, by=by, status=locked.status
             )
         )
         # Stripe is called from the queue, after the commit: the page never waits on it.
-        # robust: a broker outage is logged by Django and does not undo or fail the disconnect.
-        transaction.on_commit(lambda: _queue_deauthorize(locked.pk), robust=True)
+        # A broker outage is logged and does not undo or fail the disconnect.
+        queue.enqueue_on_commit(
+            queue.DEAUTHORIZE, locked.pk, 1, task_name=f"bento_stripe_deauthorize_{locked.pk}"
+        )
     account.status, account.disconnected_at = locked.status, locked.disconnected_at
     return locked
-
-
-def _queue_deauthorize(account_pk: int) -> None:
-    from django.conf import settings
-    from django_q.conf import Conf
-    from django_q.tasks import async_task
-
-    # django-q2 reads Q_CLUSTER once at import; read ``sync`` per call too so tests can override it.
-    q_cluster = getattr(settings, "Q_CLUSTER", None) or {}
-    async_task(
-        "bento_stripe.oauth.tasks.deauthorize_account",
-        account_pk,
-        1,
-        task_name=f"bento_stripe_deauthorize_{account_pk}",
-        sync=bool(Conf.SYNC or q_cluster.get("sync", False)),
-    )

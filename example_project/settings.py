@@ -75,9 +75,14 @@ DATABASES = {
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The web server and several qcluster workers write at once: take SQLite's write lock at
-    # BEGIN and wait for it, instead of failing with "database is locked" on lock upgrade.
+    # BEGIN and wait for it, instead of failing with "database is locked" on lock upgrade;
+    # the WAL journal lets readers go on while one process writes.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

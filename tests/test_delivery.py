@@ -10,10 +10,9 @@ from django.conf import settings
 from django.test import override_settings
 from django_q.brokers import get_broker
 from django_q.models import Schedule
-from django_q.signals import post_spawn
 from django_q.signing import SignedPackage
 
-from bento_stripe import bento, signals
+from bento_stripe import bento, queue
 from bento_stripe.bento.exceptions import BentoRejectedError, BentoRetryableError
 from bento_stripe.delivery import locks, tasks
 from bento_stripe.delivery.clock import ManualClock
@@ -302,13 +301,14 @@ def queued(broker) -> list[dict]:
     return found
 
 
-def test_outbox_ready_enqueues_a_drain_after_commit(broker, django_capture_on_commit_callbacks):
+def test_drains_are_queued_after_commit(broker, django_capture_on_commit_callbacks):
     site = SiteFactory()
     rows(site, 2)
     with django_capture_on_commit_callbacks(execute=True):
-        signals.outbox_ready.send(sender=OutboxEvent, site_ids={site.pk})
+        queue.drain_sites_on_commit({site.pk})
+        assert broker.queue_size() == 0  # nothing before the rows are committed
     (task,) = queued(broker)
-    assert task["func"] == tasks.DRAIN_TASK and task["args"] == (site.pk,)
+    assert task["func"] == queue.DRAIN_SITE and task["args"] == (site.pk,)
     summary = tasks.drain(*task["args"])
     assert summary["delivered"] == 2
 
@@ -319,12 +319,13 @@ def test_sweep_enqueues_due_sites_and_the_schedule_exists(broker):
     OutboxEventFactory(site=idle, status=S.DELIVERED)
     assert tasks.sweep() == 1
     assert [task["args"] for task in queued(broker)] == [(due.pk,)]
-    assert not Schedule.objects.filter(name=tasks.SWEEP_SCHEDULE).exists()
-    for n in range(3):  # each qcluster worker asks as it starts
-        post_spawn.send(sender="django_q", proc_name=f"Process-{n}")
-    schedule = Schedule.objects.get(name=tasks.SWEEP_SCHEDULE)
+    (item,) = [s for s in queue.SCHEDULES if s.func == queue.DELIVERY_SWEEP]
+    Schedule.objects.filter(name=item.name).delete()
+    for _ in range(3):  # each migrate asks; one schedule results
+        queue.ensure_schedules()
+    schedule = Schedule.objects.get(name=item.name)
     assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
-        tasks.SWEEP_TASK,
+        queue.DELIVERY_SWEEP,
         Schedule.MINUTES,
         1,
     )

@@ -1,4 +1,4 @@
-"""Property: any order and any repetition of a stream gives the same fields and value sums."""
+"""Property: any order, repetition and batching of a stream gives the same fields and value sums."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis.extra.django import TestCase
 
 from bento_stripe.ledger.currency import exponent
 from bento_stripe.models import OutboxEvent, StripeEventRecord, Subscriber
-from bento_stripe.webhooks.processing import process_record
+from bento_stripe.processing.events import apply
 
 from .factories import SiteFactory, StripeAccountFactory
 
@@ -145,9 +145,12 @@ def streams(draw):
     ]
 
 
-def ingest(events, account, prefix):
-    """Record and process each event like the webhook and the task do (duplicates dropped)."""
-    for event in events:
+def ingest(events, account, prefix, cuts=None):
+    """Record each event like the webhook does (duplicates dropped) and apply them in
+    batches like a worker does: a batch ends after each position in ``cuts`` (after every
+    event when ``cuts`` is None)."""
+    batch: list[StripeEventRecord] = []
+    for position, event in enumerate(events):
         event = {**event, "id": prefix + event["id"], "account": account.stripe_user_id}
         record, created = StripeEventRecord.objects.get_or_create(
             stripe_event_id=event["id"],
@@ -159,7 +162,12 @@ def ingest(events, account, prefix):
             },
         )
         if created:
-            process_record(record.pk)
+            batch.append(record)
+        if batch and (cuts is None or position in cuts):
+            apply(batch)
+            batch = []
+    if batch:
+        apply(batch)
 
 
 def final_state(site):
@@ -205,7 +213,9 @@ class StreamProperties(TestCase):
         other = StripeAccountFactory(
             site=SiteFactory(), stripe_user_id=ordered_account.stripe_user_id + "x"
         )
-        ingest(mixed, other, "b")
+        # Any batch boundaries: a worker claims whatever is waiting when it looks.
+        cuts = data.draw(st.sets(st.integers(0, max(0, len(mixed) - 1))))
+        ingest(mixed, other, "b", cuts)
         fields, sums, keys, held = final_state(other.site)
         assert held == 0
         assert len(keys) == len(set(keys))

@@ -278,7 +278,7 @@ def test_disconnect_while_stripe_is_unreachable_retries_in_the_background(
     account.refresh_from_db()
     assert account.status == StripeAccount.Status.DISCONNECTED
     retry = Schedule.objects.get(func="bento_stripe.oauth.tasks.deauthorize_account")
-    assert retry.args == f"{account.pk}, 2" and retry.schedule_type == Schedule.ONCE
+    assert retry.args == repr((account.pk, 2)) and retry.schedule_type == Schedule.ONCE
 
 
 def test_deauthorize_retry_succeeds_once_stripe_is_back(connected, stripe_settings, stripe_server):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bento_stripe import services, signals
-from bento_stripe.models import OutboxEvent, StripeEventRecord, Subscriber
+from bento_stripe.models import OutboxEvent, Reroute, StripeEventRecord, Subscriber
 from bento_stripe.translators import translator
 from bento_stripe.translators.registry import registry
 
@@ -111,12 +111,15 @@ def test_rerouting_moves_the_persons_value_to_the_new_site(
         services.change_site(account, new_site)
     # DESIGN: lifetime_value over every account routed to the site now.
     assert Subscriber.objects.get(site=new_site).fields["lifetime_value"] == 74
-    assert Subscriber.objects.get(site=old_site).fields["lifetime_value"] == 0
+    # The old site keeps what Bento has: nothing is sent there about the moved account.
+    assert Subscriber.objects.get(site=old_site).fields["lifetime_value"] == 49
     pushed = {
         (row.site_id, row.payload["fields"]["lifetime_value"])
         for row in OutboxEvent.objects.filter(kind="subscriber")
     }
-    assert pushed == {(new_site.pk, 74), (old_site.pk, 0)}
+    assert pushed == {(new_site.pk, 74)}
+    (job,) = Reroute.objects.all()
+    assert job.finished_at is not None and job.attempts == 1
     # The next event of the account goes to the new site.
     deliver(load("charge_succeeded_jpy"))
     assert OutboxEvent.objects.get(stripe_event_id="evt_1TChargeSuccJpy01").site == new_site

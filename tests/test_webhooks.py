@@ -14,10 +14,11 @@ from django.utils import timezone
 from django_q.models import Schedule
 from djstripe.models import WebhookEndpoint, WebhookEventTrigger
 
+from bento_stripe import queue
 from bento_stripe.models import OutboxEvent, StripeAccount, StripeEventRecord, Subscriber
+from bento_stripe.processing.events import apply
+from bento_stripe.processing.tasks import sweep
 from bento_stripe.webhooks.endpoints import endpoint_path
-from bento_stripe.webhooks.processing import process_record
-from bento_stripe.webhooks.tasks import SWEEP_SCHEDULE, sweep
 
 from .factories import StripeAccountFactory
 from .stripe_events import ACCOUNT_ID, SECRET, load, post, sign, with_changes
@@ -31,13 +32,14 @@ def test_verified_event_is_recorded_processed_and_answered_200(account, deliver,
     assert response.json() == {"received": "evt_1TCustomerCreated01", "duplicate": False}
     record = StripeEventRecord.objects.get()
     assert record.status == StripeEventRecord.Status.PROCESSED
-    assert record.trigger.valid is True
+    assert record.trigger is None  # one INSERT per event: verified requests keep no trigger
+    assert not WebhookEventTrigger.objects.exists()
     assert record.site == account.site
     row = OutboxEvent.objects.get()
     assert (row.event_type, row.email, row.status) == (
         "$CustomerCreated",
         "jane@example.com",
-        OutboxEvent.Status.PENDING,
+        OutboxEvent.Status.DELIVERED,  # sync mode: the drain ran in-process
     )
 
 
@@ -47,7 +49,13 @@ def test_duplicate_is_200_and_changes_nothing(account, deliver, no_lookup):
     assert second.json()["duplicate"] is True
     assert StripeEventRecord.objects.count() == 1
     assert OutboxEvent.objects.count() == 1
+
+
+def test_every_request_is_kept_as_a_trigger_when_asked(account, deliver, no_lookup, settings):
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "KEEP_WEBHOOK_TRIGGERS": True}
+    deliver(load("charge_succeeded"), load("charge_succeeded"))
     assert WebhookEventTrigger.objects.filter(valid=True).count() == 2
+    assert StripeEventRecord.objects.get().trigger.valid is True
 
 
 def test_bad_signature_is_400_and_records_nothing(client, endpoint, account):
@@ -155,9 +163,9 @@ def test_the_request_makes_no_network_call(
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(requests.Session, "request", refuse)
-    queued = []
-    # The broker (ORM, or Redis at scale) is django-q2's business: record the hand-off.
-    monkeypatch.setattr("bento_stripe.webhooks.views.enqueue", queued.append)
+    woken = []
+    # The broker (ORM, or Redis at scale) is django-q2's business: record the wake-up.
+    monkeypatch.setattr(queue, "wake_processing", lambda **kw: woken.append(kw))
     event = load("charge_succeeded")
     event["data"]["object"]["billing_details"]["email"] = None
     event["data"]["object"]["receipt_email"] = None
@@ -165,7 +173,7 @@ def test_the_request_makes_no_network_call(
         response = post(client, endpoint, event)
     assert response.status_code == 200
     record = StripeEventRecord.objects.get()
-    assert queued == [record.pk]
+    assert woken == [{}]  # after commit, once; the event row itself is the queue entry
     assert record.status == StripeEventRecord.Status.RECEIVED
 
 
@@ -213,30 +221,32 @@ def test_unknown_types_are_ignored_unless_forwarding_is_on(account, deliver, no_
     assert "value" not in row.payload["details"]
 
 
-def test_sweeper_processes_events_whose_enqueue_was_lost(account, sync_q, no_lookup):
+def test_sweeper_processes_events_whose_wake_up_was_lost(account, sync_q, no_lookup):
     event = load("customer_created")
-    record = StripeEventRecord.objects.create(
+    record = StripeEventRecord.objects.create(  # recorded, but no worker was woken
         stripe_event_id=event["id"],
         event_type=event["type"],
         stripe_account_id=ACCOUNT_ID,
         created=event["created"],
         payload=event,
     )
-    assert sweep() == 0  # too young: its own task may still be on the way
-    StripeEventRecord.objects.filter(pk=record.pk).update(
-        received_at=timezone.now() - timedelta(minutes=5)
-    )
-    assert sweep() == 1
+    assert sweep()["woke"] is True
     record.refresh_from_db()
     assert record.status == StripeEventRecord.Status.PROCESSED
     assert OutboxEvent.objects.count() == 1
-    assert sweep() == 0
+    assert sweep()["woke"] is False  # nothing waits any more
 
 
-def test_sweeper_schedule_exists_after_migrate():
-    schedule = Schedule.objects.get(name=SWEEP_SCHEDULE)
-    assert schedule.func == "bento_stripe.webhooks.tasks.sweep"
-    assert schedule.schedule_type == Schedule.MINUTES
+def test_the_schedules_exist_once_after_migrate():
+    for item in queue.SCHEDULES:
+        schedule = Schedule.objects.get(name=item.name)
+        assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
+            item.func,
+            Schedule.MINUTES,
+            item.minutes,
+        )
+    queue.ensure_schedules()  # a second migrate (or two at once) adds nothing
+    assert Schedule.objects.filter(name__startswith="bento_stripe:").count() == len(queue.SCHEDULES)
 
 
 def test_processing_twice_changes_nothing(account, deliver, no_lookup):
@@ -245,7 +255,7 @@ def test_processing_twice_changes_nothing(account, deliver, no_lookup):
     fields = Subscriber.objects.get().fields
     for record in StripeEventRecord.objects.all():
         StripeEventRecord.objects.filter(pk=record.pk).update(status="received")
-        process_record(record.pk)
+        apply([StripeEventRecord.objects.get(pk=record.pk)])
     assert list(OutboxEvent.objects.values_list("dedupe_key", "status")) == before
     assert Subscriber.objects.get().fields == fields
 
@@ -270,11 +280,13 @@ def test_a_failing_translation_is_recorded_and_retried_by_the_sweeper(account, d
         assert (record.status, record.attempts) == ("failed", 1)
         assert "database hiccup" in record.note
         assert OutboxEvent.objects.count() == 0 and Subscriber.objects.count() == 0
+        assert record.claimed_until > timezone.now()  # a backoff before the next attempt
+        assert sweep()["woke"] is False
         StripeEventRecord.objects.filter(pk=record.pk).update(
-            received_at=timezone.now() - timedelta(minutes=5)
+            claimed_until=timezone.now() - timedelta(seconds=1)
         )
         with override_settings(Q_CLUSTER={"name": "t", "orm": "default", "sync": True}):
-            assert sweep() == 1
+            assert sweep()["woke"] is True
     finally:
         registry.unregister("customer.created")
     record.refresh_from_db()
@@ -302,7 +314,12 @@ def test_admin_lists_events_and_ledger_rows(account, deliver, no_lookup, admin_c
 
 def test_private_headers_are_not_kept_in_the_audit_log(client, endpoint, account, no_lookup):
     post(
-        client, endpoint, load("customer_created"), HTTP_AUTHORIZATION="Bearer x", HTTP_COOKIE="a=b"
+        client,
+        endpoint,
+        load("customer_created"),
+        secret="whsec_wrong_secret",
+        HTTP_AUTHORIZATION="Bearer x",
+        HTTP_COOKIE="a=b",
     )
     headers = {k.lower() for k in WebhookEventTrigger.objects.get().headers}
     assert "stripe-signature" in headers

@@ -29,6 +29,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
         "event_type",
         "email",
         "site",
+        "connection",
         "status",
         "attempts",
         "short_error",
@@ -37,8 +38,8 @@ class OutboxEventAdmin(admin.ModelAdmin):
         "delivered_at",
     ]
     list_filter = ["status", "kind", "site", "event_type"]
-    search_fields = ["email", "stripe_event_id", "dedupe_key"]
-    list_select_related = ["site"]
+    search_fields = ["email", "stripe_event_id", "dedupe_key", "stripe_customer_id"]
+    list_select_related = ["site", "connection"]
     readonly_fields = [f.name for f in OutboxEvent._meta.fields]
     date_hierarchy = "created_at"
     actions = ["retry_now", "replay"]

@@ -9,6 +9,7 @@ from ..models import (
     LedgerCustomer,
     LedgerDispute,
     LedgerSubscription,
+    Reroute,
     StripeEventRecord,
 )
 
@@ -36,6 +37,7 @@ class StripeEventRecordAdmin(ReadOnlyAdmin):
         "attempts",
         "received_at",
         "processed_at",
+        "claimed_until",
     ]
     list_filter = ["status", "livemode", "site", "event_type"]
     search_fields = ["stripe_event_id", "stripe_account_id", "event_type"]
@@ -69,3 +71,21 @@ class LedgerSubscriptionAdmin(ReadOnlyAdmin):
     list_display = ["subscription_id", "email", "status", "currency", "stripe_account_id"]
     search_fields = ["subscription_id", "customer_id", "email", "stripe_account_id"]
     list_filter = ["status", "livemode"]
+
+
+@admin.register(Reroute)
+class RerouteAdmin(ReadOnlyAdmin):
+    """Re-routes and their recompute task: unfinished ones are run again by the sweep."""
+
+    list_display = [
+        "account",
+        "old_site",
+        "new_site",
+        "created_at",
+        "finished_at",
+        "attempts",
+        "last_error",
+    ]
+    list_filter = [("finished_at", admin.EmptyFieldListFilter)]
+    search_fields = ["account__stripe_user_id", "last_error"]
+    list_select_related = ["account", "old_site", "new_site"]

@@ -1,11 +1,15 @@
-"""A person's ledger rows on a site, their fields, and keeping ``Subscriber`` current."""
+"""People's ledger rows on a site, their fields, and keeping ``Subscriber`` current, in bulk."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
 from django.db.models import Q
+from django.utils import timezone
 
 from ..models import (
     LedgerCharge,
@@ -18,7 +22,18 @@ from ..models import (
 )
 from .parse import subscription_from_data
 from .person import person_fields
-from .shapes import Charge, Customer, Person
+from .session import CHUNK
+from .shapes import Charge, Customer, Person, Subscription
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """A person's Bento fields on a site went from ``old`` to ``new`` (None: no row)."""
+
+    site: Site
+    email: str
+    old: dict | None
+    new: dict | None
 
 
 def routed_accounts(site: Site | int) -> list[tuple[str, bool]]:
@@ -31,45 +46,74 @@ def routed_accounts(site: Site | int) -> list[tuple[str, bool]]:
     )
 
 
-def _accounts_q(accounts: list[tuple[str, bool]]) -> Q:
+def accounts_q(accounts: Iterable[tuple[str, bool]]) -> Q:
+    """Ledger rows of any of ``accounts`` ((Stripe account id, livemode) pairs)."""
     return reduce(or_, (Q(stripe_account_id=a, livemode=m) for a, m in accounts))
 
 
+def _chunks(emails: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(emails), CHUNK):
+        yield emails[start : start + CHUNK]
+
+
+def load_people(
+    site: Site | int, emails: Iterable[str], accounts: list[tuple[str, bool]] | None = None
+) -> dict[str, Person]:
+    """Everything the ledger knows of each email over the accounts routed to ``site``.
+
+    One query per ledger table (per 500 emails), whatever the number of people.
+    """
+    wanted = sorted({e for e in emails if e})
+    people: dict[str, Person] = {email: Person() for email in wanted}
+    accounts = routed_accounts(site) if accounts is None else accounts
+    if not wanted or not accounts:
+        return people
+    customers: dict[str, list[Customer]] = defaultdict(list)
+    charges: dict[str, list[Charge]] = defaultdict(list)
+    subscriptions: dict[str, list[Subscription]] = defaultdict(list)
+    for chunk in _chunks(wanted):
+        where = accounts_q(accounts) & Q(email__in=chunk)
+        for c in LedgerCustomer.objects.filter(where):
+            customers[c.email].append(
+                Customer(
+                    id=c.customer_id, created=c.created, currency=c.currency, deleted=c.deleted
+                )
+            )
+        charge_rows = list(LedgerCharge.objects.filter(where))
+        lost: dict[tuple[str, bool, str], int] = defaultdict(int)
+        if charge_rows:
+            disputes = LedgerDispute.objects.filter(
+                accounts_q(accounts), lost=True, charge_id__in={c.charge_id for c in charge_rows}
+            ).values_list("stripe_account_id", "livemode", "charge_id", "amount")
+            for account_id, livemode, charge_id, amount in disputes:
+                lost[(account_id, livemode, charge_id)] += amount
+        for c in charge_rows:
+            charges[c.email].append(
+                Charge(
+                    id=c.charge_id,
+                    currency=c.currency,
+                    created=c.created,
+                    captured=c.captured,
+                    refunded=c.refunded,
+                    lost=lost.get((c.stripe_account_id, c.livemode, c.charge_id), 0),
+                )
+            )
+        for s in LedgerSubscription.objects.filter(where):
+            subscriptions[s.email].append(
+                subscription_from_data(s.subscription_id, s.status, s.created, s.currency, s.data)
+            )
+    for email in wanted:
+        people[email] = Person(
+            customers=tuple(customers[email]),
+            charges=tuple(charges[email]),
+            subscriptions=tuple(subscriptions[email]),
+        )
+    return people
+
+
 def load_person(site: Site | int, email: str) -> Person:
-    """Everything the ledger knows of ``email`` over the accounts routed to ``site``."""
-    accounts = routed_accounts(site)
-    if not email or not accounts:
-        return Person()
-    where = _accounts_q(accounts) & Q(email=email)
-    customers = tuple(
-        Customer(id=c.customer_id, created=c.created, currency=c.currency, deleted=c.deleted)
-        for c in LedgerCustomer.objects.filter(where)
-    )
-    charge_rows = list(LedgerCharge.objects.filter(where))
-    lost: dict[tuple[str, bool, str], int] = {}
-    if charge_rows:
-        disputes = LedgerDispute.objects.filter(
-            _accounts_q(accounts), lost=True, charge_id__in=[c.charge_id for c in charge_rows]
-        )
-        for d in disputes:
-            key = (d.stripe_account_id, d.livemode, d.charge_id)
-            lost[key] = lost.get(key, 0) + d.amount
-    charges = tuple(
-        Charge(
-            id=c.charge_id,
-            currency=c.currency,
-            created=c.created,
-            captured=c.captured,
-            refunded=c.refunded,
-            lost=lost.get((c.stripe_account_id, c.livemode, c.charge_id), 0),
-        )
-        for c in charge_rows
-    )
-    subscriptions = tuple(
-        subscription_from_data(s.subscription_id, s.status, s.created, s.currency, s.data)
-        for s in LedgerSubscription.objects.filter(where)
-    )
-    return Person(customers=customers, charges=charges, subscriptions=subscriptions)
+    """Everything the ledger knows of one email over the accounts routed to ``site``."""
+    return load_people(site, [email]).get(email, Person())
 
 
 def has_rows(person: Person) -> bool:
@@ -77,26 +121,94 @@ def has_rows(person: Person) -> bool:
     return bool(person.customers or person.charges or person.subscriptions)
 
 
-def refresh_subscriber(
-    site: Site, email: str, *, keep_empty: bool = False
-) -> tuple[dict | None, dict | None]:
-    """Recompute ``email``'s fields on ``site`` and store them; returns (old, new) fields.
+@dataclass
+class Refreshed:
+    """What ``refresh_people`` found: each person's fields now, and what changed."""
+
+    fields: dict[str, dict]
+    changes: list[FieldChange]
+
+
+def refresh_people(site: Site, emails: Iterable[str], *, keep_empty: bool = False) -> Refreshed:
+    """Recompute the fields of ``emails`` on ``site`` and store them; returns them and the changes.
 
     A person the ledger no longer knows on the site (moved away by an email change) loses
-    their ``Subscriber`` row and ``new`` is None, unless ``keep_empty`` (a re-route: Bento
-    still has the person and must learn that their value there is now zero).
+    their ``Subscriber`` row (``new`` is None), unless ``keep_empty`` (Bento still has the
+    person and must learn that their value there is now zero). The caller holds the
+    site's lock. A handful of queries, whatever the number of people.
     """
-    person = load_person(site, email)
-    row = Subscriber.objects.select_for_update().filter(site=site, email=email).first()
-    old = dict(row.fields) if row else None
-    if not has_rows(person) and not (keep_empty and row is not None):
-        if row is not None:
-            row.delete()
-        return old, None
-    fields = person_fields(person)
-    if row is None:
-        Subscriber.objects.create(site=site, email=email, fields=fields)
-    elif row.fields != fields:
-        row.fields = fields
-        row.save(update_fields=["fields", "updated_at"])
-    return old, fields
+    wanted = sorted({e for e in emails if e})
+    if not wanted:
+        return Refreshed({}, [])
+    people = load_people(site, wanted)
+    existing: dict[str, Subscriber] = {}
+    for chunk in _chunks(wanted):
+        existing.update((s.email, s) for s in Subscriber.objects.filter(site=site, email__in=chunk))
+    now = timezone.now()
+    changes: list[FieldChange] = []
+    now_fields: dict[str, dict] = {}
+    created: list[Subscriber] = []
+    updated: list[Subscriber] = []
+    removed: list[int] = []
+    for email in wanted:
+        person, row = people[email], existing.get(email)
+        old = dict(row.fields) if row else None
+        if not has_rows(person) and not (keep_empty and row is not None):
+            if row is not None:
+                removed.append(row.pk)
+                changes.append(FieldChange(site, email, old, None))
+            continue
+        fields = person_fields(person)
+        now_fields[email] = fields
+        if row is None:
+            created.append(Subscriber(site=site, email=email, fields=fields))
+        elif row.fields != fields:
+            row.fields, row.updated_at = fields, now
+            updated.append(row)
+        if old != fields:
+            changes.append(FieldChange(site, email, old, fields))
+    if created:
+        Subscriber.objects.bulk_create(created)
+    if updated:
+        Subscriber.objects.bulk_update(updated, ["fields", "updated_at"])
+    if removed:
+        Subscriber.objects.filter(pk__in=removed).delete()
+    return Refreshed(now_fields, changes)
+
+
+def current_fields(site: Site, emails: Iterable[str]) -> dict[str, dict]:
+    """The stored fields of ``emails`` on ``site`` (people without a row are left out)."""
+    wanted = sorted({e for e in emails if e})
+    found: dict[str, dict] = {}
+    for chunk in _chunks(wanted):
+        found.update(
+            Subscriber.objects.filter(site=site, email__in=chunk).values_list("email", "fields")
+        )
+    return found
+
+
+def account_emails(account: StripeAccount) -> set[str]:
+    """Every known email among the ledger rows of a connection."""
+    where = {"stripe_account_id": account.stripe_user_id, "livemode": account.livemode}
+    emails: set[str] = set()
+    for model in (LedgerCustomer, LedgerCharge, LedgerSubscription):
+        emails.update(
+            model.objects.filter(**where).exclude(email="").values_list("email", flat=True)
+        )
+    return emails
+
+
+def emails_on_other_accounts(site: Site, account: StripeAccount, emails: Iterable[str]) -> set[str]:
+    """Which of ``emails`` have ledger rows in another account routed to ``site`` now."""
+    others = [
+        pair for pair in routed_accounts(site) if pair != (account.stripe_user_id, account.livemode)
+    ]
+    wanted = sorted({e for e in emails if e})
+    if not others or not wanted:
+        return set()
+    found: set[str] = set()
+    for chunk in _chunks(wanted):
+        where = accounts_q(others) & Q(email__in=chunk)
+        for model in (LedgerCustomer, LedgerCharge, LedgerSubscription):
+            found.update(model.objects.filter(where).values_list("email", flat=True))
+    return found

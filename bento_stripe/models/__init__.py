@@ -2,7 +2,7 @@
 
 from .accounts import StripeAccount
 from .delivery import OutboxEvent, Subscriber
-from .events import StripeEventRecord
+from .events import Reroute, StripeEventRecord
 from .ledger import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
 from .ratelimit import DeliveryLock, RateLimitWindow
 from .teams import Membership, Site, Team
@@ -16,6 +16,7 @@ __all__ = [
     "Membership",
     "OutboxEvent",
     "RateLimitWindow",
+    "Reroute",
     "Site",
     "StripeAccount",
     "StripeEventRecord",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .accounts import StripeAccount
 from .teams import Site
 
 
@@ -64,6 +66,15 @@ class OutboxEvent(models.Model):
     stripe_account_id = models.CharField(_("Stripe account"), max_length=255, blank=True)
     #: Stripe customer of a held event, so it can be released when the email is known.
     stripe_customer_id = models.CharField(_("Stripe customer"), max_length=255, blank=True)
+    #: The connection whose event made the row: only its own events release a held row.
+    connection = models.ForeignKey(
+        StripeAccount,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("connection"),
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )
@@ -88,7 +99,15 @@ class OutboxEvent(models.Model):
                 fields=["site", "dedupe_key"], name="bento_stripe_outbox_dedupe"
             ),
         ]
-        indexes = [models.Index(fields=["site", "status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["site", "status", "next_attempt_at"]),
+            # Held rows are found by their person's Stripe key, never scanned.
+            models.Index(
+                fields=["connection", "stripe_customer_id"],
+                condition=Q(status="held"),
+                name="bento_stripe_outbox_held",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type or self.kind} → {self.email or '?'} ({self.status})"

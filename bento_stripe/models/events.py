@@ -1,11 +1,16 @@
-"""Stripe events received on the webhook: each recorded once, then processed by a task."""
+"""Stripe events received on the webhook: each recorded once; the table is the work queue."""
 
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .accounts import StripeAccount
 from .teams import Site
+
+#: Statuses of events still to be applied (claimed by processing workers).
+WAITING_STATUSES = ("received", "failed")
 
 
 class StripeEventRecord(models.Model):
@@ -47,11 +52,48 @@ class StripeEventRecord(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+    #: The worker that claimed the event, while it applies it ("" when not claimed).
+    claim_owner = models.CharField(_("claimed by"), max_length=32, blank=True)
+    #: Until when the claim holds; for a failed event, when it may be tried again.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]
         verbose_name = _("Stripe event")
         verbose_name_plural = _("Stripe events")
+        indexes = [
+            # The queue: waiting events in arrival order, and per connected account.
+            models.Index(
+                fields=["id"],
+                condition=Q(status__in=WAITING_STATUSES),
+                name="bento_stripe_evt_waiting",
+            ),
+            models.Index(
+                fields=["stripe_account_id", "livemode", "id"],
+                condition=Q(status__in=WAITING_STATUSES),
+                name="bento_stripe_evt_waiting_acct",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.stripe_event_id} ({self.status})"
+
+
+class Reroute(models.Model):
+    """A connection moved to another site: its people are recomputed by a queued, retried task."""
+
+    account = models.ForeignKey(StripeAccount, on_delete=models.CASCADE, related_name="+")
+    old_site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    new_site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("re-route")
+        verbose_name_plural = _("re-routes")
+
+    def __str__(self) -> str:
+        return f"{self.account} → site {self.new_site_id}"

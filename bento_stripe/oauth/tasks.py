@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
+from .. import queue
 from ..models import StripeAccount
 from . import client
 
@@ -74,13 +75,10 @@ def deauthorize_account(account_pk: int, attempt: int = 1) -> str:
 
 def schedule_retry(account_pk: int, attempt: int, when) -> None:
     """Run :func:`deauthorize_account` once more at ``when`` (a django-q2 one-off schedule)."""
-    from django_q.models import Schedule
-
-    Schedule.objects.create(
+    queue.schedule_once(
+        queue.DEAUTHORIZE,
+        int(account_pk),
+        int(attempt),
         name=f"bento_stripe deauthorize {account_pk} attempt {attempt}",
-        func="bento_stripe.oauth.tasks.deauthorize_account",
-        args=f"{int(account_pk)}, {int(attempt)}",
-        schedule_type=Schedule.ONCE,
-        repeats=1,
-        next_run=when,
+        when=when,
     )

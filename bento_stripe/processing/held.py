@@ -1,0 +1,60 @@
+"""Held outbox rows: ask Stripe for the people no event has named an email for yet."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.utils import timezone
+
+from ..conf import app_settings
+from ..models import OutboxEvent, StripeAccount
+from . import lookup
+from .unit import UnitOfWork
+
+logger = logging.getLogger("bento_stripe.processing")
+
+#: How long a person whose lookup found nothing waits before the next one.
+RETRY_AFTER = timedelta(hours=1)
+#: People looked up by one task at most.
+LIMIT = 200
+
+
+def lookup_held(budget: float | None = None) -> int:
+    """Look up the people of rows held longer than ``SWEEP_AFTER``; returns rows released.
+
+    Stops starting new lookups once ``budget`` seconds (``LOOKUP_BUDGET``) are spent, so
+    the task ends well inside django-q2's timeout; the rest wait for the next run.
+    """
+    if not lookup.enabled():
+        return 0
+    budget = float(app_settings.LOOKUP_BUDGET if budget is None else budget)
+    deadline = time.monotonic() + budget
+    now = timezone.now()
+    due = OutboxEvent.objects.filter(
+        status=OutboxEvent.Status.HELD,
+        next_attempt_at__lte=now - timedelta(seconds=int(app_settings.SWEEP_AFTER)),
+        connection__status=StripeAccount.Status.ACTIVE,
+    ).exclude(stripe_customer_id="")
+    keys = list(
+        due.order_by("connection_id", "stripe_customer_id")
+        .values_list("connection_id", "stripe_customer_id")
+        .distinct()[:LIMIT]
+    )
+    accounts = StripeAccount.objects.in_bulk({account_id for account_id, _ in keys})
+    released = 0
+    for account_id, key in keys:
+        if time.monotonic() >= deadline:
+            break
+        account = accounts[account_id]
+        snapshots = lookup.person(account, key)
+        if snapshots:
+            with UnitOfWork(account) as uow:
+                uow.apply_snapshots(snapshots)
+            released += uow.changes.released
+        # Whatever is still held waits an hour before the next look.
+        due.filter(connection_id=account_id, stripe_customer_id=key).update(
+            next_attempt_at=timezone.now() + RETRY_AFTER
+        )
+    return released

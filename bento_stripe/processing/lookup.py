@@ -1,0 +1,153 @@
+"""Stripe API lookups of people the events do not name an email for (never in the webhook request)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+import stripe
+
+from ..conf import app_settings
+from ..ledger.parse import charge_email, normalize_email, object_id
+from ..models import LedgerCharge, LedgerCustomer, StripeAccount
+
+logger = logging.getLogger("bento_stripe.processing")
+
+#: (kind, Stripe object, version) fetched before the unit of work's transaction.
+Snapshot = tuple[str, dict, tuple[int, str]]
+
+
+def enabled() -> bool:
+    """Whether lookups are on and possible (``LOOKUP_EMAILS`` and a platform key)."""
+    return bool(app_settings.LOOKUP_EMAILS and app_settings.STRIPE_SECRET_KEY)
+
+
+def stripe_client(account: StripeAccount) -> stripe.StripeClient:
+    """A client with the platform key acting on ``account`` (the ``Stripe-Account`` header)."""
+    return stripe.StripeClient(
+        app_settings.require("STRIPE_SECRET_KEY"),
+        stripe_account=account.stripe_user_id,
+        base_addresses={"api": app_settings.STRIPE_API_BASE},
+        max_network_retries=0,
+        http_client=stripe.RequestsClient(timeout=float(app_settings.LOOKUP_TIMEOUT)),
+    )
+
+
+def fetch(account: StripeAccount, kind: str, object_id_: str) -> dict | None:
+    """A customer or charge of ``account`` from Stripe's API, or None (logged) on any error."""
+    client = stripe_client(account)
+    service = client.v1.customers if kind == "customer" else client.v1.charges
+    try:
+        return service.retrieve(object_id_).to_dict()
+    except stripe.StripeError as exc:
+        # The message names the object, never the key.
+        logger.warning("Stripe lookup of %s %s failed: %s", kind, object_id_, exc.user_message)
+        return None
+
+
+def _version() -> tuple[int, str]:
+    return (int(time.time()), "api")
+
+
+def _email_hint(obj: dict) -> str:
+    details = obj.get("customer_details") or {}
+    return (
+        obj.get("customer_email")
+        or (details.get("email") if isinstance(details, dict) else "")
+        or charge_email(obj)
+        or (obj.get("email") if obj.get("object") == "customer" else "")
+        or ""
+    )
+
+
+def person(account: StripeAccount, key: str) -> list[Snapshot]:
+    """The customer (``cus_...``) or the charge and its customer that ``key`` names."""
+    if key.startswith("cus_"):
+        customer = fetch(account, "customer", key)
+        return [("customer", customer, _version())] if customer else []
+    charge = fetch(account, "charge", key)
+    if charge is None:
+        return []
+    found: list[Snapshot] = [("charge", charge, _version())]
+    customer_id = object_id(charge.get("customer"))
+    if customer_id:
+        customer = fetch(account, "customer", customer_id)
+        if customer:
+            found.append(("customer", customer, _version()))
+    return found
+
+
+def prefetch(objects: Iterable[dict], account: StripeAccount, *, budget: float) -> list[Snapshot]:
+    """Fetch the customers (and charges) a batch's objects name whose email nobody knows yet.
+
+    Two queries for the whole batch; Stripe is asked only within ``budget`` seconds (the
+    people left over stay held, and the held-row lookup asks again later).
+    """
+    if not enabled():
+        return []
+    wants: list[tuple[str, str]] = []
+    told: set[str] = set()  # customers whose email a customer object of the batch tells
+    for obj in objects:
+        if obj.get("object") == "customer":
+            if normalize_email(obj.get("email")) and isinstance(obj.get("id"), str):
+                told.add(obj["id"])
+            continue
+        if _email_hint(obj):
+            continue
+        customer_id = object_id(obj.get("customer"))
+        charge_id = (
+            object_id(obj.get("charge")) if obj.get("object") in ("dispute", "refund") else ""
+        )
+        if customer_id or charge_id:
+            wants.append((customer_id, charge_id))
+    if not wants:
+        return []
+    key = {"stripe_account_id": account.stripe_user_id, "livemode": account.livemode}
+    known = (
+        set(
+            LedgerCustomer.objects.filter(**key, customer_id__in={c for c, _ in wants if c})
+            .exclude(email="")
+            .values_list("customer_id", flat=True)
+        )
+        | told
+    )
+    charge_ids = {ch for c, ch in wants if ch and not c}
+    charges = (
+        {
+            row[0]: row[1:]
+            for row in LedgerCharge.objects.filter(**key, charge_id__in=charge_ids).values_list(
+                "charge_id", "email", "customer_id"
+            )
+        }
+        if charge_ids
+        else {}
+    )
+    deadline = time.monotonic() + budget
+    snapshots: list[Snapshot] = []
+    asked: set[str] = set()
+    for customer_id, charge_id in wants:
+        if time.monotonic() > deadline:
+            logger.info("Stripe lookups of %s stopped at the time budget", account.stripe_user_id)
+            break
+        if charge_id and not customer_id:
+            email, owner = charges.get(charge_id, ("", ""))
+            if email:
+                continue
+            if owner:
+                customer_id = owner
+            elif charge_id not in asked:
+                asked.add(charge_id)
+                charge = fetch(account, "charge", charge_id)
+                if charge is None:
+                    continue
+                snapshots.append(("charge", charge, _version()))
+                customer_id = object_id(charge.get("customer"))
+                if charge_email(charge) or not customer_id:
+                    continue
+        if customer_id and customer_id not in known and customer_id not in asked:
+            asked.add(customer_id)
+            customer = fetch(account, "customer", customer_id)
+            if customer is not None and not customer.get("deleted"):
+                snapshots.append(("customer", customer, _version()))
+    return snapshots

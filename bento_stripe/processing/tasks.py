@@ -1,0 +1,76 @@
+"""django-q2 tasks of processing (names in ``bento_stripe.queue``)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from .. import queue
+from ..conf import app_settings
+from ..models import Reroute
+from . import claim, held
+from . import reroute as reroutes
+from .events import process_claimed
+
+#: Seconds between looks for new events while a woken task lingers.
+POLL = 0.05
+
+
+def process_waiting(budget: float | None = None, linger: float | None = None) -> int:
+    """Task: claim and apply waiting events, one connection's batch at a time; returns how many.
+
+    After its last batch it keeps looking for ``linger`` seconds (``PROCESS_LINGER``; none
+    in sync mode), which is what lets web processes skip wake-ups within an interval. It
+    stops after ``budget`` seconds (``PROCESS_BUDGET``) and hands over to a fresh task.
+    """
+    budget = float(app_settings.PROCESS_BUDGET if budget is None else budget)
+    if linger is None:
+        linger = 0.0 if queue.is_sync() else float(app_settings.PROCESS_LINGER)
+    size = int(app_settings.PROCESS_BATCH_SIZE)
+    owner = uuid.uuid4().hex
+    started = last_work = time.monotonic()
+    done = 0
+    while time.monotonic() - started < budget:
+        records = claim.claim(owner, size)
+        if records:
+            done += process_claimed(records)
+            last_work = time.monotonic()
+            continue
+        if time.monotonic() - last_work >= linger:
+            return done
+        time.sleep(POLL)
+        close_old_connections()
+    if claim.has_available():
+        queue.wake_processing(force=True)
+    return done
+
+
+def sweep() -> dict:
+    """Task (every minute): wake processing for events left waiting (a lost wake-up, a
+    killed worker, a failed attempt due again), and run re-routes whose task was lost."""
+    woke = claim.has_available()
+    if woke:
+        queue.wake_processing(force=True)
+    stale = timezone.now() - timedelta(seconds=int(app_settings.SWEEP_AFTER))
+    pending = list(
+        Reroute.objects.filter(
+            finished_at__isnull=True, created_at__lte=stale, attempts__lt=reroutes.MAX_ATTEMPTS
+        ).values_list("pk", flat=True)[:100]
+    )
+    for reroute_id in pending:
+        queue.enqueue(queue.REROUTE, reroute_id, task_name=f"bento_stripe.reroute.{reroute_id}")
+    return {"woke": woke, "reroutes": len(pending)}
+
+
+def lookup_held(budget: float | None = None) -> int:
+    """Task (every minute): look up held people at Stripe within ``LOOKUP_BUDGET`` seconds."""
+    return held.lookup_held(budget)
+
+
+def reroute(reroute_id: int) -> str:
+    """Task: recompute a re-routed connection's people (retried by the sweep when it fails)."""
+    return reroutes.run(reroute_id)

@@ -1,0 +1,390 @@
+"""The one unit of work of every way into the ledger.
+
+A new batch of events, a held person found by a Stripe lookup, a re-route (and next a
+backfill page) all go through :class:`UnitOfWork`; they differ only in what they feed
+it. It takes the locks in one order (the connection, then its sites by primary key),
+owns the ledger session, gathers the touched people, refreshes their ``Subscriber``
+rows and writes the outbox rows in bulk, releases held rows whose person became known,
+and announces one :class:`ChangeSet` after commit, in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .. import queue, signals
+from ..ledger.people import FieldChange, refresh_people
+from ..ledger.session import CHUNK, LedgerSession
+from ..models import OutboxEvent, Site, StripeAccount, StripeEventRecord, Subscriber
+from ..translators.base import BentoEvent, TranslationContext, iso_date
+from .lookup import Snapshot
+
+logger = logging.getLogger("bento_stripe.processing")
+
+S = OutboxEvent.Status
+
+#: Note of held rows that a disconnect ended.
+ENDED_BY_DISCONNECT = "Not sent: the Stripe connection was disconnected before the email was known."
+
+
+@dataclass
+class TranslatedEvent:
+    """A Stripe event and the Bento events it gave (for ``event_translated``)."""
+
+    record: StripeEventRecord
+    event: dict
+    bento_events: list[dict]
+
+
+@dataclass
+class ChangeSet:
+    """Everything a unit of work changed, announced after commit."""
+
+    account: StripeAccount
+    #: People whose fields changed, per site.
+    field_changes: list[FieldChange] = field(default_factory=list)
+    #: Sites that got outbox rows ready to deliver.
+    site_ids: set[int] = field(default_factory=set)
+    translated: list[TranslatedEvent] = field(default_factory=list)
+    #: Held rows that became pending.
+    released: int = 0
+
+
+@dataclass
+class _Pending:
+    """A Bento event waiting for the end of the unit to be written."""
+
+    record: StripeEventRecord
+    event: dict
+    bento: BentoEvent
+    email: str
+    payload: dict = field(default_factory=dict)
+
+
+def resolve_email(ledger: LedgerSession, event: BentoEvent) -> str:
+    """The person of a Bento event: the charge's, else the customer's, else the hint ("")."""
+    if event.charge_id:
+        row = ledger.charge_row(event.charge_id)
+        if row is not None and row.email:
+            return row.email
+    if event.customer_id:
+        email = ledger.customer_email(event.customer_id)
+        if email:
+            return email
+        if event.charge_id:
+            return ""  # the customer decides; its email is not known yet
+    return event.email_hint
+
+
+def bento_payload(
+    event: dict, account: StripeAccount, be: BentoEvent, email: str, fields: dict
+) -> dict:
+    """The Bento event exactly as DESIGN.md's contract shows it."""
+    details = {
+        "stripe_event_id": event["id"],
+        "stripe_account": account.stripe_user_id,
+        "livemode": bool(event.get("livemode")),
+        "object_id": be.object_id,
+    }
+    for key, value in be.details.items():
+        details.setdefault(key, value)
+    if be.value is not None:
+        currency, amount = be.value
+        details["value"] = {"currency": currency, "amount": amount}
+        details["unique"] = {"key": be.unique_key}
+    return {
+        "type": be.type,
+        "email": email,
+        "date": iso_date(event["created"]),
+        "fields": fields,
+        "details": details,
+    }
+
+
+class UnitOfWork:
+    """``with UnitOfWork(account) as uow:`` — one transaction into the ledger of one connection."""
+
+    def __init__(self, account: StripeAccount, *, sites: Iterable[Site] = ()) -> None:
+        self._account_pk = account.pk
+        self._extra_site_ids = {s.pk for s in sites}
+        self._atomic = transaction.atomic()
+        self.changes = ChangeSet(account=account)
+        self._pending: list[_Pending] = []
+        #: site id → (emails to recompute, send their fields, keep people with no rows)
+        self._recompute: dict[int, tuple[set[str], str, bool]] = {}
+        #: record id → (status, note) written at the end.
+        self._outcomes: dict[int, tuple[str, str]] = {}
+
+    # --- the transaction ----------------------------------------------------------------
+
+    def __enter__(self) -> UnitOfWork:
+        self._atomic.__enter__()
+        try:
+            # Lock order, everywhere: the connection, then its sites by primary key.
+            self.account = StripeAccount.objects.select_for_update().get(pk=self._account_pk)
+            site_ids = sorted({self.account.site_id, *self._extra_site_ids})
+            locked = Site.objects.select_for_update().filter(pk__in=site_ids).order_by("pk")
+            self.sites: dict[int, Site] = {s.pk: s for s in locked}
+            self.site = self.sites[self.account.site_id]
+            self.account.site = self.site
+            self.changes.account = self.account
+            self.ledger = LedgerSession(self.account.stripe_user_id, self.account.livemode)
+        except BaseException as error:
+            self._atomic.__exit__(type(error), error, error.__traceback__)
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            try:
+                self._finish()
+            except BaseException as error:
+                self._atomic.__exit__(type(error), error, error.__traceback__)
+                raise
+            changes = self.changes
+            transaction.on_commit(lambda: announce(changes), robust=True)
+        self._atomic.__exit__(exc_type, exc, tb)
+
+    def refresh_account(self) -> None:
+        """Read the connection's status again (a translator may have deauthorized it)."""
+        self.account.status = (
+            StripeAccount.objects.filter(pk=self.account.pk).values_list("status", flat=True).get()
+        )
+
+    # --- what entry points feed ---------------------------------------------------------
+
+    def apply_snapshots(self, snapshots: Iterable[Snapshot]) -> None:
+        """Apply customers and charges looked up at Stripe (each with its own version)."""
+        for kind, obj, version in snapshots:
+            if kind == "customer":
+                self.ledger.customer(obj, version=version)
+            else:
+                self.ledger.at(*version)
+                self.ledger.charge(obj)
+
+    def add_events(
+        self, record: StripeEventRecord, ctx: TranslationContext, events: list[BentoEvent]
+    ) -> None:
+        """Queue the Bento events a translator returned for ``record`` (written at the end)."""
+        for be in events:
+            email = resolve_email(self.ledger, be)
+            self.ledger.touched.update([email] if email else [])
+            self._pending.append(_Pending(record, ctx.event, be, email))
+        self._outcomes[record.pk] = (StripeEventRecord.Status.PROCESSED, "")
+
+    def skip(self, record: StripeEventRecord, status: str, note: str) -> None:
+        """Record that ``record`` was not applied, and why."""
+        self._outcomes[record.pk] = (status, note)
+
+    def recompute(
+        self, site: Site, emails: Iterable[str], *, send: str = "", keep_empty: bool = False
+    ) -> None:
+        """Recompute people on a locked ``site``; with ``send`` (a dedupe prefix), queue their
+        changed fields for Bento as ``/batch/subscribers`` rows."""
+        wanted, _, _ = self._recompute.get(site.pk, (set(), "", False))
+        wanted.update(e for e in emails if e)
+        self._recompute[site.pk] = (wanted, send, keep_empty)
+
+    # --- the end of the unit ------------------------------------------------------------
+
+    def _finish(self) -> None:
+        now = timezone.now()
+        # A later event of the batch may have told the email of an earlier one's person.
+        for pending in self._pending:
+            if not pending.email:
+                pending.email = resolve_email(self.ledger, pending.bento)
+                self.ledger.touched.update([pending.email] if pending.email else [])
+        released = self._release_held()
+        self.ledger.flush()
+        touched: dict[int, set[str]] = defaultdict(set)
+        touched[self.site.pk].update(self.ledger.touched)
+        for row in released:
+            touched[row.site_id].add(row.email)
+        fields_of: dict[int, dict[str, dict]] = {}
+        rows: list[OutboxEvent] = []
+        for site_id in sorted(set(touched) | set(self._recompute)):
+            site = self.sites.get(site_id) or Site.objects.get(pk=site_id)
+            extra, send, keep_empty = self._recompute.get(site_id, (set(), "", False))
+            refreshed = refresh_people(site, touched[site_id] | extra, keep_empty=keep_empty)
+            fields_of[site_id] = refreshed.fields
+            self.changes.field_changes.extend(refreshed.changes)
+            if send:
+                rows.extend(self._subscriber_rows(site, send, refreshed.changes, extra))
+        rows[:0] = self._event_rows(fields_of.get(self.site.pk, {}), now)
+        if rows:
+            OutboxEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        self.changes.site_ids.update(r.site_id for r in rows if r.status == S.PENDING)
+        for row in released:
+            row.payload = {
+                **row.payload,
+                "email": row.email,
+                "fields": fields_of[row.site_id].get(row.email, {}),
+            }
+        if released:
+            OutboxEvent.objects.bulk_update(
+                released, ["email", "payload", "status", "next_attempt_at"]
+            )
+            self.changes.site_ids.update(r.site_id for r in released)
+            self.changes.released = len(released)
+        self._write_outcomes(now)
+
+    def _release_held(self) -> list[OutboxEvent]:
+        """Held rows of this connection whose person's email is known now, made pending."""
+        if not self.account.is_active:
+            return []
+        known = self.ledger.keys_with_email()
+        keys = sorted(known)
+        found: list[OutboxEvent] = []
+        for start in range(0, len(keys), CHUNK):
+            found.extend(
+                OutboxEvent.objects.filter(
+                    connection=self.account,
+                    status=S.HELD,
+                    stripe_customer_id__in=keys[start : start + CHUNK],
+                )
+            )
+        now = timezone.now()
+        for row in found:
+            row.email = known[row.stripe_customer_id]
+            row.status = S.PENDING
+            row.next_attempt_at = now
+        return found
+
+    def _event_rows(self, fields: dict[str, dict], now) -> list[OutboxEvent]:
+        rows: list[OutboxEvent] = []
+        common = {"site": self.site, "connection": self.account, "created_at": now}
+        account_id = self.account.stripe_user_id
+        active = self.account.is_active
+        for change in self.ledger.email_changes:
+            rows.append(
+                OutboxEvent(
+                    **common,
+                    kind=OutboxEvent.Kind.COMMAND,
+                    event_type="change_email",
+                    email=change.new,
+                    payload={"command": "change_email", "email": change.old, "query": change.new},
+                    dedupe_key=f"{change.event_id}:change_email:{change.customer_id}",
+                    stripe_event_id=change.event_id,
+                    stripe_account_id=account_id,
+                    stripe_customer_id=change.customer_id,
+                )
+            )
+        translated: dict[int, TranslatedEvent] = {}
+        for p in self._pending:
+            payload = bento_payload(
+                p.event, self.account, p.bento, p.email, fields.get(p.email, {})
+            )
+            status = S.PENDING if p.email else (S.HELD if active else S.SKIPPED)
+            rows.append(
+                OutboxEvent(
+                    **common,
+                    kind=OutboxEvent.Kind.EVENT,
+                    event_type=p.bento.type,
+                    email=p.email,
+                    payload=payload,
+                    dedupe_key=f"{p.event['id']}:{p.bento.type}",
+                    stripe_event_id=p.event["id"],
+                    stripe_account_id=account_id,
+                    stripe_customer_id=p.bento.customer_id or p.bento.charge_id,
+                    status=status,
+                    last_error="" if active else ENDED_BY_DISCONNECT,
+                )
+            )
+            entry = translated.setdefault(p.record.pk, TranslatedEvent(p.record, p.event, []))
+            entry.bento_events.append(payload)
+        self.changes.translated.extend(translated.values())
+        return rows
+
+    def _subscriber_rows(
+        self, site: Site, prefix: str, changes: list[FieldChange], emails: set[str]
+    ) -> list[OutboxEvent]:
+        return [
+            OutboxEvent(
+                site=site,
+                connection=self.account,
+                kind=OutboxEvent.Kind.SUBSCRIBER,
+                event_type="subscriber",
+                email=change.email,
+                payload={"email": change.email, "fields": change.new},
+                dedupe_key=f"{prefix}:{change.email}"[:255],
+                stripe_account_id=self.account.stripe_user_id,
+            )
+            for change in changes
+            if change.email in emails and change.new is not None
+        ]
+
+    def _write_outcomes(self, now) -> None:
+        groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for pk, outcome in self._outcomes.items():
+            groups[outcome].append(pk)
+        for (status, note), ids in groups.items():
+            StripeEventRecord.objects.filter(pk__in=ids).update(
+                status=status,
+                note=note[:2000],
+                site=self.site,
+                processed_at=now,
+                attempts=F("attempts") + 1,
+                claim_owner="",
+                claimed_until=None,
+            )
+
+
+def end_held_rows(account: StripeAccount) -> int:
+    """A disconnect ends the connection's held rows (kept, marked skipped, with the reason)."""
+    return OutboxEvent.objects.filter(connection=account, status=S.HELD).update(
+        status=S.SKIPPED, last_error=ENDED_BY_DISCONNECT
+    )
+
+
+def announce(changes: ChangeSet) -> None:
+    """After commit: queue deliveries, then tell host projects (each step on its own)."""
+    if changes.site_ids:
+        try:
+            queue.drain_sites(changes.site_ids)
+        except Exception:  # the delivery sweep picks the rows up within a minute
+            logger.exception("Could not queue delivery of sites %s", sorted(changes.site_ids))
+        _send(signals.outbox_ready, OutboxEvent, site_ids=set(changes.site_ids))
+    for change in changes.field_changes:
+        _send(
+            signals.value_changed,
+            Subscriber,
+            site=change.site,
+            email=change.email,
+            old_fields=change.old,
+            new_fields=change.new,
+        )
+    if changes.translated and signals.event_translated.has_listeners(StripeEventRecord):
+        for item in changes.translated:
+            _send(
+                signals.event_translated,
+                StripeEventRecord,
+                event=item.event,
+                account=changes.account,
+                site=changes.account.site,
+                record=item.record,
+                bento_events=item.bento_events,
+            )
+
+
+def _send(signal, sender, **kwargs) -> None:
+    for receiver, result in signal.send_robust(sender=sender, **kwargs):
+        if isinstance(result, Exception):
+            logger.error(
+                "A receiver of bento_stripe.signals (%r) raised: %s",
+                receiver,
+                result,
+                exc_info=(type(result), result, result.__traceback__),
+            )
