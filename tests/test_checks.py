@@ -7,6 +7,7 @@ from django.test import override_settings
 from bento_stripe.checks import (
     check_delivery_settings,
     check_encryption_keys,
+    check_processing_settings,
     check_stripe_settings,
 )
 
@@ -42,6 +43,7 @@ def test_valid_settings_have_no_messages():
     assert check_encryption_keys() == []
     assert check_stripe_settings() == []
     assert check_delivery_settings() == []
+    assert check_processing_settings() == []
 
 
 def test_missing_stripe_credentials():
@@ -66,3 +68,21 @@ def test_delivery_limits(values, expected):
 def test_plain_http_api_url_outside_debug_warns():
     with bento(API_URL="http://bento.local/api/v1"), override_settings(DEBUG=False):
         assert ids(check_delivery_settings()) == ["bento_stripe.W004"]
+
+
+@pytest.mark.parametrize(
+    ("values", "q_cluster", "expected"),
+    [
+        ({"PROCESS_BATCH_SIZE": 0}, {}, ["bento_stripe.E006"]),
+        ({"PROCESS_BATCH_SIZE": "100"}, {}, ["bento_stripe.E006"]),
+        ({"PROCESS_BUDGET": 60}, {"timeout": 60}, ["bento_stripe.E006"]),
+        ({"LOOKUP_BUDGET": 90}, {"timeout": 60}, ["bento_stripe.E006"]),
+        ({"PROCESS_BUDGET": 50, "LOOKUP_BUDGET": 50}, {"timeout": 60}, []),
+        ({"PROCESS_LINGER": 0.2, "PROCESS_WAKE_INTERVAL": 0.25}, {}, ["bento_stripe.E007"]),
+    ],
+)
+def test_processing_settings(values, q_cluster, expected):
+    with bento(**values), override_settings(Q_CLUSTER={**settings.Q_CLUSTER, **q_cluster}):
+        messages = check_processing_settings()
+    assert ids(messages) == expected
+    assert all("BENTO_STRIPE['" in m.msg for m in messages)
