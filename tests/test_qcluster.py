@@ -178,3 +178,72 @@ def test_kill_9_mid_batch_loses_nothing(server, clusters):
     # At least once: only the batch in flight at the kill reached Bento twice.
     assert sum(received.values()) - len(rows) == 100
     assert set(received.values()) == {1, 2}
+
+
+def test_webhooks_reach_bento_through_two_clusters_and_a_dead_claim_loses_nothing(server, clusters):
+    """Signed events posted to the view (no sync mode: wake-ups go through Redis) are
+    processed by two real clusters and reach the stand-in once each; a batch claimed by a
+    worker that died holds its account back until the lease lapses, then is applied."""
+    from django.test import Client
+
+    from bento_stripe.models import StripeEventRecord
+    from bento_stripe.processing import claim
+    from bento_stripe.processing import tasks as processing
+    from bento_stripe.webhooks.endpoints import ensure_local
+    from tests.factories import StripeAccountFactory
+    from tests.stripe_events import SECRET, post
+    from tests.test_processing import person_events
+
+    endpoint = ensure_local("http://testserver", SECRET)
+    accounts = [StripeAccountFactory(), StripeAccountFactory()]
+    for account in accounts:
+        server.add_site(account.site)
+    events = [
+        event
+        for n, account in enumerate(accounts)
+        for event in person_events(account.stripe_user_id, 100 * n, 30)
+    ]
+    client = Client()
+    for event in events[:20]:
+        assert post(client, endpoint, event).status_code == 200
+    # A worker claimed these and died before applying them.
+    dead = claim.claim("killed-worker", 10)
+    assert len(dead) == 10
+    lease = StripeEventRecord.objects.filter(claim_owner="killed-worker")
+    lease.update(claimed_until=timezone.now() + timedelta(minutes=5))
+    clusters()
+    clusters()
+    for event in events[20:]:
+        assert post(client, endpoint, event).status_code == 200
+
+    def applied() -> int:
+        return StripeEventRecord.objects.filter(status="processed").count()
+
+    # One worker applies an account at a time: the dead claim holds its account back
+    # until the lease lapses; the other account goes on.
+    wait_until(lambda: applied() == 60, "the other account's events applied")
+    time.sleep(1.5)  # the woken tasks' linger ends; nothing else is applied meanwhile
+    assert applied() == 60
+    assert set(
+        StripeEventRecord.objects.filter(status="processed").values_list(
+            "stripe_account_id", flat=True
+        )
+    ) == {accounts[1].stripe_user_id}
+    assert lease.count() == 10
+    lease.update(claimed_until=timezone.now() - timedelta(seconds=1))  # the lease lapses
+    processing.sweep()  # what the minute schedule does
+    wait_until(lambda: applied() == len(events), "the dead claim applied")
+
+    def sent() -> Counter:
+        return Counter(
+            e["details"]["stripe_event_id"]
+            for account in accounts
+            for e in server.events(account.site.bento_site_uuid)
+        )
+
+    wait_until(lambda: len(sent()) == len(events), "every event at Bento")
+    server.wait_idle()
+    assert set(sent().values()) == {1}  # each exactly once
+    assert set(StripeEventRecord.objects.values_list("attempts", flat=True)) == {1}
+    ltv = {s.fields["lifetime_value"] for s in Subscriber.objects.all()}
+    assert ltv == {49} and Subscriber.objects.count() == 60
