@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-sqlite lint format migrations-check bench clean
+.PHONY: venv demo test test-sqlite lint typecheck format migrations-check bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,12 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(MAKE) typecheck
 	$(PY) -m docutils --halt=warning README.rst /dev/null
+
+# mypy with the django-stubs plugin (configuration in pyproject.toml).
+typecheck: venv
+	$(VENV)/bin/mypy bento_stripe
 
 format: venv
 	$(VENV)/bin/ruff format .

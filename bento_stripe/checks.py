@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from cryptography.fernet import Fernet
+from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 
@@ -11,9 +15,11 @@ from .crypto import configured_keys
 
 
 @checks.register(checks.Tags.security)
-def check_encryption_keys(app_configs=None, **kwargs):
+def check_encryption_keys(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """E001: no key outside DEBUG; E002: a key that is not a Fernet key."""
-    messages = []
+    messages: list[checks.CheckMessage] = []
     try:
         keys = configured_keys()
     except TypeError:
@@ -51,9 +57,11 @@ def check_encryption_keys(app_configs=None, **kwargs):
 
 
 @checks.register()
-def check_stripe_settings(app_configs=None, **kwargs):
+def check_stripe_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """W002/W003: Stripe platform credentials missing."""
-    messages = []
+    messages: list[checks.CheckMessage] = []
     if not app_settings.STRIPE_SECRET_KEY:
         messages.append(
             checks.Warning(
@@ -75,9 +83,11 @@ def check_stripe_settings(app_configs=None, **kwargs):
 
 
 @checks.register()
-def check_delivery_settings(app_configs=None, **kwargs):
+def check_delivery_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """E003: batch size outside Bento's limit; E004: rate limit above Bento's; W004: plain http."""
-    messages = []
+    messages: list[checks.CheckMessage] = []
     batch = app_settings.BATCH_SIZE
     if not isinstance(batch, int) or not 1 <= batch <= 1000:
         messages.append(
@@ -108,9 +118,11 @@ def check_delivery_settings(app_configs=None, **kwargs):
 
 
 @checks.register()
-def check_processing_settings(app_configs=None, **kwargs):
+def check_processing_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """E006: a processing setting out of range; E007: wake-ups could be lost."""
-    messages = []
+    messages: list[checks.CheckMessage] = []
     for key, low, high in (
         ("PROCESS_BATCH_SIZE", 1, 1000),
         ("PROCESS_MAX_ATTEMPTS", 1, 100),
@@ -151,7 +163,9 @@ def check_processing_settings(app_configs=None, **kwargs):
 
 
 @checks.register()
-def check_backend(app_configs=None, **kwargs):
+def check_backend(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """E005: BACKEND is neither a known short name nor an importable BaseBackend subclass."""
     from django.core.exceptions import ImproperlyConfigured
 

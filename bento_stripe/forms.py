@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -13,7 +15,8 @@ class SecretInput(forms.PasswordInput):
     """A password box whose placeholder shows the masked current value, never the value."""
 
     def __init__(self, *args, masked: str = "", **kwargs):
-        super().__init__(*args, render_value=False, **kwargs)
+        kwargs["render_value"] = False  # never the stored secret
+        super().__init__(*args, **kwargs)
         self.masked = masked
 
     def get_context(self, name, value, attrs):
@@ -60,11 +63,13 @@ class StripeAccountForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         team_id = self.instance.team_id if self.instance.pk else self.data.get("team")
         if team_id and "site" in self.fields:
-            self.fields["site"].queryset = Site.objects.filter(team_id=team_id)
+            site_field = cast(forms.ModelChoiceField, self.fields["site"])
+            site_field.queryset = Site.objects.filter(team_id=team_id)
 
     def clean(self):
         cleaned = super().clean()
-        site, team = cleaned.get("site"), cleaned.get("team") or self.instance.team
+        data = self.cleaned_data  # what ModelForm.clean returns (typed Optional)
+        site, team = data.get("site"), data.get("team") or self.instance.team
         if site and team and site.team_id != team.pk:
             self.add_error("site", _("Choose a site of this connection's team."))
         return cleaned

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -11,8 +13,14 @@ from .exceptions import AlreadyConnectedError, WrongTeamError
 from .models import Reroute, Site, StripeAccount, Team
 from .processing.unit import end_held_rows
 
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
-def change_site(account: StripeAccount, site: Site, *, by=None) -> StripeAccount:
+
+def change_site(
+    account: StripeAccount, site: Site, *, by: AbstractBaseUser | AnonymousUser | None = None
+) -> StripeAccount:
     """Route ``account``'s events to another ``site`` of its team, from the next event on.
 
     The people's values follow in a queued task (a ``Reroute`` row, committed with the
@@ -69,7 +77,7 @@ def connect_account(
     scope: str = "",
     display_name: str = "",
     access_token: str = "",
-    by=None,
+    by: AbstractBaseUser | AnonymousUser | None = None,
 ) -> tuple[StripeAccount, bool]:
     """Create, refresh or reactivate ``team``'s connection to a Stripe account; (account, created).
 
@@ -103,14 +111,23 @@ def _taken_message(stripe_user_id: str) -> str:
     )
 
 
-def _connect_locked(team, site, stripe_user_id, livemode, scope, display_name, token, by):
+def _connect_locked(
+    team: Team,
+    site: Site,
+    stripe_user_id: str,
+    livemode: bool,
+    scope: str,
+    display_name: str,
+    token: str,
+    by: AbstractBaseUser | AnonymousUser | None,
+) -> tuple[StripeAccount, bool]:
     accounts = StripeAccount.objects.select_for_update().filter(stripe_user_id=stripe_user_id)
     if accounts.active().exclude(team=team).exists():
         raise AlreadyConnectedError(_taken_message(stripe_user_id))
     ours = accounts.filter(team=team, livemode=livemode)
     account = ours.active().first() or ours.order_by("-disconnected_at", "-pk").first()
     created = account is None
-    if created:
+    if account is None:
         account = StripeAccount(team=team, stripe_user_id=stripe_user_id, livemode=livemode)
     account.site = site
     account.scope = scope
@@ -124,7 +141,9 @@ def _connect_locked(team, site, stripe_user_id, livemode, scope, display_name, t
     return account, created
 
 
-def disconnect(account: StripeAccount, *, by=None) -> StripeAccount:
+def disconnect(
+    account: StripeAccount, *, by: AbstractBaseUser | AnonymousUser | None = None
+) -> StripeAccount:
     """Stop forwarding ``account``'s events now, and revoke the app at Stripe in the background."""
     with transaction.atomic():
         locked = StripeAccount.objects.select_for_update().get(pk=account.pk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -32,8 +33,11 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
         return Team.objects.filter(pk__in=team_ids_of(self.request.user))
 
     def get_serializer_context(self):
-        context = super().get_serializer_context()
-        memberships = Membership.objects.filter(user=self.request.user)
+        context = dict(super().get_serializer_context())
+        user = self.request.user  # IsAuthenticated keeps AnonymousUser out (narrowed for mypy)
+        memberships = Membership.objects.filter(
+            user=None if isinstance(user, AnonymousUser) else user
+        )
         context["roles"] = dict(memberships.values_list("team_id", "role"))
         return context
 

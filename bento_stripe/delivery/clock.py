@@ -5,8 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.utils import timezone
+
+
+class Clock(Protocol):
+    """What the worker needs of a clock."""
+
+    def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None: ...
 
 
 class SystemClock:

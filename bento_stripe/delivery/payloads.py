@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 
 from ..bento.client import ENDPOINTS
 from ..models import OutboxEvent, Subscriber
 
 #: Outbox kind → Bento endpoint.
-ENDPOINT_OF_KIND = {
+ENDPOINT_OF_KIND: dict[str, str] = {
     OutboxEvent.Kind.EVENT: "batch/events",
     OutboxEvent.Kind.SUBSCRIBER: "batch/subscribers",
     OutboxEvent.Kind.COMMAND: "fetch/commands",
@@ -19,7 +20,7 @@ def _email(row: OutboxEvent) -> str:
     return row.email or str(row.payload.get("email", ""))
 
 
-def current_fields(site_id: int, emails) -> dict[str, dict]:
+def current_fields(site_id: int, emails: Iterable[str]) -> dict[str, dict]:
     """Each email's current Subscriber fields on the site."""
     emails = {e for e in emails if e}
     if not emails:

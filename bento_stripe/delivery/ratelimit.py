@@ -13,12 +13,16 @@ import os
 import threading
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from ..conf import app_settings
 from ..models import RateLimitWindow
+
+if TYPE_CHECKING:
+    import redis
 
 WINDOW = 60.0
 
@@ -96,11 +100,11 @@ end
 return tostring(wait)
 """
 
-_clients: dict = {}
+_clients: dict[tuple[str, int], redis.Redis] = {}
 _clients_lock = threading.Lock()
 
 
-def _redis(url: str):
+def _redis(url: str) -> redis.Redis:
     import redis
 
     with _clients_lock:
@@ -138,7 +142,7 @@ class RedisRateLimiter:
             self.client.delete(key)
 
 
-def get_limiter():
+def get_limiter() -> DatabaseRateLimiter | RedisRateLimiter:
     """Redis when ``BENTO_STRIPE['REDIS_URL']`` is set, else the database."""
     url = app_settings.REDIS_URL
     return RedisRateLimiter(url) if url else DatabaseRateLimiter()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from ..models import OutboxEvent
+from ..models import OutboxEvent, Site
 from .tasks import enqueue_drains_on_commit
 
 S = OutboxEvent.Status
@@ -15,7 +17,7 @@ S = OutboxEvent.Status
 RETRYABLE = (S.PENDING, S.FAILED, S.DEAD)
 
 
-def _requeue(rows: QuerySet, statuses) -> int:
+def _requeue(rows: QuerySet[OutboxEvent], statuses: Iterable[str]) -> int:
     with transaction.atomic():
         selected = rows.filter(status__in=statuses)
         site_ids = set(selected.values_list("site_id", flat=True))
@@ -29,17 +31,17 @@ def _requeue(rows: QuerySet, statuses) -> int:
     return count
 
 
-def retry_now(rows: QuerySet) -> int:
+def retry_now(rows: QuerySet[OutboxEvent]) -> int:
     """Send pending, failed and dead rows again straight away, with a fresh set of attempts."""
     return _requeue(rows, RETRYABLE)
 
 
-def replay(rows: QuerySet) -> int:
+def replay(rows: QuerySet[OutboxEvent]) -> int:
     """Send delivered rows again (Bento dedupes value events by ``unique.key``)."""
     return _requeue(rows, (S.DELIVERED,))
 
 
-def delivery_summary(site) -> dict[str, int]:
+def delivery_summary(site: Site) -> dict[str, int]:
     """Row counts per status of one site, for review pages and the admin."""
     counts = dict.fromkeys(S.values, 0)
     rows = (

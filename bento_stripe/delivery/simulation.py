@@ -16,7 +16,7 @@ import time
 API_VERSION = "2025-10-29.clover"
 
 
-def _event(kind: str, obj: dict, account: str, created: int, previous=None) -> dict:
+def _event(kind: str, obj: dict, account: str, created: int, previous: dict | None = None) -> dict:
     data = {"object": obj}
     if previous is not None:
         data["previous_attributes"] = previous

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .. import queue
 from ..conf import app_settings
 from .worker import drain_site, sites_due
@@ -12,7 +14,7 @@ def enqueue_drain(site_id: int) -> None:
     queue.drain_sites([site_id])
 
 
-def enqueue_drains_on_commit(site_ids) -> None:
+def enqueue_drains_on_commit(site_ids: Iterable[int]) -> None:
     """Queue drains of ``site_ids`` once the current transaction commits (now, outside one)."""
     queue.drain_sites_on_commit(site_ids)
 

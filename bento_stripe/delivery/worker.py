@@ -14,20 +14,22 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from ..bento import get_backend
+from ..bento.backends.base import BaseBackend
 from ..bento.client import family_of
 from ..bento.exceptions import BentoError, BentoRejectedError
 from ..conf import app_settings
 from ..models import OutboxEvent, Site
 from . import locks
-from .clock import SystemClock
+from .clock import Clock, SystemClock
 from .payloads import ENDPOINT_OF_KIND, body_of
-from .ratelimit import get_limiter
+from .ratelimit import DatabaseRateLimiter, RedisRateLimiter, get_limiter
 
 logger = logging.getLogger("bento_stripe.delivery")
 
@@ -72,7 +74,13 @@ def due_filter(now: datetime) -> Q:
     )
 
 
-def backoff(attempts: int, retry_after: float | None, rng=random) -> float:
+class Rng(Protocol):
+    """The ``random`` module or a ``random.Random``: all ``backoff`` draws from."""
+
+    def uniform(self, a: float, b: float, /) -> float: ...
+
+
+def backoff(attempts: int, retry_after: float | None, rng: Rng = random) -> float:
     """Exponential backoff with full jitter, never sooner than Bento's ``Retry-After``."""
     base = float(app_settings.RETRY_BASE_DELAY)
     cap = float(app_settings.RETRY_MAX_DELAY)
@@ -87,15 +95,15 @@ class Drainer:
 
     def __init__(
         self,
-        site_id,
+        site_id: int,
         *,
-        clock=None,
-        backend=None,
-        limiter=None,
-        budget=None,
-        rng=None,
+        clock: Clock | None = None,
+        backend: BaseBackend | None = None,
+        limiter: DatabaseRateLimiter | RedisRateLimiter | None = None,
+        budget: float | None = None,
+        rng: Rng | None = None,
         gather: float = 0.0,
-    ):
+    ) -> None:
         self.site_id = site_id
         #: Seconds a partial batch of new rows waits for more before it is sent (0: never).
         self.gather = gather
@@ -154,6 +162,7 @@ class Drainer:
                     continue
                 wait_until = now + timedelta(seconds=wait)
             # Something must wait: sleep here when it is short, else leave it to a later drain.
+            assert wait_until is not None  # noqa: S101 - for mypy: every branch above set it
             wait_seconds = (wait_until - now).total_seconds()
             if wait_seconds <= remaining:
                 lease = timedelta(seconds=app_settings.LEASE_SECONDS)
@@ -263,11 +272,13 @@ class Drainer:
         )
         self.result.delivered += len(ids)
 
-    def _finish(self, ids: list[int], **values) -> None:
+    def _finish(self, ids: list[int], **values: Any) -> None:
         # Only rows still carrying our claim: a row replayed meanwhile keeps its new state.
         OutboxEvent.objects.filter(pk__in=ids, status=S.SENDING).update(**values)
 
-    def _retry_later(self, rows: list[OutboxEvent], message: str, retry_after) -> None:
+    def _retry_later(
+        self, rows: list[OutboxEvent], message: str, retry_after: float | None
+    ) -> None:
         now = self.clock.now()
         attempts = max(r.attempts for r in rows)
         dead_ids = [r.pk for r in rows if r.attempts >= app_settings.MAX_ATTEMPTS]
@@ -292,7 +303,7 @@ class Drainer:
             self.result.retried += len(live_ids)
 
 
-def drain_site(site_id: int, **kwargs) -> DrainResult:
+def drain_site(site_id: int, **kwargs: Any) -> DrainResult:
     """Drain one site now (see ``Drainer`` for the keyword arguments)."""
     return Drainer(site_id, **kwargs).run()
 

@@ -7,14 +7,14 @@ from decimal import Decimal, InvalidOperation
 from .shapes import Discount, Item, Subscription
 
 
-def object_id(value) -> str:
+def object_id(value: object) -> str:
     """The id of an expandable Stripe field: a string id, an expanded object, or None."""
     if isinstance(value, dict):
         return str(value.get("id") or "")
     return str(value or "")
 
 
-def _coupon(discount) -> dict | None:
+def _coupon(discount: object) -> dict | None:
     if not isinstance(discount, dict):
         return None  # an unexpanded discount id: its coupon is unknown to the webhook
     coupon = discount.get("coupon")
@@ -51,7 +51,7 @@ def discounts_data(container: dict) -> list[dict]:
     return found
 
 
-def _decimal(value) -> Decimal | None:
+def _decimal(value: object) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
@@ -75,11 +75,12 @@ def item_data(item: dict) -> dict:
         or ""
     )
     usage_type = recurring.get("usage_type") or price.get("usage_type") or "licensed"
+    quantity = item.get("quantity")
     return {
         "price_id": price.get("id") or "",
         "label": label,
         "unit_amount": None if _decimal(amount) is None else str(_decimal(amount)),
-        "quantity": int(item.get("quantity") if item.get("quantity") is not None else 1),
+        "quantity": int(quantity if quantity is not None else 1),
         "interval": recurring.get("interval") or price.get("interval") or "month",
         "interval_count": int(recurring.get("interval_count") or price.get("interval_count") or 1),
         "usage_based": usage_type == "metered" or price.get("billing_scheme") == "tiered",
@@ -164,6 +165,6 @@ def charge_email(charge: dict) -> str:
     return normalize_email(billing.get("email") or charge.get("receipt_email") or "")
 
 
-def normalize_email(email) -> str:
+def normalize_email(email: object) -> str:
     """Emails compared and stored lower-case and trimmed ("" for none)."""
     return str(email or "").strip().lower()

@@ -73,10 +73,10 @@ def load_people(
     subscriptions: dict[str, list[Subscription]] = defaultdict(list)
     for chunk in _chunks(wanted):
         where = accounts_q(accounts) & Q(email__in=chunk)
-        for c in LedgerCustomer.objects.filter(where):
-            customers[c.email].append(
+        for cu in LedgerCustomer.objects.filter(where):
+            customers[cu.email].append(
                 Customer(
-                    id=c.customer_id, created=c.created, currency=c.currency, deleted=c.deleted
+                    id=cu.customer_id, created=cu.created, currency=cu.currency, deleted=cu.deleted
                 )
             )
         charge_rows = list(LedgerCharge.objects.filter(where))

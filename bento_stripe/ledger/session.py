@@ -69,7 +69,7 @@ class ObjectIds:
     def add_object(self, obj: dict) -> None:
         """Collect the ids a Stripe object (an event's ``data.object``) refers to."""
         kind = obj.get("object")
-        own = obj.get("id") if isinstance(obj.get("id"), str) else ""
+        own = obj["id"] if isinstance(obj.get("id"), str) else ""
         customer = object_id(obj.get("customer"))
         charge = object_id(obj.get("charge"))
         if kind == "customer":
@@ -150,7 +150,7 @@ class LedgerSession:
                 self._rows[model].setdefault(key, None)
         # The customers of the rows just read decide their emails.
         owners = {
-            row.customer_id
+            row.customer_id  # type: ignore[attr-defined]  # both models have customer_id
             for model in (LedgerCharge, LedgerSubscription)
             for row in self._rows[model].values()
             if row is not None and row.customer_id  # type: ignore[attr-defined]

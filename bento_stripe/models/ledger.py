@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Self
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +16,9 @@ class LedgerRow(models.Model):
     #: The person's email (lower-case) as resolved now; "" while unknown.
     email = models.CharField(_("email"), max_length=254, blank=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    #: Every concrete table has Django's default manager (declared for type checkers).
+    objects: ClassVar[models.Manager[Self]]
 
     class Meta:
         abstract = True

@@ -90,7 +90,7 @@ def client() -> stripe.StripeClient:
 
 def authorize_url(*, redirect_uri: str, state: str, email: str = "") -> str:
     """Stripe's authorize page for this platform, asking for ``OAUTH_SCOPE``."""
-    params: dict = {
+    params: stripe.OAuth.OAuthAuthorizeUrlParams = {
         "response_type": "code",
         "scope": app_settings.OAUTH_SCOPE,
         "redirect_uri": redirect_uri,
@@ -119,7 +119,8 @@ def _translate(exc: Exception, action: str) -> StripeCallError:
 def exchange_code(code: str) -> Grant:
     """Trade an authorization code for the connected account's id, mode and scope."""
     try:
-        token = client().oauth.token({"grant_type": "authorization_code", "code": code})
+        # Plain dicts: stripe>=15 objects have no .get (only dj-stripe's patch adds it back).
+        token = client().oauth.token({"grant_type": "authorization_code", "code": code}).to_dict()
     except stripe.StripeError as exc:
         raise _translate(exc, "token exchange") from None
     user_id = token.get("stripe_user_id")
@@ -141,7 +142,7 @@ def account_display_name(stripe_user_id: str) -> str:
     # Newer stripe-python moved the services under ``v1``; older ones have them at the top.
     accounts = getattr(stripe_client, "v1", stripe_client).accounts
     try:
-        account = accounts.retrieve(stripe_user_id)
+        account = accounts.retrieve(stripe_user_id).to_dict()
     except stripe.StripeError as exc:
         raise _translate(exc, "account lookup") from None
     settings = account.get("settings") or {}

@@ -14,10 +14,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Model
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .. import queue, signals
@@ -263,7 +266,7 @@ class UnitOfWork:
             row.next_attempt_at = now
         return found
 
-    def _event_rows(self, fields: dict[str, dict], now) -> list[OutboxEvent]:
+    def _event_rows(self, fields: dict[str, dict], now: datetime) -> list[OutboxEvent]:
         rows: list[OutboxEvent] = []
         common = {"site": self.site, "connection": self.account, "created_at": now}
         account_id = self.account.stripe_user_id
@@ -326,7 +329,7 @@ class UnitOfWork:
             if change.email in emails and change.new is not None
         ]
 
-    def _write_outcomes(self, now) -> None:
+    def _write_outcomes(self, now: datetime) -> None:
         groups: dict[tuple[str, str], list[int]] = defaultdict(list)
         for pk, outcome in self._outcomes.items():
             groups[outcome].append(pk)
@@ -379,7 +382,7 @@ def announce(changes: ChangeSet) -> None:
             )
 
 
-def _send(signal, sender, **kwargs) -> None:
+def _send(signal: Signal, sender: type[Model], **kwargs: Any) -> None:
     for receiver, result in signal.send_robust(sender=sender, **kwargs):
         if isinstance(result, Exception):
             logger.error(

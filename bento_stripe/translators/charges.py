@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..ledger.parse import charge_email, object_id, refunded_of_captured
 from .base import BentoEvent, TranslationContext
 from .registry import builtin
@@ -96,7 +98,7 @@ def refund_updated(ctx: TranslationContext) -> list[BentoEvent]:
 def dispute(ctx: TranslationContext) -> list[BentoEvent]:
     """A dispute opened or closed; a lost one takes the disputed amount off, once."""
     row = ctx.ledger.dispute(ctx.obj)
-    extra = {}
+    extra: dict[str, Any] = {}
     if ctx.type == "charge.dispute.closed":
         value = ctx.ledger.lost_value(row)
         if value:

@@ -13,7 +13,7 @@ def team_for(request, team_id: int, *, manage: bool = False) -> tuple[Team, str]
     """The team and the user's role: 404 for non-members, 403 for plain members when ``manage``."""
     team = Team.objects.filter(pk=team_id).first()
     role = team.role_of(request.user) if team else None
-    if role is None:
+    if team is None or role is None:
         raise Http404("No such team.")
     if manage and role not in Membership.MANAGER_ROLES:
         raise PermissionDenied("Only owners and admins of the team can do this.")

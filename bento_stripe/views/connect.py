@@ -57,7 +57,7 @@ def oauth_callback(request):
             ),
             status=503,
         )
-    if outcome.kind == "connected":
+    if outcome.kind == "connected" and outcome.team and outcome.account:
         messages.success(request, outcome.message)
         return redirect(
             "bento_stripe:account_review", team_id=outcome.team.pk, pk=outcome.account.pk

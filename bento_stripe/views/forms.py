@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +20,7 @@ class SiteChoiceForm(forms.Form):
     def __init__(self, *args, team: Team, initial_site: Site | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         sites = Site.objects.filter(team=team).order_by("name", "pk")
-        self.fields["site"].queryset = sites
+        cast(forms.ModelChoiceField, self.fields["site"]).queryset = sites
         first = initial_site or sites.first()
         if first is not None:
             self.fields["site"].initial = first.pk

@@ -66,6 +66,6 @@ def parse_event(body: str) -> dict:
     )
     if not all(checks):
         raise InvalidWebhook("The body is not a Stripe event (id, type, created, data.object).")
-    if not isinstance(data["object"].get("id", ""), str | None):
+    if not isinstance(event["data"]["object"].get("id", ""), str | None):
         raise InvalidWebhook("The event's object has no usable id.")
     return event

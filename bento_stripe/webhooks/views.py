@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
-from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from djstripe import signals as djstripe_signals
 from djstripe.models import WebhookEndpoint, WebhookEventTrigger
@@ -67,7 +68,7 @@ def _reject(trigger: WebhookEventTrigger, message: str) -> HttpResponse:
 
 
 @csrf_exempt
-def stripe_webhook(request, uuid):
+def stripe_webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
     """Receive one Stripe event for the endpoint ``uuid`` (statuses as DESIGN.md says)."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])

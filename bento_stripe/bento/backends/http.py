@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -16,7 +17,7 @@ from .base import BaseBackend
 
 logger = logging.getLogger("bento_stripe.bento")
 
-_local = {"pid": None, "session": None}
+_local: dict[str, Any] = {"pid": None, "session": None}
 _lock = threading.Lock()
 
 
