@@ -111,11 +111,6 @@ def load_people(
     return people
 
 
-def load_person(site: Site | int, email: str) -> Person:
-    """Everything the ledger knows of one email over the accounts routed to ``site``."""
-    return load_people(site, [email]).get(email, Person())
-
-
 def has_rows(person: Person) -> bool:
     """Whether the ledger knows anything of the person on the site."""
     return bool(person.customers or person.charges or person.subscriptions)
@@ -174,17 +169,6 @@ def refresh_people(site: Site, emails: Iterable[str], *, keep_empty: bool = Fals
     if removed:
         Subscriber.objects.filter(pk__in=removed).delete()
     return Refreshed(now_fields, changes)
-
-
-def current_fields(site: Site, emails: Iterable[str]) -> dict[str, dict]:
-    """The stored fields of ``emails`` on ``site`` (people without a row are left out)."""
-    wanted = sorted({e for e in emails if e})
-    found: dict[str, dict] = {}
-    for chunk in _chunks(wanted):
-        found.update(
-            Subscriber.objects.filter(site=site, email__in=chunk).values_list("email", "fields")
-        )
-    return found
 
 
 def account_emails(account: StripeAccount) -> set[str]:
