@@ -159,6 +159,16 @@ def check_processing_settings(
                 id="bento_stripe.E007",
             )
         )
+    short, longest = app_settings.GATHER_SECONDS, app_settings.GATHER_MAX_SECONDS
+    numbers = isinstance(short, int | float) and isinstance(longest, int | float)
+    if not numbers or not 0 <= short <= longest <= 30:
+        messages.append(
+            checks.Error(
+                "settings.BENTO_STRIPE['GATHER_SECONDS'] and ['GATHER_MAX_SECONDS'] must be "
+                "numbers with 0 <= GATHER_SECONDS <= GATHER_MAX_SECONDS <= 30.",
+                id="bento_stripe.E006",
+            )
+        )
     return messages
 
 

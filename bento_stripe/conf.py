@@ -55,8 +55,11 @@ DEFAULTS: dict[str, Any] = {
     "BACKEND": "http",
     "API_URL": "https://app.bentonow.com/api/v1",
     "BATCH_SIZE": 100,
-    # A site's rows wait up to this many seconds for a fuller batch (a full one goes at once).
+    # New rows of a site wait this many seconds for a fuller batch before their drain is
+    # queued (a full batch goes at once); in a burst, up to GATHER_MAX_SECONDS while the
+    # rate they come at fills a batch by then.
     "GATHER_SECONDS": 1.0,
+    "GATHER_MAX_SECONDS": 5.0,
     "RATE_LIMIT_PER_MINUTE": 100,
     "MAX_ATTEMPTS": 10,
     "HTTP_TIMEOUT": (5.0, 30.0),

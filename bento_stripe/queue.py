@@ -179,3 +179,76 @@ def drain_sites_on_commit(site_ids: Iterable[int]) -> None:
     ids = sorted({int(s) for s in site_ids})
     if ids:
         transaction.on_commit(lambda: drain_sites(ids), robust=True)
+
+
+# --- gathering delivery ----------------------------------------------------------------
+
+
+@dataclass
+class _Gathering:
+    """New outbox rows of one site written by this process since its last drain was queued."""
+
+    since: float
+    rows: int = 0
+
+
+_gather_lock = threading.Lock()
+_gathering: dict[int, _Gathering] = {}
+#: The clock of gathering (tests replace it).
+_clock = time.monotonic
+
+
+def _gather_due(item: _Gathering, now: float, batch: int) -> bool:
+    """Whether a site's gathered rows should go now.
+
+    A full batch goes at once. Otherwise the rows wait ``GATHER_SECONDS``; past that they
+    wait on (up to ``GATHER_MAX_SECONDS``) only while the rate they came at fills a batch
+    within that time, as in a burst; a trickle goes after the short wait.
+    """
+    if item.rows >= batch:
+        return True
+    age = now - item.since
+    short = float(app_settings.GATHER_SECONDS)
+    longest = max(short, float(app_settings.GATHER_MAX_SECONDS))
+    if age < short:
+        return False
+    if age >= longest:
+        return True
+    fills_after = batch * age / max(item.rows, 1)  # seconds from ``since`` to a full batch
+    return fills_after > longest
+
+
+def defer_drains(rows_per_site: dict[int, int]) -> None:
+    """Queue the sites' drains once their rows have gathered (see ``_gather_due``).
+
+    Called after commit by the processing task, which calls ``fire_due_drains`` as it
+    goes and does not stop while rows are gathering. In sync mode, or with
+    ``GATHER_SECONDS`` 0, the drains are queued at once.
+    """
+    if is_sync() or float(app_settings.GATHER_SECONDS) <= 0:
+        drain_sites(rows_per_site)
+        return
+    now = _clock()
+    with _gather_lock:
+        for site_id, rows in rows_per_site.items():
+            item = _gathering.setdefault(int(site_id), _Gathering(since=now))
+            item.rows += rows
+    fire_due_drains()
+
+
+def fire_due_drains(*, everything: bool = False) -> bool:
+    """Queue the drains whose rows have gathered (all with ``everything``); returns whether
+    rows are still gathering."""
+    now = _clock()
+    batch = int(app_settings.BATCH_SIZE)
+    with _gather_lock:
+        due = [s for s, item in _gathering.items() if everything or _gather_due(item, now, batch)]
+        for site_id in due:
+            del _gathering[site_id]
+        waiting = bool(_gathering)
+    if due:
+        try:
+            drain_sites(due)
+        except Exception:  # the delivery sweep queues them within a minute
+            logger.exception("Could not queue delivery of sites %s", sorted(due))
+    return waiting

@@ -3,6 +3,7 @@ re-routes, the queue module; with pinned query counts."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -306,8 +307,9 @@ def test_a_reroute_recomputes_people_the_old_site_shares_with_another_account(
 
 
 def test_the_unit_announces_once_after_commit_and_nothing_on_rollback(
-    account, no_lookup, monkeypatch, django_capture_on_commit_callbacks
+    account, no_lookup, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "GATHER_SECONDS": 0}  # queued at once
     drained = []
     monkeypatch.setattr(queue, "drain_sites", lambda ids: drained.append(set(ids)))
     record(*person_events(account.stripe_user_id, 0, 1))
@@ -330,3 +332,80 @@ def test_events_of_a_disconnected_account_are_ignored_with_the_reason(account, n
         ("ignored", "the account is disconnected or deauthorized")
     }
     assert not OutboxEvent.objects.exists()
+
+
+# --- gathering delivery --------------------------------------------------------------------
+
+
+@pytest.fixture
+def gathering(settings, monkeypatch):
+    """Gathering on (not sync mode), a hand-driven clock, and the drains queued recorded."""
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "GATHER_SECONDS": 1.0,
+        "GATHER_MAX_SECONDS": 5.0,
+        "BATCH_SIZE": 100,
+    }
+    clock = {"now": 1000.0}
+    drained: list[list[int]] = []
+    monkeypatch.setattr(queue, "is_sync", lambda: False)
+    monkeypatch.setattr(queue, "_clock", lambda: clock["now"])
+    monkeypatch.setattr(queue, "drain_sites", lambda ids: drained.append(sorted(ids)))
+    monkeypatch.setattr(queue, "_gathering", {})
+
+    def advance(seconds: float) -> None:
+        clock["now"] += seconds
+
+    return advance, drained
+
+
+def test_a_trickle_is_sent_after_the_short_wait(gathering):
+    advance, drained = gathering
+    queue.defer_drains({1: 2})
+    advance(0.5)
+    queue.defer_drains({1: 1})
+    assert queue.fire_due_drains() is True and drained == []
+    advance(0.6)  # the oldest row waited 1.1 s; 3 rows in 1.1 s fill no batch by 5 s
+    assert queue.fire_due_drains() is False and drained == [[1]]
+
+
+def test_a_burst_waits_for_a_full_batch(gathering):
+    advance, drained = gathering
+    for _ in range(3):  # 30 rows a second would fill a batch of 100 after 3.3 s: wait
+        queue.defer_drains({1: 30})
+        advance(1.0)
+        assert queue.fire_due_drains() is True and drained == []
+    queue.defer_drains({1: 30})  # full: queued at once
+    assert drained == [[1]] and queue.fire_due_drains() is False
+
+
+def test_rows_go_once_the_burst_ends_or_the_longest_wait_passed(gathering):
+    advance, drained = gathering
+    queue.defer_drains({1: 60})
+    advance(2.0)
+    assert queue.fire_due_drains() is True  # at 30 a second a batch would fill by 3.3 s
+    advance(2.0)
+    assert queue.fire_due_drains() is False  # no more came: 60 in 4 s fills nothing by 5 s
+    assert drained == [[1]]
+    queue.defer_drains({2: 90})  # almost a batch at once: worth waiting for the rest
+    advance(4.0)
+    assert queue.fire_due_drains() is True
+    advance(1.0)
+    assert queue.fire_due_drains() is False  # the longest wait: sent as it is
+    assert drained == [[1], [2]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_processing_task_stays_while_rows_gather_and_sends_them_when_it_stops(
+    no_lookup, gathering
+):
+    _, drained = gathering
+    account = StripeAccountFactory()
+    assert not OutboxEvent.objects.exists()
+    record(*person_events(account.stripe_user_id, 0, 2))
+    started = time.monotonic()
+    # The gathering clock stands still, so the rows never become due: the task stays
+    # (no linger of its own) until its budget ends, then queues what gathered as it is.
+    assert tasks.process_waiting(linger=0, budget=0.5) == 4
+    assert time.monotonic() - started >= 0.5
+    assert drained == [[account.site_id]]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .. import queue
-from ..conf import app_settings
 from .worker import drain_site, sites_due
 
 
@@ -20,13 +19,8 @@ def enqueue_drains_on_commit(site_ids: Iterable[int]) -> None:
 
 
 def drain(site_id: int) -> dict:
-    """Task: drain one site; queue a follow-up when the time budget ran out with rows due.
-
-    A partial batch of new rows waits up to ``GATHER_SECONDS`` for more (not in sync
-    mode, where tasks run inside the caller).
-    """
-    gather = 0.0 if queue.is_sync() else float(app_settings.GATHER_SECONDS)
-    result = drain_site(site_id, gather=gather)
+    """Task: drain one site; queue a follow-up when the time budget ran out with rows due."""
+    result = drain_site(site_id)
     if result.more:
         enqueue_drain(site_id)
     return result.as_dict()

@@ -102,11 +102,8 @@ class Drainer:
         limiter: DatabaseRateLimiter | RedisRateLimiter | None = None,
         budget: float | None = None,
         rng: Rng | None = None,
-        gather: float = 0.0,
     ) -> None:
         self.site_id = site_id
-        #: Seconds a partial batch of new rows waits for more before it is sent (0: never).
-        self.gather = gather
         self.clock = clock or SystemClock()
         self.backend = backend or get_backend()
         self.limiter = limiter or get_limiter()
@@ -152,9 +149,7 @@ class Drainer:
             rows, wait_until = self._next_batch(now)
             if not rows and wait_until is None:
                 return
-            if rows and wait_until is None:
-                wait_until = self._gathering(rows, now)
-            if rows and wait_until is None:
+            if rows:
                 endpoint = ENDPOINT_OF_KIND[rows[0].kind]
                 wait = self.limiter.acquire(self.site_id, family_of(endpoint), now)
                 if wait <= 0:
@@ -174,20 +169,6 @@ class Drainer:
             self.result.next_due = wait_until
             return
 
-    def _gathering(self, rows: list[OutboxEvent], now: datetime) -> datetime | None:
-        """When a partial batch of first attempts should go, if it should wait for more rows.
-
-        Rows of a burst arrive a unit of work at a time; sending each trickle would spend
-        one request (of Bento's 100 a minute per site) on a few rows. A partial batch
-        waits until its oldest row is ``gather`` seconds old; a full one goes at once.
-        """
-        if not self.gather or len(rows) >= self._size():
-            return None
-        if any(r.status != S.PENDING or r.attempts for r in rows):
-            return None
-        ready_at = rows[0].created_at + timedelta(seconds=self.gather)
-        return ready_at if ready_at > now else None
-
     def _size(self) -> int:
         return min(int(app_settings.BATCH_SIZE), self.size_limit or int(app_settings.BATCH_SIZE))
 
@@ -202,8 +183,6 @@ class Drainer:
                 "site_id",
                 "kind",
                 "status",
-                "attempts",
-                "created_at",
                 "next_attempt_at",
                 "lease_expires_at",
             )[:size]

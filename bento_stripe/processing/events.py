@@ -61,7 +61,7 @@ def apply(records: list[StripeEventRecord]) -> int:
     ids = ObjectIds()
     for obj in objects + [s[1] for s in snapshots]:
         ids.add_object(obj)
-    with UnitOfWork(account) as uow:
+    with UnitOfWork(account, gather=True) as uow:
         done = set(
             StripeEventRecord.objects.filter(
                 pk__in=[r.pk for r in records], status__in=DONE

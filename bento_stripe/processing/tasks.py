@@ -24,8 +24,10 @@ def process_waiting(budget: float | None = None, linger: float | None = None) ->
     """Task: claim and apply waiting events, one connection's batch at a time; returns how many.
 
     After its last batch it keeps looking for ``linger`` seconds (``PROCESS_LINGER``; none
-    in sync mode), which is what lets web processes skip wake-ups within an interval. It
-    stops after ``budget`` seconds (``PROCESS_BUDGET``) and hands over to a fresh task.
+    in sync mode), which is what lets web processes skip wake-ups within an interval, and
+    while outbox rows it wrote are gathering into fuller batches it queues their drains
+    when due (``queue.fire_due_drains``). It stops after ``budget`` seconds
+    (``PROCESS_BUDGET``) and hands over to a fresh task.
     """
     budget = float(app_settings.PROCESS_BUDGET if budget is None else budget)
     if linger is None:
@@ -34,18 +36,23 @@ def process_waiting(budget: float | None = None, linger: float | None = None) ->
     owner = uuid.uuid4().hex
     started = last_work = time.monotonic()
     done = 0
-    while time.monotonic() - started < budget:
-        records = claim.claim(owner, size)
-        if records:
-            done += process_claimed(records)
-            last_work = time.monotonic()
-            continue
-        if time.monotonic() - last_work >= linger:
-            return done
-        time.sleep(POLL)
-        close_old_connections()
-    if claim.has_available():
-        queue.wake_processing(force=True)
+    try:
+        while time.monotonic() - started < budget:
+            records = claim.claim(owner, size)
+            gathering = queue.fire_due_drains()
+            if records:
+                done += process_claimed(records)
+                last_work = time.monotonic()
+                continue
+            if not gathering and time.monotonic() - last_work >= linger:
+                return done
+            time.sleep(POLL)
+            close_old_connections()
+        if claim.has_available():
+            queue.wake_processing(force=True)
+    finally:
+        # Out of time (or failing): whatever is still gathering is sent as it is.
+        queue.fire_due_drains(everything=True)
     return done
 
 

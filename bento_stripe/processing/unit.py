@@ -54,8 +54,12 @@ class ChangeSet:
     account: StripeAccount
     #: People whose fields changed, per site.
     field_changes: list[FieldChange] = field(default_factory=list)
-    #: Sites that got outbox rows ready to deliver.
+    #: Sites that got outbox rows ready to deliver, and how many rows each.
     site_ids: set[int] = field(default_factory=set)
+    rows_per_site: dict[int, int] = field(default_factory=dict)
+    #: Let the sites' rows gather into fuller batches before their drains are queued
+    #: (event batches of the processing task, which fires the gathered drains).
+    gather: bool = False
     translated: list[TranslatedEvent] = field(default_factory=list)
     #: Held rows that became pending.
     released: int = 0
@@ -115,11 +119,13 @@ def bento_payload(
 class UnitOfWork:
     """``with UnitOfWork(account) as uow:`` — one transaction into the ledger of one connection."""
 
-    def __init__(self, account: StripeAccount, *, sites: Iterable[Site] = ()) -> None:
+    def __init__(
+        self, account: StripeAccount, *, sites: Iterable[Site] = (), gather: bool = False
+    ) -> None:
         self._account_pk = account.pk
         self._extra_site_ids = {s.pk for s in sites}
         self._atomic = transaction.atomic()
-        self.changes = ChangeSet(account=account)
+        self.changes = ChangeSet(account=account, gather=gather)
         self._pending: list[_Pending] = []
         #: site id → (emails to recompute, send their fields, keep people with no rows)
         self._recompute: dict[int, tuple[set[str], str, bool]] = {}
@@ -229,7 +235,12 @@ class UnitOfWork:
         rows[:0] = self._event_rows(fields_of.get(self.site.pk, {}), now)
         if rows:
             OutboxEvent.objects.bulk_create(rows, ignore_conflicts=True)
-        self.changes.site_ids.update(r.site_id for r in rows if r.status == S.PENDING)
+        ready = [r.site_id for r in rows if r.status == S.PENDING]
+        ready += [r.site_id for r in released]
+        for site_id in ready:
+            counts = self.changes.rows_per_site
+            counts[site_id] = counts.get(site_id, 0) + 1
+        self.changes.site_ids.update(ready)
         for row in released:
             row.payload = {
                 **row.payload,
@@ -240,7 +251,6 @@ class UnitOfWork:
             OutboxEvent.objects.bulk_update(
                 released, ["email", "payload", "status", "next_attempt_at"]
             )
-            self.changes.site_ids.update(r.site_id for r in released)
             self.changes.released = len(released)
         self._write_outcomes(now)
 
@@ -356,7 +366,10 @@ def announce(changes: ChangeSet) -> None:
     """After commit: queue deliveries, then tell host projects (each step on its own)."""
     if changes.site_ids:
         try:
-            queue.drain_sites(changes.site_ids)
+            if changes.gather:
+                queue.defer_drains(changes.rows_per_site)
+            else:
+                queue.drain_sites(changes.site_ids)
         except Exception:  # the delivery sweep picks the rows up within a minute
             logger.exception("Could not queue delivery of sites %s", sorted(changes.site_ids))
         _send(signals.outbox_ready, OutboxEvent, site_ids=set(changes.site_ids))
