@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 import requests
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone
 from django_q.models import Schedule
 from djstripe.models import WebhookEndpoint, WebhookEventTrigger
@@ -18,7 +18,7 @@ from bento_stripe import queue
 from bento_stripe.models import OutboxEvent, StripeAccount, StripeEventRecord, Subscriber
 from bento_stripe.processing.events import apply
 from bento_stripe.processing.tasks import sweep
-from bento_stripe.webhooks.endpoints import endpoint_path
+from bento_stripe.webhooks.endpoints import endpoint_path, ensure_local
 
 from .factories import StripeAccountFactory
 from .stripe_events import ACCOUNT_ID, SECRET, load, post, sign, with_changes
@@ -324,3 +324,49 @@ def test_private_headers_are_not_kept_in_the_audit_log(client, endpoint, account
     headers = {k.lower() for k in WebhookEventTrigger.objects.get().headers}
     assert "stripe-signature" in headers
     assert not headers & {"authorization", "cookie"}
+
+
+# --- an endpoint's mode bounds the events it accepts ----------------------------------------
+
+
+def _live(event: dict) -> dict:
+    event = with_changes(event, livemode=True)
+    event["data"]["object"]["livemode"] = True
+    return event
+
+
+@pytest.mark.parametrize("made_at_stripe", [False, True])
+def test_a_test_mode_endpoint_refuses_live_events(
+    made_at_stripe, sync_q, no_lookup, django_capture_on_commit_callbacks
+):
+    # The live connection the event names exists: accepting it would send live money on.
+    StripeAccountFactory(stripe_user_id=ACCOUNT_ID, livemode=True)
+    endpoint = ensure_local("http://testserver", SECRET)  # what `--local --secret` makes
+    if made_at_stripe:  # any endpoint whose livemode is false, not only local ones
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(id="we_1TestModeAtStripe")
+        endpoint.refresh_from_db()
+    assert endpoint.livemode is False
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(Client(enforce_csrf_checks=True), endpoint, _live(load("charge_succeeded")))
+    assert response.status_code == 400
+    assert "live-mode event" in response.json()["error"]
+    trigger = WebhookEventTrigger.objects.get()
+    assert trigger.valid is False
+    assert trigger.exception == "A live-mode event sent to a test-mode endpoint."
+    assert not StripeEventRecord.objects.exists()
+    assert not OutboxEvent.objects.exists() and not Subscriber.objects.exists()
+
+
+def test_a_live_endpoint_accepts_live_and_test_events(no_lookup):
+    live = StripeAccountFactory(stripe_user_id=ACCOUNT_ID, livemode=True)
+    endpoint = ensure_local("http://testserver", SECRET, livemode=True)
+    client = Client(enforce_csrf_checks=True)
+    assert post(client, endpoint, _live(load("customer_created"))).status_code == 200
+    assert post(client, endpoint, load("charge_failed")).status_code == 200
+    assert StripeEventRecord.objects.count() == 2
+    assert StripeEventRecord.objects.get(livemode=True).stripe_account_id == live.stripe_user_id
+
+
+def test_a_test_mode_endpoint_still_takes_test_events(client, endpoint, account, no_lookup):
+    assert post(client, endpoint, load("customer_created")).status_code == 200
+    assert StripeEventRecord.objects.get().livemode is False

@@ -48,6 +48,19 @@ def verify(trigger: WebhookEventTrigger, endpoint: WebhookEndpoint, header: str)
     return trigger.verify_signature(secret=endpoint_secret(endpoint), tolerance=limit)
 
 
+def mode_refusal(endpoint: WebhookEndpoint, event: dict) -> str:
+    """Why ``endpoint`` must refuse ``event`` because of its mode, or ``""`` to accept it.
+
+    A test-mode endpoint (every ``--local`` endpoint unless made with ``--livemode``, and
+    any endpoint whose ``livemode`` is not true) takes test-mode events only: its secret
+    is the loosely kept kind (``stripe listen`` prints it), so it must never carry live
+    money. A live Connect endpoint receives both modes, as Stripe sends them.
+    """
+    if event.get("livemode") is True and endpoint.livemode is not True:
+        return "A live-mode event sent to a test-mode endpoint."
+    return ""
+
+
 def parse_event(body: str) -> dict:
     """The Stripe event in a verified body, or InvalidWebhook when it is not one."""
     try:

@@ -111,6 +111,9 @@ def stripe_webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
         event = verification.parse_event(body)
     except InvalidWebhook as exc:
         return _reject(trigger, str(exc))
+    refusal = verification.mode_refusal(endpoint, event)
+    if refusal:
+        return _reject(trigger, refusal)
     kept = None
     if app_settings.KEEP_WEBHOOK_TRIGGERS:
         trigger.valid = True
