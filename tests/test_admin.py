@@ -1,14 +1,18 @@
 """Every model's admin changelist and change form render; secrets never appear whole."""
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
 from django.urls import reverse
 
+from bento_stripe.models import OutboxEvent
 from tests.factories import (
     MembershipFactory,
     OutboxEventFactory,
     SiteFactory,
     StripeAccountFactory,
     SubscriberFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +79,76 @@ def test_stripeaccount_change_form_offers_only_team_sites(admin_client, objects)
 def test_add_forms_render(admin_client):
     for model in ("team", "site", "stripeaccount"):
         assert admin_client.get(reverse(f"admin:bento_stripe_{model}_add")).status_code == 200
+
+
+# --- outbox actions resend to Bento: they need the change permission -----------------------
+
+
+def _staff(*codenames: str) -> Client:
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="bento_stripe", codename__in=codenames)
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _rows():
+    site = SiteFactory()
+    delivered = OutboxEventFactory(
+        site=site, status=OutboxEvent.Status.DELIVERED, attempts=1, email="delivered@example.com"
+    )
+    dead = OutboxEventFactory(
+        site=site, status=OutboxEvent.Status.DEAD, attempts=10, email="dead@example.com"
+    )
+    return delivered, dead
+
+
+def _post_action(client: Client, action: str, rows) -> None:
+    client.post(
+        reverse("admin:bento_stripe_outboxevent_changelist"),
+        {"action": action, "_selected_action": [row.pk for row in rows], "index": 0},
+    )
+
+
+def test_view_only_staff_see_no_outbox_actions_and_are_told_why():
+    client = _staff("view_outboxevent")
+    _rows()
+    page = client.get(reverse("admin:bento_stripe_outboxevent_changelist"))
+    assert page.status_code == 200
+    assert page.context["action_form"] is None
+    html = page.content.decode()
+    assert 'value="retry_now"' not in html and 'value="replay"' not in html
+    assert "bento_stripe.change_outboxevent" in html  # the note names the permission
+
+
+@pytest.mark.parametrize("action", ["replay", "retry_now"])
+def test_a_forged_action_post_by_view_only_staff_changes_nothing(action, monkeypatch):
+    queued = []
+    monkeypatch.setattr(
+        "bento_stripe.delivery.services.enqueue_drains_on_commit", lambda ids: queued.append(ids)
+    )
+    client = _staff("view_outboxevent")
+    delivered, dead = _rows()
+    _post_action(client, action, [delivered, dead])
+    delivered.refresh_from_db()
+    dead.refresh_from_db()
+    assert (delivered.status, delivered.attempts) == (OutboxEvent.Status.DELIVERED, 1)
+    assert (dead.status, dead.attempts) == (OutboxEvent.Status.DEAD, 10)
+    assert queued == []
+
+
+def test_staff_with_the_change_permission_run_the_outbox_actions(monkeypatch):
+    monkeypatch.setattr("bento_stripe.delivery.services.enqueue_drains_on_commit", lambda ids: None)
+    client = _staff("view_outboxevent", "change_outboxevent")
+    delivered, dead = _rows()
+    page = client.get(reverse("admin:bento_stripe_outboxevent_changelist")).content.decode()
+    assert 'value="retry_now"' in page and 'value="replay"' in page
+    assert "bento_stripe.change_outboxevent" not in page
+    _post_action(client, "retry_now", [delivered, dead])
+    dead.refresh_from_db()
+    assert (dead.status, dead.attempts) == (OutboxEvent.Status.PENDING, 0)
+    _post_action(client, "replay", [delivered])
+    delivered.refresh_from_db()
+    assert delivered.status == OutboxEvent.Status.PENDING

@@ -43,15 +43,28 @@ class OutboxEventAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in OutboxEvent._meta.fields]
     date_hierarchy = "created_at"
     actions = ["retry_now", "replay"]
+    change_list_template = "bento_stripe/admin/outboxevent_change_list.html"
 
     def has_add_permission(self, request):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        """The changelist; users who may only view it are told what the actions need."""
+        opts = self.model._meta
+        extra_context = {
+            **(extra_context or {}),
+            "actions_need_change": not self.has_change_permission(request),
+            "change_permission_name": f"{opts.app_label}.change_{opts.model_name}",
+        }
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("last error"))
     def short_error(self, obj):
         return Truncator(obj.last_error).chars(120)
 
-    @admin.action(description=_("Retry now (pending, failed or dead rows)"))
+    # Both actions send to Bento again: they need the change permission, so staff who may
+    # only view the delivery log get no action (and a forged POST is refused by Django).
+    @admin.action(description=_("Retry now (pending, failed or dead rows)"), permissions=["change"])
     def retry_now(self, request, queryset):
         count = services.retry_now(queryset)
         skipped = queryset.count() - count
@@ -63,7 +76,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
             messages.SUCCESS if count else messages.WARNING,
         )
 
-    @admin.action(description=_("Replay (send delivered rows again)"))
+    @admin.action(description=_("Replay (send delivered rows again)"), permissions=["change"])
     def replay(self, request, queryset):
         count = services.replay(queryset)
         skipped = queryset.count() - count
