@@ -172,6 +172,28 @@ def check_processing_settings(
     return messages
 
 
+@checks.register(checks.Tags.security)
+def check_webhook_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """E008: WEBHOOK_TRUSTED_PROXIES holds something that is not an address or a range."""
+    from .webhooks.client_ip import trusted_networks
+
+    try:
+        trusted_networks()
+    except (ValueError, TypeError) as exc:
+        return [
+            checks.Error(
+                "settings.BENTO_STRIPE['WEBHOOK_TRUSTED_PROXIES'] must be a list of IP "
+                f"addresses or CIDR ranges of your own proxies ({exc}).",
+                hint="For example ['10.0.0.0/8']; leave it empty when Django faces the "
+                "internet directly.",
+                id="bento_stripe.E008",
+            )
+        ]
+    return []
+
+
 @checks.register()
 def check_backend(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any

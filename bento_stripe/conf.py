@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TOLERANCE": 300,
     "WEBHOOK_MAX_BODY_BYTES": 1024 * 1024,
     "FORWARD_UNKNOWN_EVENTS": False,
+    # Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed for the client
+    # address kept with a refused webhook; empty: REMOTE_ADDR only.
+    "WEBHOOK_TRUSTED_PROXIES": [],
     # Also keep every verified request as a dj-stripe WebhookEventTrigger (one more INSERT
     # per event); refused requests are always kept.
     "KEEP_WEBHOOK_TRIGGERS": False,

@@ -9,6 +9,7 @@ from bento_stripe.checks import (
     check_encryption_keys,
     check_processing_settings,
     check_stripe_settings,
+    check_webhook_settings,
 )
 
 
@@ -88,3 +89,17 @@ def test_processing_settings(values, q_cluster, expected):
         messages = check_processing_settings()
     assert ids(messages) == expected
     assert all("BENTO_STRIPE['" in m.msg for m in messages)
+
+
+@pytest.mark.parametrize("value", [["10.0.0.0/8", "192.0.2.1", "2001:db8::/32"], [], "10.0.0.1"])
+def test_trusted_proxies_may_be_addresses_and_ranges(value):
+    with bento(WEBHOOK_TRUSTED_PROXIES=value):
+        assert check_webhook_settings() == []
+
+
+@pytest.mark.parametrize("value", [["10.0.0.0/8", "proxy.internal"], ["300.1.1.1"], 42])
+def test_a_trusted_proxy_that_is_no_address_is_an_error(value):
+    with bento(WEBHOOK_TRUSTED_PROXIES=value):
+        messages = check_webhook_settings()
+    assert ids(messages) == ["bento_stripe.E008"]
+    assert "BENTO_STRIPE['WEBHOOK_TRUSTED_PROXIES']" in messages[0].msg

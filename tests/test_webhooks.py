@@ -370,3 +370,162 @@ def test_a_live_endpoint_accepts_live_and_test_events(no_lookup):
 def test_a_test_mode_endpoint_still_takes_test_events(client, endpoint, account, no_lookup):
     assert post(client, endpoint, load("customer_created")).status_code == 200
     assert StripeEventRecord.objects.get().livemode is False
+
+
+# --- strict parsing: no input answers 500 ---------------------------------------------------
+
+
+def _signed_post(client, endpoint, body: str, header: str):
+    return client.post(
+        endpoint_path(endpoint.djstripe_uuid),
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=header,
+    )
+
+
+def _deep(depth: int) -> str:
+    event = load("customer_created")
+    event["data"]["object"]["metadata"] = {"deep": "[" * depth + "]" * depth}
+    return json.dumps(event).replace(
+        '"' + "[" * depth + "]" * depth + '"', "[" * depth + "]" * depth
+    )
+
+
+@pytest.mark.parametrize("depth", [100, 5000, 100_000])
+def test_deeply_nested_signed_json_is_400(client, endpoint, account, depth):
+    body = _deep(depth)
+    response = post(client, endpoint, body)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]
+    assert not StripeEventRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"created": 10**30}, "created time is out of range"),
+        ({"created": -1}, "created time is out of range"),
+        ({"livemode": "true"}, "not a Stripe event"),
+        ({"account": "acct_" + "x" * 300}, "not a Stripe event"),
+        ({"id": "evt_" + "x" * 300}, "not a Stripe event"),
+        ({"type": ""}, "not a Stripe event"),
+        ({"request": {"idempotency_key": "a\x00b"}}, "cannot be stored"),
+        ({"request": {"idempotency_key": "\ud800"}}, "cannot be stored"),
+    ],
+)
+def test_signed_events_with_unstorable_values_are_400(client, endpoint, account, changes, reason):
+    response = post(client, endpoint, with_changes(load("customer_created"), **changes))
+    assert response.status_code == 400
+    assert reason in response.json()["error"]
+    assert not StripeEventRecord.objects.exists()
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_signed_json_with_non_json_numbers_is_400(client, endpoint, account, constant):
+    body = json.dumps(load("customer_created")).replace('"livemode": false', f'"x": {constant}', 1)
+    response = post(client, endpoint, body)
+    assert response.status_code == 400
+    assert not StripeEventRecord.objects.exists()
+
+
+def test_a_second_timestamp_in_the_header_is_refused(client, endpoint, account, no_lookup):
+    body = json.dumps(load("customer_created"))
+    future = int(time.time()) + 3600  # far outside the tolerance
+    signature = sign(body, timestamp=future).split("v1=")[1]
+    # Stripe's own parser skips an item with a space before its key and reads the future
+    # timestamp; a lenient parser of ours would read t=<now> and find it in tolerance.
+    for header in (
+        f"v1={signature}, t={int(time.time())},t={future}",
+        f"v1={signature},t={int(time.time())},t={future}",
+        f"t={future},t={int(time.time())},v1={signature}",
+    ):
+        response = _signed_post(client, endpoint, body, header)
+        assert response.status_code == 400, header
+    assert not StripeEventRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "t=1",
+        "v1=abc",
+        "t=,v1=" + "0" * 64,
+        "t=１２３,v1=" + "0" * 64,  # full-width digits pass str.isdigit
+        "t=123;v1=" + "0" * 64,
+        "garbage",
+        "t=" + "9" * 40 + ",v1=" + "0" * 64,
+        ",".join(["v1=" + "0" * 64] * 100),
+    ],
+)
+def test_malformed_signature_headers_are_400(client, endpoint, header):
+    response = _signed_post(client, endpoint, json.dumps(load("customer_created")), header)
+    assert response.status_code == 400
+    assert not StripeEventRecord.objects.exists()
+
+
+def test_a_stripe_header_with_several_signatures_is_accepted(client, endpoint, account, no_lookup):
+    body = json.dumps(load("customer_created"))
+    header = sign(body)
+    timestamp, good = header.split(",")
+    # While a secret is rolled, Stripe signs with both secrets (and may add a v0 item).
+    rolled = f"{timestamp},v1={'0' * 64},{good},v0={'1' * 64}"
+    assert _signed_post(client, endpoint, body, rolled).status_code == 200
+
+
+# --- refused requests: a little stored, one log line ---------------------------------------
+
+
+def test_an_unsigned_request_stores_a_few_kb_at_most(client, endpoint, account):
+    event = load("customer_created")
+    event["data"]["object"]["metadata"] = {"pad": "x" * 500_000}
+    response = post(client, endpoint, event, secret="whsec_not_the_secret")
+    assert response.status_code == 400
+    trigger = WebhookEventTrigger.objects.get()
+    assert 0 < len(trigger.body) <= 4096
+
+
+def test_a_verified_but_refused_body_is_kept_whole(client, endpoint):
+    body = json.dumps({"object": "event", "id": "evt_1", "pad": "x" * 10_000})
+    assert post(client, endpoint, body).status_code == 400
+    assert WebhookEventTrigger.objects.get().body == body
+
+
+@pytest.mark.parametrize(
+    ("trusted", "remote", "forwarded", "kept"),
+    [
+        ([], "203.0.113.9", "198.51.100.1", "203.0.113.9"),  # no proxy named: header ignored
+        (["10.0.0.0/8"], "203.0.113.9", "198.51.100.1", "203.0.113.9"),  # not from a proxy
+        (["10.0.0.0/8"], "10.0.0.2", "6.6.6.6, 198.51.100.1", "198.51.100.1"),
+        (["10.0.0.0/8"], "10.0.0.2", "198.51.100.1, 10.0.0.7", "198.51.100.1"),
+        (["10.0.0.0/8"], "10.0.0.2", "not-an-ip", "10.0.0.2"),
+        ([], "203.0.113.9", "not-an-ip", "203.0.113.9"),
+        (["2001:db8::/32"], "2001:db8::1", "[2001:db8:ffff::5]:443", "2001:db8:ffff::5"),
+    ],
+)
+def test_the_client_address_follows_only_trusted_proxies(
+    client, endpoint, settings, trusted, remote, forwarded, kept
+):
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "WEBHOOK_TRUSTED_PROXIES": trusted}
+    response = post(
+        client,
+        endpoint,
+        load("customer_created"),
+        secret="whsec_not_the_secret",
+        REMOTE_ADDR=remote,
+        HTTP_X_FORWARDED_FOR=forwarded,
+    )
+    assert response.status_code == 400
+    assert WebhookEventTrigger.objects.get().remote_ip == kept
+
+
+def test_a_refused_signature_logs_one_warning_line_without_traceback(client, endpoint, caplog):
+    caplog.set_level("DEBUG")
+    post(client, endpoint, load("customer_created"), secret="whsec_not_the_secret")
+    problems = [r for r in caplog.records if r.levelno >= 30]
+    assert len(problems) == 1
+    (record,) = problems
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "Bad signature" in record.getMessage()
+    assert str(endpoint.djstripe_uuid) in record.getMessage()
+    assert "\n" not in record.getMessage()

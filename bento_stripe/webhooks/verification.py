@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from dataclasses import dataclass
+from typing import Any
 
-from djstripe.models import WebhookEndpoint, WebhookEventTrigger
+import stripe
+from djstripe.models import WebhookEndpoint
 
 from .. import crypto
 from ..conf import app_settings
 from ..exceptions import InvalidWebhook
+
+#: One ``key=value`` item of a ``Stripe-Signature`` header (``t=...``, ``v1=...``, ``v0=...``).
+_ITEM = re.compile(r"([a-z][a-z0-9]*)=([A-Za-z0-9_]*)")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_V1 = re.compile(r"[0-9a-f]{64}")
+#: Longer headers are refused unread (Stripe's carries a few signatures while secrets roll).
+MAX_HEADER_CHARS = 2048
+#: Nesting depth of a Stripe event is about ten; anything much deeper is not one.
+MAX_DEPTH = 64
+#: ``created`` is UNIX seconds: from 1970 to the end of year 9999 (what a datetime can hold).
+MAX_CREATED = 253_402_300_799
+#: Longest id, type or account id the event table stores (its CharFields).
+MAX_ID_CHARS = 255
 
 
 def endpoint_secret(endpoint: WebhookEndpoint) -> str:
@@ -27,28 +44,64 @@ def tolerance(endpoint: WebhookEndpoint) -> int:
     return int(endpoint.djstripe_tolerance or app_settings.WEBHOOK_TOLERANCE)
 
 
-def _signed_at(header: str) -> int | None:
-    for part in (header or "").split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
-            return int(value)
-    return None
+@dataclass(frozen=True)
+class SignatureHeader:
+    """A ``Stripe-Signature`` header read strictly: one timestamp, its ``v1`` signatures."""
+
+    timestamp: int
+    signatures: tuple[str, ...]
+
+    def canonical(self) -> str:
+        """The header rebuilt from what was read, so every check sees the same timestamp."""
+        return ",".join([f"t={self.timestamp}", *(f"v1={s}" for s in self.signatures)])
 
 
-def verify(trigger: WebhookEventTrigger, endpoint: WebhookEndpoint, header: str) -> bool:
-    """dj-stripe's signature check with the endpoint's secret; no header can override it.
+def parse_header(header: str) -> SignatureHeader | None:
+    """The header's timestamp and signatures, or None when it is not exactly Stripe's form.
 
-    Stripe's check refuses timestamps too old; a timestamp too far in the future is
-    refused here as well, so "outside the tolerance" holds both ways.
+    Refused: anything but ``key=value`` items separated by bare commas, no ``t`` or more
+    than one (a second ``t`` could otherwise be read by one check and not by another),
+    a ``t`` that is not ASCII digits, and no well-formed ``v1`` signature.
     """
-    limit = tolerance(endpoint)
-    signed_at = _signed_at(header)
-    if signed_at is None or signed_at - time.time() > limit:
-        return False
-    return trigger.verify_signature(secret=endpoint_secret(endpoint), tolerance=limit)
+    if not header or len(header) > MAX_HEADER_CHARS:
+        return None
+    timestamps: list[str] = []
+    signatures: list[str] = []
+    for item in header.split(","):
+        match = _ITEM.fullmatch(item)
+        if match is None:
+            return None
+        key, value = match.groups()
+        if key == "t":
+            timestamps.append(value)
+        elif key == "v1":
+            if _V1.fullmatch(value) is None:
+                return None
+            signatures.append(value)
+    if len(timestamps) != 1 or not _TIMESTAMP.fullmatch(timestamps[0]) or not signatures:
+        return None
+    return SignatureHeader(int(timestamps[0]), tuple(signatures))
 
 
-def mode_refusal(endpoint: WebhookEndpoint, event: dict) -> str:
+def signature_refusal(body: str, header: str, secret: str, limit: int) -> str:
+    """Why the signature of ``body`` is refused, or ``""`` when Stripe signed it in time.
+
+    The timestamp must lie within ``limit`` seconds of now both ways (Stripe's check
+    refuses only timestamps too old). No request header can replace ``secret``.
+    """
+    parsed = parse_header(header)
+    if parsed is None:
+        return "Malformed Stripe-Signature header."
+    if abs(parsed.timestamp - time.time()) > limit:
+        return "Timestamp outside the tolerance."
+    try:
+        stripe.WebhookSignature.verify_header(body, parsed.canonical(), secret, limit)
+    except stripe.SignatureVerificationError:
+        return "Bad signature."
+    return ""
+
+
+def mode_refusal(endpoint: WebhookEndpoint, event: dict[str, Any]) -> str:
     """Why ``endpoint`` must refuse ``event`` because of its mode, or ``""`` to accept it.
 
     A test-mode endpoint (every ``--local`` endpoint unless made with ``--livemode``, and
@@ -61,24 +114,75 @@ def mode_refusal(endpoint: WebhookEndpoint, event: dict) -> str:
     return ""
 
 
-def parse_event(body: str) -> dict:
-    """The Stripe event in a verified body, or InvalidWebhook when it is not one."""
+def _refuse_constant(name: str) -> Any:
+    raise InvalidWebhook(f"The body holds {name}, which is not JSON.")
+
+
+def _check_values(event: Any) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and strings no database can store (NUL, lone
+    surrogates), without recursion (a deep body must not exhaust the stack)."""
+    stack: list[tuple[Any, int]] = [(event, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value or (not value.isascii() and _has_surrogate(value)):
+                raise InvalidWebhook("The body holds a string that cannot be stored.")
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_DEPTH:
+            raise InvalidWebhook("The body is nested too deeply for a Stripe event.")
+        items = list(value.items()) if isinstance(value, dict) else [(None, v) for v in value]
+        for key, item in items:
+            if key is not None:
+                stack.append((key, depth))
+            stack.append((item, depth + 1))
+
+
+def _has_surrogate(value: str) -> bool:
     try:
-        event = json.loads(body)
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _short_str(value: Any, *, prefix: str = "") -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS and value.startswith(prefix)
+
+
+def parse_event(body: str) -> dict[str, Any]:
+    """The Stripe event in a verified body, or InvalidWebhook when it is not one.
+
+    Strict, so that no signed body can make the request fail later with a 500: the
+    values the event table stores are checked against its columns.
+    """
+    try:
+        event = json.loads(body, parse_constant=_refuse_constant)
+    except RecursionError as exc:
+        raise InvalidWebhook("The body is nested too deeply for a Stripe event.") from exc
     except ValueError as exc:
         raise InvalidWebhook("The body is not JSON.") from exc
     if not isinstance(event, dict) or event.get("object") != "event":
         raise InvalidWebhook("The body is not a Stripe event.")
+    _check_values(event)
     data = event.get("data")
+    created: Any = event.get("created")
+    account = event.get("account")
     checks = (
-        isinstance(event.get("id"), str) and event["id"].startswith("evt_"),
-        isinstance(event.get("type"), str) and bool(event["type"]),
-        isinstance(event.get("created"), int) and not isinstance(event["created"], bool),
+        _short_str(event.get("id"), prefix="evt_"),
+        _short_str(event.get("type")),
+        isinstance(created, int) and not isinstance(created, bool),
         isinstance(data, dict) and isinstance(data.get("object"), dict),
-        isinstance(event.get("account", ""), str | None),
+        account is None or account == "" or _short_str(account),
+        isinstance(event.get("livemode", False), bool),
     )
     if not all(checks):
-        raise InvalidWebhook("The body is not a Stripe event (id, type, created, data.object).")
+        raise InvalidWebhook(
+            "The body is not a Stripe event (id, type, created, livemode, account, data.object)."
+        )
+    if not 0 <= created <= MAX_CREATED:
+        raise InvalidWebhook("The event's created time is out of range.")
     if not isinstance(event["data"]["object"].get("id", ""), str | None):
         raise InvalidWebhook("The event's object has no usable id.")
     return event

@@ -10,19 +10,23 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.views.decorators.csrf import csrf_exempt
 from djstripe import signals as djstripe_signals
 from djstripe.models import WebhookEndpoint, WebhookEventTrigger
-from djstripe.models.webhooks import get_remote_ip
 
 from .. import queue
 from ..conf import app_settings
 from ..exceptions import InvalidWebhook
 from ..models import StripeEventRecord
 from . import verification
+from .client_ip import client_ip
 
 logger = logging.getLogger(__name__)
 
 
 #: Request headers never kept in the audit log (Stripe sends none of them).
 PRIVATE_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+#: Characters kept of the body of a request whose signature is refused (anyone can send
+#: one: the audit log must not become free storage), and of each kept header value.
+UNVERIFIED_BODY_CHARS = 4096
+HEADER_VALUE_CHARS = 1024
 
 
 def _refuse(status: int, message: str) -> HttpResponse:
@@ -60,11 +64,28 @@ def record_once(event: dict, trigger: WebhookEventTrigger | None = None) -> bool
     return True
 
 
+def _storable(text: str, limit: int | None = None) -> str:
+    """``text`` cut to ``limit`` characters, without NUL (no database text column takes it)."""
+    return text[:limit].replace("\x00", "\ufffd")
+
+
 def _reject(trigger: WebhookEventTrigger, message: str) -> HttpResponse:
+    """Keep the refused request as an invalid trigger, log one line, answer 400."""
     trigger.valid = False
     trigger.exception = message[:128]
     trigger.save()
-    return _refuse(400, message)
+    endpoint = trigger.webhook_endpoint
+    logger.warning(
+        "Refused a Stripe webhook for endpoint %s from %s: %s",
+        endpoint.djstripe_uuid if endpoint else "?",
+        trigger.remote_ip,
+        message,
+    )
+    response = _refuse(400, message)
+    # The line above says it all: spare django.request its "Bad Request" line
+    # (``django.utils.log.log_response`` skips responses marked this way).
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 @csrf_exempt
@@ -91,22 +112,30 @@ def stripe_webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
         body = raw.decode("utf-8")
     except UnicodeDecodeError:
         return _refuse(400, "The body is not UTF-8.")
-    # dj-stripe's trigger verifies the signature. It is saved for a refused request (the
-    # audit log of refusals); a verified event costs one INSERT, its record, unless
-    # KEEP_WEBHOOK_TRIGGERS keeps every request too.
+    # The trigger is dj-stripe's audit row. It is saved for a refused request (the log of
+    # refusals, with at most UNVERIFIED_BODY_CHARS of a body nobody signed); a verified
+    # event costs one INSERT, its record, unless KEEP_WEBHOOK_TRIGGERS keeps every request.
+    header = request.headers["Stripe-Signature"]
     trigger = WebhookEventTrigger(
-        remote_ip=get_remote_ip(request),
-        headers={k: v for k, v in request.headers.items() if k.lower() not in PRIVATE_HEADERS},
-        body=body,
+        remote_ip=client_ip(request),
+        headers={
+            k: _storable(v, HEADER_VALUE_CHARS)
+            for k, v in request.headers.items()
+            if k.lower() not in PRIVATE_HEADERS
+        },
+        body=_storable(body),
         webhook_endpoint=endpoint,
     )
     djstripe_signals.webhook_pre_validate.send(sender=WebhookEventTrigger, instance=trigger)
-    valid = verification.verify(trigger, endpoint, request.headers["Stripe-Signature"])
-    djstripe_signals.webhook_post_validate.send(
-        sender=WebhookEventTrigger, instance=trigger, valid=valid
+    refusal = verification.signature_refusal(
+        body, header, verification.endpoint_secret(endpoint), verification.tolerance(endpoint)
     )
-    if not valid:
-        return _reject(trigger, "Bad signature or timestamp outside the tolerance.")
+    djstripe_signals.webhook_post_validate.send(
+        sender=WebhookEventTrigger, instance=trigger, valid=not refusal
+    )
+    if refusal:
+        trigger.body = _storable(body, UNVERIFIED_BODY_CHARS)
+        return _reject(trigger, refusal)
     try:
         event = verification.parse_event(body)
     except InvalidWebhook as exc:
