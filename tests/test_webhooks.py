@@ -529,3 +529,15 @@ def test_a_refused_signature_logs_one_warning_line_without_traceback(client, end
     assert "Bad signature" in record.getMessage()
     assert str(endpoint.djstripe_uuid) in record.getMessage()
     assert "\n" not in record.getMessage()
+
+
+def test_login_required_middleware_lets_stripe_through(client, endpoint, account, settings):
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    ]
+    response = post(client, endpoint, load("customer_created"))
+    assert response.status_code == 200
+    assert StripeEventRecord.objects.count() == 1
+    # The middleware is on: a page of the app still asks for a login.
+    assert client.get("/account/teams/").status_code == 302

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
+from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -88,6 +89,9 @@ def _reject(trigger: WebhookEventTrigger, message: str) -> HttpResponse:
     return response
 
 
+# Stripe signs its requests and never logs in: a project with Django's
+# LoginRequiredMiddleware must not send it to the login page.
+@login_not_required
 @csrf_exempt
 def stripe_webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
     """Receive one Stripe event for the endpoint ``uuid`` (statuses as DESIGN.md says)."""
