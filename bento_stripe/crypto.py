@@ -7,6 +7,7 @@ import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from .conf import app_settings
 from .exceptions import EncryptionKeyError
@@ -48,6 +49,7 @@ def _fernet() -> MultiFernet:
         ) from exc
 
 
+@sensitive_variables("plaintext")
 def encrypt(plaintext: str) -> str:
     """Encrypt ``plaintext`` with the first configured key."""
     token = _fernet().encrypt(plaintext.encode("utf-8"))

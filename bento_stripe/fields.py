@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
 
@@ -21,6 +22,7 @@ class EncryptedTextField(models.TextField):
         label = f"{self.model.__name__}.{self.name}" if hasattr(self, "model") else "a secret"
         return crypto.decrypt(value, label=label)
 
+    @sensitive_variables("value")
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
         if value in (None, ""):

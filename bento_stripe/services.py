@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import queue, signals
 from .conf import app_settings
@@ -68,6 +69,7 @@ def mark_deauthorized(account: StripeAccount) -> StripeAccount:
     return locked
 
 
+@sensitive_variables("access_token", "token")
 def connect_account(
     *,
     team: Team,
@@ -111,6 +113,7 @@ def _taken_message(stripe_user_id: str) -> str:
     )
 
 
+@sensitive_variables("token")
 def _connect_locked(
     team: Team,
     site: Site,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -176,3 +177,110 @@ def test_callback_with_a_valid_state_but_no_code_creates_nothing(client, owner, 
     assert response.status_code == 400
     assert "no authorization code" in response.content.decode()
     _nothing_connected(stripe_server)
+
+
+# --- the access token stays out of DEBUG pages, reprs and memory --------------------------
+
+
+def test_a_grant_never_shows_its_token():
+    from bento_stripe.oauth.client import Grant
+
+    grant = Grant("acct_1", False, "read_only", access_token="sk_test_secret_token_value")
+    assert "sk_test_secret_token_value" not in repr(grant)
+    assert "sk_test_secret_token_value" not in str(grant)
+
+
+@pytest.mark.parametrize("store", [False, True])
+def test_the_token_is_dropped_at_once_unless_stored(owner, stripe_server, settings, store):
+    from bento_stripe.oauth import client as oauth_client
+
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STORE_ACCESS_TOKEN": store}
+    grant = oauth_client.exchange_code(stripe_server.state.issue_code())
+    assert grant.access_token.startswith("sk_test_standin_") is store
+    if not store:
+        assert grant.access_token == ""
+
+
+#: An access token of the stand-in (a prefix alone would match this file's source lines,
+#: which the report shows around the failing frame).
+TOKEN = re.compile(r"sk_test_standin_[A-Za-z0-9_-]{20,}")
+
+
+def _database_is_gone(self, *args, **kwargs):
+    raise RuntimeError("database is gone")
+
+
+@pytest.fixture
+def error_reports(monkeypatch):
+    """The HTML report Django's error mail (AdminEmailHandler) would send, per 500."""
+    import sys
+
+    from django.core.signals import got_request_exception
+    from django.views.debug import ExceptionReporter
+
+    reports: list[str] = []
+
+    def report(sender, request, **kwargs):
+        reports.append(ExceptionReporter(request, *sys.exc_info()).get_traceback_html())
+
+    got_request_exception.connect(report)
+    yield reports
+    got_request_exception.disconnect(report)
+
+
+def test_a_debug_error_page_of_the_callback_shows_no_token(
+    owner, stripe_server, settings, monkeypatch
+):
+    # DEBUG pages show every local variable (sensitive_variables is off in DEBUG): the
+    # token must not be in one. It is not kept: STORE_ACCESS_TOKEN is off.
+    settings.DEBUG = True
+    user, team, sites = owner
+    browser = Client(raise_request_exception=False)
+    browser.force_login(user)
+    url = decide(start(browser, team, sites[0])["Location"])
+    monkeypatch.setattr(StripeAccount, "save", _database_is_gone)
+    page = browser.get(callback_path(url))
+    assert page.status_code == 500
+    html = page.content.decode()
+    assert "database is gone" in html and "connect_account" in html  # the frames are there
+    assert not TOKEN.search(html)
+
+
+def test_an_error_report_of_the_callback_shows_no_stored_token(
+    owner, stripe_server, settings, monkeypatch, error_reports
+):
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STORE_ACCESS_TOKEN": True}
+    user, team, sites = owner
+    browser = Client(raise_request_exception=False)
+    browser.force_login(user)
+    url = decide(start(browser, team, sites[0])["Location"])
+    monkeypatch.setattr(StripeAccount, "save", _database_is_gone)
+    assert browser.get(callback_path(url)).status_code == 500
+    (html,) = error_reports
+    assert "database is gone" in html and "connect_account" in html
+    assert not TOKEN.search(html)
+
+
+def test_an_error_report_of_the_site_admin_shows_no_bento_secret(
+    admin_client, monkeypatch, error_reports
+):
+    from bento_stripe.models import Site
+    from tests.factories import SiteFactory
+
+    site = SiteFactory()
+    monkeypatch.setattr(Site, "save", _database_is_gone)
+    admin_client.raise_request_exception = False
+    page = admin_client.post(
+        reverse("admin:bento_stripe_site_change", args=[site.pk]),
+        {
+            "team": site.team_id,
+            "name": site.name,
+            "bento_site_uuid": site.bento_site_uuid,
+            "bento_publishable_key": site.bento_publishable_key,
+            "bento_secret_key": "sk_bento_typed_into_the_form_42",
+        },
+    )
+    assert page.status_code == 500
+    (html,) = error_reports
+    assert "database is gone" in html
+    assert "sk_bento_typed_into_the_form_42" not in html

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import stripe
+from django.views.decorators.debug import sensitive_variables
 
 from ..conf import app_settings
 from ..exceptions import BentoStripeError
@@ -66,12 +67,16 @@ class StripeCallError(BentoStripeError):
 
 @dataclass(frozen=True)
 class Grant:
-    """What Stripe's ``/oauth/token`` answered, minus what we must not keep by default."""
+    """What Stripe's ``/oauth/token`` answered, minus what we must not keep by default.
+
+    ``access_token`` is empty unless ``STORE_ACCESS_TOKEN`` is on, and never part of the
+    repr (DEBUG pages and error trackers show the locals of failing frames).
+    """
 
     stripe_user_id: str
     livemode: bool
     scope: str
-    access_token: str
+    access_token: str = field(default="", repr=False)
 
 
 def client() -> stripe.StripeClient:
@@ -116,13 +121,22 @@ def _translate(exc: Exception, action: str) -> StripeCallError:
     return StripeCallError(kind, f"Stripe answered HTTP {status or '?'} ({action}).")
 
 
+@sensitive_variables("code", "token", "access_token")
 def exchange_code(code: str) -> Grant:
-    """Trade an authorization code for the connected account's id, mode and scope."""
+    """Trade an authorization code for the connected account's id, mode and scope.
+
+    The tokens of the answer are dropped at once: the access token is kept in the
+    Grant only when ``STORE_ACCESS_TOKEN`` is on, the refresh token never.
+    """
     try:
         # Plain dicts: stripe>=15 objects have no .get (only dj-stripe's patch adds it back).
         token = client().oauth.token({"grant_type": "authorization_code", "code": code}).to_dict()
     except stripe.StripeError as exc:
         raise _translate(exc, "token exchange") from None
+    access_token = token.pop("access_token", None) or ""
+    token.pop("refresh_token", None)
+    if not app_settings.STORE_ACCESS_TOKEN:
+        access_token = ""
     user_id = token.get("stripe_user_id")
     if not user_id or not isinstance(token.get("livemode"), bool):
         raise StripeCallError(
@@ -132,7 +146,7 @@ def exchange_code(code: str) -> Grant:
         stripe_user_id=user_id,
         livemode=token["livemode"],
         scope=token.get("scope") or "",
-        access_token=token.get("access_token") or "",
+        access_token=access_token,
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from .. import services
 from ..conf import app_settings
@@ -47,6 +48,7 @@ class Outcome:
     created: bool = False
 
 
+@sensitive_variables("params", "code", "grant")
 def finish(request) -> Outcome:
     """Check the state, exchange the code and connect the account; never raises for bad input."""
     params = request.GET

@@ -10,6 +10,7 @@ import stripe
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from djstripe.models import WebhookEndpoint
 
 from ..conf import app_settings
@@ -31,6 +32,7 @@ def _find(base_url: str, livemode: bool) -> WebhookEndpoint | None:
     )
 
 
+@sensitive_variables("secret")
 def ensure_local(base_url: str, secret: str | None, *, livemode: bool = False) -> WebhookEndpoint:
     """An endpoint in the database only (development and tests), with ``secret`` encrypted."""
     with transaction.atomic():
@@ -59,6 +61,7 @@ def ensure_local(base_url: str, secret: str | None, *, livemode: bool = False) -
     return endpoint
 
 
+@sensitive_variables("created")
 def ensure_at_stripe(base_url: str, *, livemode: bool) -> WebhookEndpoint:
     """An endpoint at Stripe (``connect=True``, the handled event types), stored here too."""
     existing = _find(base_url, livemode)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
+from django.views.decorators.debug import sensitive_variables
 from djstripe.models import WebhookEndpoint
 
 from .. import crypto
@@ -34,6 +35,7 @@ def endpoint_secret(endpoint: WebhookEndpoint) -> str:
     return crypto.decrypt(endpoint.secret, label="the webhook endpoint's signing secret")
 
 
+@sensitive_variables("secret")
 def store_secret(endpoint: WebhookEndpoint, secret: str) -> None:
     """Keep ``secret`` on the endpoint as ciphertext (dj-stripe would keep it in plain text)."""
     endpoint.secret = crypto.encrypt(secret)
@@ -83,6 +85,7 @@ def parse_header(header: str) -> SignatureHeader | None:
     return SignatureHeader(int(timestamps[0]), tuple(signatures))
 
 
+@sensitive_variables("secret")
 def signature_refusal(body: str, header: str, secret: str, limit: int) -> str:
     """Why the signature of ``body`` is refused, or ``""`` when Stripe signed it in time.
 
