@@ -98,3 +98,17 @@ def test_endpoint_at_stripe_is_connect_with_the_handled_events(stripe_api):
     # Again: the endpoint exists, Stripe is not asked twice.
     assert json.loads(run("--url", "https://app.example.com", "--json")) == output
     assert len(stripe_api.requests) == 1
+
+
+def test_stripe_debug_logs_of_the_endpoint_creation_carry_no_signing_secret(stripe_api, caplog):
+    import logging
+
+    stripe_logger = logging.getLogger("stripe")
+    for f in [f for f in stripe_logger.filters if type(f).__name__ == "RedactingFilter"]:
+        stripe_logger.removeFilter(f)  # as in a fresh process: no OAuth call installed it
+    caplog.set_level(logging.DEBUG, logger="stripe")
+    run("--url", "https://app.example.com", "--json")
+    bodies = [r.getMessage() for r in caplog.records if r.name == "stripe"]
+    assert any("we_1StandIn0001" in text for text in bodies)  # the response body was logged
+    assert not any("whsec_from_stripe_standin" in text for text in bodies)
+    assert not any("sk_test_platform_key" in text for text in bodies)

@@ -322,6 +322,11 @@ def test_callback_without_platform_credentials_is_not_a_500(client, owner, setti
         ('body=\'{"access_token": "sk_test_abcdefgh", "livemode": false}\'', "sk_test_abcdefgh"),
         ('{"refresh_token":"rt_ZZZZZZZZZZ"}', "rt_ZZZZZZZZZZ"),
         ("Authorization code does not exist: ac_Q1w2e3r4t5", "ac_Q1w2e3r4t5"),
+        (
+            'body=\'{\\n  "id": "we_1",\\n  "secret": "whsec_Abc123xyz"\\n}\'',
+            "whsec_Abc123xyz",
+        ),
+        ('{"secret": "an_unprefixed_value"}', "an_unprefixed_value"),
     ],
 )
 def test_redact_removes_codes_and_tokens(text, secret):

@@ -3,13 +3,12 @@
 Built on a ``StripeClient`` per call, pointed at ``STRIPE_API_BASE`` and
 ``STRIPE_CONNECT_BASE`` (module-level ``stripe.OAuth`` reads its base once and would
 ignore them). Every Stripe failure comes out as :class:`StripeCallError`, whose
-message carries no code, token or key.
+message carries no code, token or key. stripe-python's own DEBUG records are
+scrubbed by :mod:`bento_stripe.redaction`.
 """
 
 from __future__ import annotations
 
-import logging
-import re
 from dataclasses import dataclass, field
 
 import stripe
@@ -17,37 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from ..conf import app_settings
 from ..exceptions import BentoStripeError
-
-#: Parameters whose values never reach a log record.
-_SECRET_PARAMS = re.compile(
-    r"(?P<key>code|access_token|refresh_token|stripe_publishable_key|client_secret)"
-    r"(?P<sep>=|%3D|\"\s*:\s*\"|'\s*:\s*')(?P<value>[^&\s\"',}]+)"
-)
-#: Stripe's error texts repeat the code they refused ("Authorization code does not exist: ac_...").
-_SECRET_VALUES = re.compile(r"\b(ac|sk|rk|rt|pk)_[A-Za-z0-9_\-]{6,}")
-
-
-def redact(text: str) -> str:
-    """``text`` with authorization codes, tokens and keys replaced by ``[redacted]``."""
-    text = _SECRET_PARAMS.sub(lambda m: f"{m['key']}{m['sep']}[redacted]", text)
-    return _SECRET_VALUES.sub(lambda m: f"{m.group(1)}_[redacted]", text)
-
-
-class RedactingFilter(logging.Filter):
-    """Scrubs codes and tokens from stripe-python's own DEBUG records (request and response bodies)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-def _install_log_filter() -> None:
-    logger = logging.getLogger("stripe")
-    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
-        logger.addFilter(RedactingFilter())
+from ..redaction import install_stripe_log_filter, redact
 
 
 class StripeCallError(BentoStripeError):
@@ -81,7 +50,7 @@ class Grant:
 
 def client() -> stripe.StripeClient:
     """A StripeClient on the platform key, pointed at the configured Stripe addresses."""
-    _install_log_filter()
+    install_stripe_log_filter()
     return stripe.StripeClient(
         app_settings.require("STRIPE_SECRET_KEY"),
         client_id=app_settings.require("STRIPE_CONNECT_CLIENT_ID"),

@@ -11,6 +11,7 @@ import stripe
 from ..conf import app_settings
 from ..ledger.parse import charge_email, normalize_email, object_id
 from ..models import LedgerCharge, LedgerCustomer, StripeAccount
+from ..redaction import install_stripe_log_filter
 
 logger = logging.getLogger("bento_stripe.processing")
 
@@ -25,6 +26,7 @@ def enabled() -> bool:
 
 def stripe_client(account: StripeAccount) -> stripe.StripeClient:
     """A client with the platform key acting on ``account`` (the ``Stripe-Account`` header)."""
+    install_stripe_log_filter()
     return stripe.StripeClient(
         app_settings.require("STRIPE_SECRET_KEY"),
         stripe_account=account.stripe_user_id,

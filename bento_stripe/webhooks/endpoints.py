@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_variables
 from djstripe.models import WebhookEndpoint
 
 from ..conf import app_settings
+from ..redaction import install_stripe_log_filter
 from ..translators.registry import registry
 from .verification import store_secret
 
@@ -69,6 +70,7 @@ def ensure_at_stripe(base_url: str, *, livemode: bool) -> WebhookEndpoint:
         return existing
     endpoint_uuid = uuid_lib.uuid4()
     url = base_url.rstrip("/") + endpoint_path(endpoint_uuid)
+    install_stripe_log_filter()
     client = stripe.StripeClient(
         app_settings.require("STRIPE_SECRET_KEY"),
         base_addresses={"api": app_settings.STRIPE_API_BASE},
