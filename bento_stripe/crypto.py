@@ -65,8 +65,19 @@ def decrypt(stored: str, *, label: str = "a secret") -> str:
     except InvalidToken as exc:
         raise EncryptionKeyError(
             f"Cannot decrypt {label}: none of settings.BENTO_STRIPE['ENCRYPTION_KEYS'] is the "
-            "key it was encrypted with. Add that key (after the current one) to rotate."
+            "key it was encrypted with. Add that key (after the current one), then run "
+            "manage.py bento_stripe_rotate_keys."
         ) from exc
+
+
+def under_first_key(stored: str) -> bool:
+    """Whether ``stored`` is encrypted with the first (current) key."""
+    first = _fernet()._fernets[0]
+    try:
+        first.decrypt(stored[len(PREFIX) :].encode("ascii"))
+    except InvalidToken:
+        return False
+    return True
 
 
 def rotate(stored: str) -> str:

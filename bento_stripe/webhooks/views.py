@@ -14,7 +14,7 @@ from djstripe.models import WebhookEndpoint, WebhookEventTrigger
 
 from .. import queue
 from ..conf import app_settings
-from ..exceptions import InvalidWebhook
+from ..exceptions import EncryptionKeyError, InvalidWebhook
 from ..models import StripeEventRecord
 from . import verification
 from .client_ip import client_ip
@@ -89,6 +89,26 @@ def _reject(trigger: WebhookEventTrigger, message: str) -> HttpResponse:
     return response
 
 
+def _unavailable(trigger: WebhookEventTrigger, problem: EncryptionKeyError) -> HttpResponse:
+    """503 for an endpoint whose secret no configured key decrypts: Stripe retries later.
+
+    One log line naming the setting, no traceback; the refused trigger shows it in the
+    admin too (dj-stripe's webhook event triggers).
+    """
+    trigger.valid = False
+    trigger.exception = "Endpoint secret undecryptable: check BENTO_STRIPE['ENCRYPTION_KEYS']."
+    trigger.body = _storable(trigger.body, UNVERIFIED_BODY_CHARS)
+    trigger.save()
+    logger.error(
+        "Cannot verify Stripe webhooks for endpoint %s (answered 503, Stripe retries): %s",
+        trigger.webhook_endpoint.djstripe_uuid if trigger.webhook_endpoint else "?",
+        problem,
+    )
+    response = _refuse(503, "Temporarily unable to verify webhooks.")
+    response._has_been_logged = True  # type: ignore[attr-defined]  # the line above says it
+    return response
+
+
 # Stripe signs its requests and never logs in: a project with Django's
 # LoginRequiredMiddleware must not send it to the login page.
 @login_not_required
@@ -130,10 +150,12 @@ def stripe_webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
         body=_storable(body),
         webhook_endpoint=endpoint,
     )
+    try:
+        secret = verification.endpoint_secret(endpoint)
+    except EncryptionKeyError as exc:
+        return _unavailable(trigger, exc)
     djstripe_signals.webhook_pre_validate.send(sender=WebhookEventTrigger, instance=trigger)
-    refusal = verification.signature_refusal(
-        body, header, verification.endpoint_secret(endpoint), verification.tolerance(endpoint)
-    )
+    refusal = verification.signature_refusal(body, header, secret, verification.tolerance(endpoint))
     djstripe_signals.webhook_post_validate.send(
         sender=WebhookEventTrigger, instance=trigger, valid=not refusal
     )
