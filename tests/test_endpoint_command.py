@@ -112,3 +112,39 @@ def test_stripe_debug_logs_of_the_endpoint_creation_carry_no_signing_secret(stri
     assert any("we_1StandIn0001" in text for text in bodies)  # the response body was logged
     assert not any("whsec_from_stripe_standin" in text for text in bodies)
     assert not any("sk_test_platform_key" in text for text in bodies)
+
+
+# --- --local never touches an endpoint that Stripe made ------------------------------------
+
+
+def test_local_never_replaces_the_secret_of_an_endpoint_stripe_made(stripe_api):
+    run("--url", "https://app.example.com")
+    endpoint = WebhookEndpoint.objects.get()
+    before = stored_secret(endpoint)
+    for mode in ([], ["--livemode"]):
+        with pytest.raises(CommandError, match="Stripe made the endpoint we_1StandIn0001"):
+            run("--url", "https://app.example.com", "--local", "--secret", SECRET, *mode)
+    assert WebhookEndpoint.objects.count() == 1
+    assert stored_secret(WebhookEndpoint.objects.get()) == before
+
+
+def test_simulate_refuses_a_url_whose_endpoint_stripe_made(stripe_api):
+    from bento_stripe.models import StripeAccount
+
+    run("--url", "http://127.0.0.1:8000")
+    before = stored_secret(WebhookEndpoint.objects.get())
+    for extra in ([], ["--secret", SECRET]):
+        with pytest.raises(CommandError, match="that Stripe made"):
+            call_command("bento_stripe_simulate", "--url", "http://127.0.0.1:8000", *extra)
+    assert stored_secret(WebhookEndpoint.objects.get()) == before
+    assert WebhookEndpoint.objects.count() == 1
+    assert not StripeAccount.objects.exists()  # not even the demo connection was made
+
+
+def test_local_endpoints_of_other_urls_still_work_beside_stripes(stripe_api):
+    run("--url", "https://app.example.com")
+    output = json.loads(
+        run("--url", "http://localhost:8000", "--local", "--secret", SECRET, "--json")
+    )
+    assert output["id"].startswith("we_local_")
+    assert WebhookEndpoint.objects.count() == 2

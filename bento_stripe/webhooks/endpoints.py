@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import stripe
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -24,19 +25,39 @@ def endpoint_path(endpoint_uuid: uuid_lib.UUID | str) -> str:
     return reverse("bento_stripe:webhook", kwargs={"uuid": endpoint_uuid})
 
 
-def _find(base_url: str, livemode: bool) -> WebhookEndpoint | None:
+#: Ids of endpoints that exist only in this database (``--local``); Stripe's start ``we_``.
+LOCAL_PREFIX = "we_local_"
+
+
+def _for_url(base_url: str) -> QuerySet[WebhookEndpoint]:
     prefix = base_url.rstrip("/") + "/stripe/webhook/"
-    return (
-        WebhookEndpoint.objects.filter(url__startswith=prefix, livemode=livemode)
-        .order_by("-djstripe_id")
-        .first()
-    )
+    return WebhookEndpoint.objects.filter(url__startswith=prefix).order_by("-djstripe_id")
+
+
+def _find(base_url: str, livemode: bool) -> WebhookEndpoint | None:
+    return _for_url(base_url).filter(livemode=livemode).first()
+
+
+def made_at_stripe(base_url: str) -> WebhookEndpoint | None:
+    """The newest endpoint Stripe made for ``base_url`` (either mode), if any."""
+    return _for_url(base_url).exclude(id__startswith=LOCAL_PREFIX).first()
 
 
 @sensitive_variables("secret")
 def ensure_local(base_url: str, secret: str | None, *, livemode: bool = False) -> WebhookEndpoint:
-    """An endpoint in the database only (development and tests), with ``secret`` encrypted."""
+    """An endpoint in the database only (development and tests), with ``secret`` encrypted.
+
+    ValueError when Stripe made an endpoint for ``base_url``: that one is never touched.
+    """
     with transaction.atomic():
+        stripes = made_at_stripe(base_url)
+        if stripes is not None:
+            # Its secret is Stripe's: replacing it with a loosely kept one (what
+            # `stripe listen` prints, or a demo's) would let anyone who has that one sign.
+            raise ValueError(
+                f"Stripe made the endpoint {stripes.id} for {base_url}: --local never changes "
+                "an endpoint Stripe made. Use another base URL for a local endpoint."
+            )
         endpoint = _find(base_url, livemode)
         if endpoint is None:
             if not secret:
@@ -45,7 +66,7 @@ def ensure_local(base_url: str, secret: str | None, *, livemode: bool = False) -
                 )
             endpoint_uuid = uuid_lib.uuid4()
             endpoint = WebhookEndpoint(
-                id=f"we_local_{secrets.token_hex(12)}",
+                id=f"{LOCAL_PREFIX}{secrets.token_hex(12)}",
                 djstripe_uuid=endpoint_uuid,
                 livemode=livemode,
                 created=timezone.now(),
@@ -66,7 +87,7 @@ def ensure_local(base_url: str, secret: str | None, *, livemode: bool = False) -
 def ensure_at_stripe(base_url: str, *, livemode: bool) -> WebhookEndpoint:
     """An endpoint at Stripe (``connect=True``, the handled event types), stored here too."""
     existing = _find(base_url, livemode)
-    if existing is not None and not existing.id.startswith("we_local_"):
+    if existing is not None and not existing.id.startswith(LOCAL_PREFIX):
         return existing
     endpoint_uuid = uuid_lib.uuid4()
     url = base_url.rstrip("/") + endpoint_path(endpoint_uuid)

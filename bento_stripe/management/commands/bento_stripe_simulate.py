@@ -14,6 +14,7 @@ from ... import services
 from ...bento.client import user_agent
 from ...delivery import simulation
 from ...models import Site, StripeAccount
+from ...webhooks.endpoints import made_at_stripe
 
 #: The signing secret of the local endpoint the command makes (development only).
 DEMO_SECRET = "whsec_bento_stripe_simulate_local_only"  # noqa: S105 - a local demo secret
@@ -36,6 +37,15 @@ class Command(BaseCommand):
         parser.add_argument("--secret", default=DEMO_SECRET, help="signing secret (whsec_...)")
 
     def handle(self, *args, url, account, site, email, name, delay, secret, **options):
+        stripes = made_at_stripe(url)
+        if stripes is not None:
+            # The simulation signs with a local secret (by default one published in this
+            # file): it never runs against a URL whose endpoint Stripe made.
+            raise CommandError(
+                f"{url} has the endpoint {stripes.id} that Stripe made: the simulation only "
+                "posts to a local endpoint. Run it against a development server, or send "
+                "test events from Stripe (stripe trigger)."
+            )
         connection = self._connection(account, site)
         path = self._endpoint_path(url, secret)
         events = simulation.stream(connection.stripe_user_id, email, name)
