@@ -149,3 +149,76 @@ def test_bulk_disconnect_action_needs_the_permission_and_logs_each(client, accou
     assert not StripeAccount.objects.active().exists()
     logged = set(LogEntry.objects.filter(user=user).values_list("object_id", flat=True))
     assert logged == {str(account.pk), str(second.pk)}
+
+
+# --- one team at a time holds an account, whatever the front door ---------------------------
+
+
+def _add(client, site, stripe_user_id, livemode):
+    data = {
+        "team": site.team_id,
+        "site": site.pk,
+        "stripe_user_id": stripe_user_id,
+        "scope": "read_only",
+        "display_name": "Added in the admin",
+    }
+    if livemode:
+        data["livemode"] = "on"
+    return client.post(reverse("admin:bento_stripe_stripeaccount_add"), data)
+
+
+@pytest.mark.parametrize("livemode", [False, True])
+def test_the_admin_add_form_refuses_an_account_another_team_holds(admin_client, livemode):
+    held = StripeAccountFactory(stripe_user_id="acct_1HeldByTeamB", livemode=False)
+    other_site = SiteFactory()
+    response = _add(admin_client, other_site, "acct_1HeldByTeamB", livemode)
+    assert response.status_code == 200  # the form again, with the error
+    assert "already connected to another team" in response.content.decode()
+    assert list(StripeAccount.objects.values_list("pk", flat=True)) == [held.pk]
+
+
+def test_the_admin_add_form_connects_through_the_service(
+    admin_client, admin_user, django_capture_on_commit_callbacks
+):
+    site = SiteFactory()
+    StripeAccountFactory(team=site.team, site=site, stripe_user_id="acct_1Ours", livemode=False)
+    connected = []
+
+    def receiver(**kwargs):
+        connected.append(kwargs["account"].pk)
+
+    signals.account_connected.connect(receiver, dispatch_uid="test-admin-add")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = _add(admin_client, site, "acct_1Ours", True)  # the team's live mode
+    finally:
+        signals.account_connected.disconnect(dispatch_uid="test-admin-add")
+    assert response.status_code == 302
+    added = StripeAccount.objects.get(stripe_user_id="acct_1Ours", livemode=True)
+    assert added.is_active and added.connected_by == admin_user and added.connected_at
+    assert connected == [added.pk]
+
+
+def test_model_validation_refuses_an_account_another_team_holds():
+    from django.core.exceptions import ValidationError
+
+    StripeAccountFactory(stripe_user_id="acct_1HeldByTeamB", livemode=True)
+    site = SiteFactory()
+    candidate = StripeAccount(
+        team=site.team, site=site, stripe_user_id="acct_1HeldByTeamB", livemode=False
+    )
+    with pytest.raises(ValidationError, match="already connected to another team"):
+        candidate.full_clean()
+
+
+@pytest.mark.parametrize("livemode", [False, True])
+def test_the_service_refuses_an_account_another_team_holds_in_either_mode(livemode):
+    from bento_stripe import services
+    from bento_stripe.exceptions import AlreadyConnectedError
+
+    StripeAccountFactory(stripe_user_id="acct_1HeldByTeamB", livemode=False)
+    site = SiteFactory()
+    with pytest.raises(AlreadyConnectedError):
+        services.connect_account(
+            team=site.team, site=site, stripe_user_id="acct_1HeldByTeamB", livemode=livemode
+        )

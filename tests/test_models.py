@@ -78,12 +78,30 @@ def test_one_active_connection_per_account_and_mode():
     account = StripeAccountFactory(stripe_user_id="acct_dup", livemode=True)
     with pytest.raises(IntegrityError), transaction.atomic():
         StripeAccountFactory(stripe_user_id="acct_dup", livemode=True)
-    # Same account in test mode, or after the first one is disconnected, is fine.
-    StripeAccountFactory(stripe_user_id="acct_dup", livemode=False)
+    # The same team's test mode, or a new live row after the first one is disconnected, is fine.
+    ours = {"team": account.team, "site": account.site}
+    StripeAccountFactory(stripe_user_id="acct_dup", livemode=False, **ours)
     account.status = StripeAccount.Status.DISCONNECTED
     account.save()
-    StripeAccountFactory(stripe_user_id="acct_dup", livemode=True)
+    StripeAccountFactory(stripe_user_id="acct_dup", livemode=True, **ours)
     assert StripeAccount.objects.filter(stripe_user_id="acct_dup").count() == 3
+
+
+@pytest.mark.parametrize("livemode", [True, False])
+def test_the_database_refuses_an_account_another_team_holds_in_either_mode(livemode):
+    held = StripeAccountFactory(stripe_user_id="acct_held", livemode=False)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StripeAccountFactory(stripe_user_id="acct_held", livemode=livemode)  # another team
+    # A disconnected row of another team cannot be switched back on behind the service.
+    other = StripeAccountFactory(
+        stripe_user_id="acct_held", livemode=True, status=StripeAccount.Status.DISCONNECTED
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StripeAccount.objects.filter(pk=other.pk).update(status=StripeAccount.Status.ACTIVE)
+    # Once the holder disconnects, another team may connect it.
+    StripeAccount.objects.filter(pk=held.pk).update(status=StripeAccount.Status.DISCONNECTED)
+    StripeAccount.objects.filter(pk=other.pk).update(status=StripeAccount.Status.ACTIVE)
+    assert StripeAccount.objects.active().get().team_id == other.team_id
 
 
 def test_roles():

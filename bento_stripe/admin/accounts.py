@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .. import services
+from ..exceptions import AlreadyConnectedError
 from ..forms import StripeAccountForm
 from ..models import StripeAccount
 
@@ -56,9 +57,25 @@ class StripeAccountAdmin(admin.ModelAdmin):
         return request.user.has_perm(DISCONNECT_PERMISSION)
 
     def save_model(self, request, obj, form, change):
-        """New rows save as usual; a changed site goes through ``services.change_site``."""
+        """New rows go through ``services.connect_account``, a changed site through
+        ``services.change_site``: the admin keeps every rule the other front doors keep."""
         if not change:
-            return super().save_model(request, obj, form, change)
+            try:
+                account, _created = services.connect_account(
+                    team=obj.team,
+                    site=obj.site,
+                    stripe_user_id=obj.stripe_user_id,
+                    livemode=obj.livemode,
+                    scope=obj.scope,
+                    display_name=obj.display_name,
+                    by=request.user,
+                )
+            except AlreadyConnectedError as exc:
+                # Another team connected it between the form's check and this write.
+                raise PermissionDenied(str(exc)) from exc
+            obj.pk = account.pk
+            obj.refresh_from_db()
+            return None
         others = [name for name in form.changed_data if name != "site"]
         if others:
             obj.save(update_fields=[*others, "updated_at"])

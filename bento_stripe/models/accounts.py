@@ -82,3 +82,22 @@ class StripeAccount(models.Model):
         super().clean()
         if self.site_id and self.team_id and self.site.team_id != self.team_id:
             raise ValidationError({"site": _("Choose a site of this connection's team.")})
+        if self.is_active and self.team_id and self.held_by_another_team():
+            raise ValidationError(
+                {
+                    "stripe_user_id": _(
+                        "The Stripe account %(account)s is already connected to another team. "
+                        "Ask that team to disconnect it first."
+                    )
+                    % {"account": self.stripe_user_id}
+                }
+            )
+
+    def held_by_another_team(self) -> bool:
+        """Whether another team has this Stripe account actively connected, in either mode."""
+        return (
+            StripeAccount.objects.active()
+            .filter(stripe_user_id=self.stripe_user_id)
+            .exclude(team_id=self.team_id)
+            .exists()
+        )
