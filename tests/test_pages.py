@@ -353,3 +353,38 @@ def test_a_broker_outage_does_not_fail_the_disconnect_page(
     assert response.status_code == 302
     account.refresh_from_db()
     assert account.status == StripeAccount.Status.DISCONNECTED
+
+
+def test_a_team_sees_only_the_events_of_its_own_connections_lifetime(client):
+    def record(event_id, account_id, note):
+        return StripeEventRecord.objects.create(
+            stripe_event_id=event_id,
+            event_type="charge.succeeded",
+            stripe_account_id=account_id,
+            created=1764324000,
+            payload={"id": event_id},
+            note=note,
+        )
+
+    user_a, team_a, sites_a = manager("owner")
+    user_b, team_b, sites_b = manager("owner")
+    record("evt_before_a", "acct_1Shared", "note of an earlier holder")
+    ours, _ = services.connect_account(
+        team=team_a, site=sites_a[0], stripe_user_id="acct_1Shared", livemode=False
+    )
+    record("evt_of_a", "acct_1Shared", "note of team A")
+    services.disconnect(ours, by=user_a)
+    theirs, _ = services.connect_account(
+        team=team_b, site=sites_b[0], stripe_user_id="acct_1Shared", livemode=False
+    )
+    record("evt_of_b", "acct_1Shared", "note of team B")
+
+    client.force_login(user_a)
+    page_a = client.get(review_url(ours)).content.decode()
+    assert "evt_of_a" in page_a
+    for foreign in ("evt_of_b", "note of team B", "evt_before_a", "earlier holder"):
+        assert foreign not in page_a, foreign
+    client.force_login(user_b)
+    page_b = client.get(review_url(theirs)).content.decode()
+    assert "evt_of_b" in page_b
+    assert "evt_of_a" not in page_b and "note of team A" not in page_b

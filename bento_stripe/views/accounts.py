@@ -19,12 +19,20 @@ RECENT = 10
 
 
 def received_events(account) -> list[StripeEventRecord]:
-    """The last Stripe events received for ``account`` in its mode, with how each was handled."""
-    return list(
-        StripeEventRecord.objects.filter(
-            stripe_account_id=account.stripe_user_id, livemode=account.livemode
-        ).order_by("-received_at", "-pk")[:RECENT]
+    """The last Stripe events received for ``account`` in its mode, with how each was handled.
+
+    Only those of this connection's lifetime (connected … disconnected): the account may
+    have been another team's before, or be another team's now, and its events' ids and
+    notes are theirs.
+    """
+    events = StripeEventRecord.objects.filter(
+        stripe_account_id=account.stripe_user_id,
+        livemode=account.livemode,
+        received_at__gte=account.connected_at or account.created_at,
     )
+    if not account.is_active and account.disconnected_at:
+        events = events.filter(received_at__lte=account.disconnected_at)
+    return list(events.order_by("-received_at", "-pk")[:RECENT])
 
 
 def delivered_events(account) -> list[OutboxEvent]:
