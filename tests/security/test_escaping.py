@@ -40,7 +40,7 @@ def hostile(world: World) -> World:
     )
     LedgerCustomer.objects.update(name=HOSTILE, email=HOSTILE_EMAIL)
     LedgerCharge.objects.update(email=HOSTILE_EMAIL)
-    LedgerSubscription.objects.update(status=HOSTILE, data={"description": HOSTILE})
+    LedgerSubscription.objects.update(status="<b>'x\"</b>", data={"description": HOSTILE})
     return world
 
 
@@ -85,6 +85,7 @@ def test_stripe_strings_are_escaped_on_every_page_that_shows_them(hostile):
         html = response.content.decode()
         assert "<script>alert" not in html, url
         assert "onerror='alert" not in html and "<img src=x" not in html, url
+        assert "<b>'x" not in html, url
         shown_somewhere += ESCAPED in html or "&lt;script&gt;alert(1)" in html
     # The strings were really on the pages (escaped), so the check above means something.
     assert shown_somewhere >= 10
