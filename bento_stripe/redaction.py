@@ -20,6 +20,20 @@ _SECRET_PARAMS = re.compile(
 _SECRET_VALUES = re.compile(r"\b(ac|sk|rk|rt|pk|whsec)_[A-Za-z0-9_\-]{6,}")
 
 
+class Masked(str):
+    """A secret string whose repr shows no character of it.
+
+    DEBUG error pages and error trackers print the repr of every local variable of the
+    failing frames (``sensitive_variables`` is off in DEBUG): a secret passed around as a
+    Masked string shows as ``'********'`` there. It is a ``str`` for everything else.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'********'"
+
+
 def redact(text: str) -> str:
     """``text`` with authorization codes, tokens, keys and signing secrets as ``[redacted]``."""
     text = _SECRET_PARAMS.sub(lambda m: f"{m['key']}{m['sep']}[redacted]", text)

@@ -13,6 +13,7 @@ from .conf import app_settings
 from .exceptions import AlreadyConnectedError, WrongTeamError
 from .models import Reroute, Site, StripeAccount, Team
 from .processing.unit import end_held_rows
+from .redaction import Masked
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -89,7 +90,9 @@ def connect_account(
     """
     if site.team_id != team.pk:
         raise WrongTeamError(f"Site {site.name!r} belongs to another team than {team.name!r}.")
-    token = access_token if app_settings.STORE_ACCESS_TOKEN else ""
+    # Masked: a DEBUG error page shows the repr of these locals.
+    token = Masked(access_token if app_settings.STORE_ACCESS_TOKEN else "")
+    access_token = Masked(access_token)
     try:
         with transaction.atomic():
             account, created = _connect_locked(

@@ -228,11 +228,13 @@ def error_reports(monkeypatch):
     got_request_exception.disconnect(report)
 
 
+@pytest.mark.parametrize("store", [False, True])
 def test_a_debug_error_page_of_the_callback_shows_no_token(
-    owner, stripe_server, settings, monkeypatch
+    owner, stripe_server, settings, monkeypatch, store
 ):
     # DEBUG pages show every local variable (sensitive_variables is off in DEBUG): the
-    # token must not be in one. It is not kept: STORE_ACCESS_TOKEN is off.
+    # token must not be in one, dropped (STORE_ACCESS_TOKEN off) or passed on masked.
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STORE_ACCESS_TOKEN": store}
     settings.DEBUG = True
     user, team, sites = owner
     browser = Client(raise_request_exception=False)
@@ -284,3 +286,15 @@ def test_an_error_report_of_the_site_admin_shows_no_bento_secret(
     (html,) = error_reports
     assert "database is gone" in html
     assert "sk_bento_typed_into_the_form_42" not in html
+
+
+def test_a_masked_secret_is_a_string_with_a_blind_repr():
+    from pprint import pformat
+
+    from bento_stripe import crypto
+    from bento_stripe.redaction import Masked
+
+    secret = Masked("sk_test_masked_value_0001")
+    assert secret == "sk_test_masked_value_0001" and isinstance(secret, str)
+    assert "masked_value" not in repr(secret) and "masked_value" not in pformat({"t": secret})
+    assert crypto.decrypt(crypto.encrypt(secret)) == "sk_test_masked_value_0001"

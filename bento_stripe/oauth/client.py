@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from ..conf import app_settings
 from ..exceptions import BentoStripeError
-from ..redaction import install_stripe_log_filter, redact
+from ..redaction import Masked, install_stripe_log_filter, redact
 
 
 class StripeCallError(BentoStripeError):
@@ -102,10 +102,10 @@ def exchange_code(code: str) -> Grant:
         token = client().oauth.token({"grant_type": "authorization_code", "code": code}).to_dict()
     except stripe.StripeError as exc:
         raise _translate(exc, "token exchange") from None
-    access_token = token.pop("access_token", None) or ""
+    access_token = Masked(token.pop("access_token", None) or "")
     token.pop("refresh_token", None)
     if not app_settings.STORE_ACCESS_TOKEN:
-        access_token = ""
+        access_token = Masked("")
     user_id = token.get("stripe_user_id")
     if not user_id or not isinstance(token.get("livemode"), bool):
         raise StripeCallError(
