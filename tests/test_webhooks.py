@@ -541,3 +541,12 @@ def test_login_required_middleware_lets_stripe_through(client, endpoint, account
     assert StripeEventRecord.objects.count() == 1
     # The middleware is on: a page of the app still asks for a login.
     assert client.get("/account/teams/").status_code == 302
+
+
+@pytest.mark.parametrize("secret", [SECRET, "whsec_not_the_secret"])
+def test_a_refused_body_with_nul_is_kept_without_it(client, endpoint, secret):
+    # PostgreSQL's text columns take no NUL: keeping the refusal must not become a 500.
+    body = '{"object": "event", "id": "evt_1\x00"}\x00'
+    assert post(client, endpoint, body, secret=secret).status_code == 400
+    kept = WebhookEventTrigger.objects.get().body
+    assert "\x00" not in kept and kept.startswith('{"object": "event"')

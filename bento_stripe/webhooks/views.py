@@ -74,6 +74,7 @@ def _reject(trigger: WebhookEventTrigger, message: str) -> HttpResponse:
     """Keep the refused request as an invalid trigger, log one line, answer 400."""
     trigger.valid = False
     trigger.exception = message[:128]
+    trigger.body = _storable(trigger.body)
     trigger.save()
     endpoint = trigger.webhook_endpoint
     logger.warning(
@@ -147,7 +148,7 @@ def stripe_webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
             for k, v in request.headers.items()
             if k.lower() not in PRIVATE_HEADERS
         },
-        body=_storable(body),
+        body=body,  # made storable only when the trigger is saved
         webhook_endpoint=endpoint,
     )
     try:
@@ -171,6 +172,7 @@ def stripe_webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
         return _reject(trigger, refusal)
     kept = None
     if app_settings.KEEP_WEBHOOK_TRIGGERS:
+        trigger.body = _storable(body)
         trigger.valid = True
         trigger.save()
         kept = trigger
