@@ -374,6 +374,7 @@ def test_a_team_sees_only_the_events_of_its_own_connections_lifetime(client):
     )
     record("evt_of_a", "acct_1Shared", "note of team A")
     services.disconnect(ours, by=user_a)
+    record("evt_while_nobody", "acct_1Shared", "ignored after the disconnect")
     theirs, _ = services.connect_account(
         team=team_b, site=sites_b[0], stripe_user_id="acct_1Shared", livemode=False
     )
@@ -381,10 +382,11 @@ def test_a_team_sees_only_the_events_of_its_own_connections_lifetime(client):
 
     client.force_login(user_a)
     page_a = client.get(review_url(ours)).content.decode()
-    assert "evt_of_a" in page_a
+    assert "evt_of_a" in page_a and "evt_while_nobody" in page_a
     for foreign in ("evt_of_b", "note of team B", "evt_before_a", "earlier holder"):
         assert foreign not in page_a, foreign
     client.force_login(user_b)
     page_b = client.get(review_url(theirs)).content.decode()
     assert "evt_of_b" in page_b
-    assert "evt_of_a" not in page_b and "note of team A" not in page_b
+    for foreign in ("evt_of_a", "note of team A", "evt_while_nobody", "evt_before_a"):
+        assert foreign not in page_b, foreign
