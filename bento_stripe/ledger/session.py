@@ -21,10 +21,14 @@ from ..models.ledger import LedgerRow
 from .parse import (
     charge_captured,
     charge_email,
+    minor_units,
     normalize_email,
     object_id,
     refunded_of_captured,
+    require_id,
     subscription_data,
+    text,
+    whole_number,
 )
 
 Row = TypeVar("Row", bound=LedgerRow)
@@ -242,15 +246,20 @@ class LedgerSession:
     ) -> LedgerCustomer:
         """Apply a customer object if it is newer than what is known; track email changes."""
         created, event_id = version or (self.created, self.event_id)
-        row = self._get_or_new(LedgerCustomer, obj["id"])
+        # Read everything first: an unreadable object changes nothing.
+        customer_id = require_id(obj)
+        new_email = normalize_email(text(obj, "email"))
+        name = text(obj, "name")[:255]
+        currency = text(obj, "currency").lower()
+        born = whole_number(obj, "created")
+        row = self._get_or_new(LedgerCustomer, customer_id)
         if not row.is_newer(created, event_id):
             return row
         old_email = row.email
-        new_email = normalize_email(obj.get("email"))
         row.version_created, row.version_event = created, event_id
-        row.name = str(obj.get("name") or "")[:255]
-        row.currency = (obj.get("currency") or row.currency or "").lower()
-        row.created = int(obj.get("created") or row.created or 0)
+        row.name = name
+        row.currency = currency or row.currency or ""
+        row.created = born or row.created or 0
         row.deleted = deleted or bool(obj.get("deleted"))
         if new_email or not old_email:
             row.email = new_email
@@ -291,14 +300,19 @@ class LedgerSession:
 
     def charge(self, obj: dict) -> LedgerCharge:
         """Merge a charge object: amounts only grow, so a stale event never undoes a later one."""
-        row = self._get_or_new(LedgerCharge, obj["id"])
+        charge_id = require_id(obj)
+        own_email = charge_email(obj)
+        currency = text(obj, "currency").lower()
+        born = whole_number(obj, "created")
+        captured, refunded = charge_captured(obj), refunded_of_captured(obj)
+        row = self._get_or_new(LedgerCharge, charge_id)
         before = row.email
         row.customer_id = object_id(obj.get("customer")) or row.customer_id
-        row.own_email = charge_email(obj) or row.own_email
-        row.currency = (obj.get("currency") or row.currency).lower()
-        row.created = int(obj.get("created") or row.created)
-        row.captured = max(row.captured, charge_captured(obj))
-        row.refunded = max(row.refunded, refunded_of_captured(obj))
+        row.own_email = own_email or row.own_email
+        row.currency = currency or row.currency
+        row.created = born or row.created
+        row.captured = max(row.captured, captured)
+        row.refunded = max(row.refunded, refunded)
         if row.customer_id and row.own_email:
             self.learn_email(row.customer_id, row.own_email)
         row.email = self.customer_email(row.customer_id) or row.own_email
@@ -331,18 +345,24 @@ class LedgerSession:
 
     def dispute(self, obj: dict) -> LedgerDispute:
         """Record a dispute; ``lost`` only ever turns on."""
-        row = self._get_or_new(LedgerDispute, obj["id"])
+        dispute_id = require_id(obj)
+        amount = minor_units(obj, "amount") or 0
+        currency = text(obj, "currency").lower()
+        status = text(obj, "status")
+        row = self._get_or_new(LedgerDispute, dispute_id)
         row.charge_id = object_id(obj.get("charge")) or row.charge_id
-        row.amount = max(row.amount, int(obj.get("amount") or 0))
-        row.currency = (obj.get("currency") or row.currency).lower()
+        row.amount = max(row.amount, amount)
+        row.currency = currency or row.currency
         if row.is_newer(self.created, self.event_id):
             row.version_created, row.version_event = self.created, self.event_id
-            row.status = str(obj.get("status") or "")
-        row.lost = row.lost or obj.get("status") == "lost"
+            row.status = status
+        row.lost = row.lost or status == "lost"
         charge = self.charge_row(row.charge_id)
         row.email = charge.email if charge else row.email
         self._changed(row)
         if row.lost:
+            if charge is None and not row.charge_id:
+                return row  # no charge named yet: nobody's value to lower
             if charge is None:  # a placeholder, so the charge's own events fill it later
                 charge = self._get_or_new(LedgerCharge, row.charge_id)
                 charge.currency = charge.currency or row.currency
@@ -362,16 +382,21 @@ class LedgerSession:
 
     def subscription(self, obj: dict) -> LedgerSubscription:
         """Apply a subscription object if it is newer than what is known."""
-        row = self._get_or_new(LedgerSubscription, obj["id"])
+        subscription_id = require_id(obj)
+        status = text(obj, "status")
+        currency = text(obj, "currency").lower()
+        born = whole_number(obj, "created")
+        data = subscription_data(obj)
+        row = self._get_or_new(LedgerSubscription, subscription_id)
         if not row.is_newer(self.created, self.event_id):
             return row
         before = row.email
         row.version_created, row.version_event = self.created, self.event_id
         row.customer_id = object_id(obj.get("customer")) or row.customer_id
-        row.status = str(obj.get("status") or "")
-        row.currency = (obj.get("currency") or row.currency or "").lower()
-        row.created = int(obj.get("created") or row.created or 0)
-        row.data = subscription_data(obj)
+        row.status = status
+        row.currency = currency or row.currency or ""
+        row.created = born or row.created or 0
+        row.data = data
         row.email = self.customer_email(row.customer_id)
         self._changed(row)
         self._touch(before, row.email)

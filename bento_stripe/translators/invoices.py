@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..ledger.parse import object_id
+from ..ledger.parse import object_id, whole_number
 from .base import BentoEvent, TranslationContext, iso_date
 from .registry import builtin
 
@@ -25,8 +25,8 @@ def invoice(ctx: TranslationContext) -> list[BentoEvent]:
     """One Bento event per invoice event, with the amounts and links a mail would use."""
     obj = ctx.obj
     customer_id = object_id(obj.get("customer"))
+    next_attempt = whole_number(obj, "next_payment_attempt")
     ctx.ledger.learn_email(customer_id, obj.get("customer_email") or "")
-    next_attempt = obj.get("next_payment_attempt")
     return [
         ctx.bento(
             customer=customer_id,
