@@ -212,3 +212,33 @@ def test_lifetime_value_is_exact_per_currency(rows):
     jpy = [c.captured - c.refunded for c in charges if c.currency == "jpy"]
     if jpy:
         assert fields["lifetime_value_jpy"] == sum(jpy)
+
+
+def test_older_shapes_plan_on_the_subscription_and_currency_from_prices():
+    from bento_stripe.ledger.parse import subscription_currency
+
+    old = {
+        "currency": None,
+        "plan": {
+            "id": "gold",
+            "amount": 1500,
+            "currency": "EUR",
+            "name": "Gold",
+            "interval": "week",
+        },
+        "quantity": 2,
+    }
+    data = subscription_data(old)
+    assert [(i["label"], i["quantity"], i["currency"]) for i in data["items"]] == [
+        ("Gold", 2, "eur")
+    ]
+    assert subscription_currency(old, data) == "eur"
+    parsed = subscription_from_data("sub_1", "active", 1, "", data)
+    assert parsed.currency == "eur"  # rows stored before the rule read right too
+    assert subscription_mrr(parsed) == Fraction(1500 * 2 * 52, 12)
+    # Items win over a subscription-level plan; a nickname or product name over the plan's name.
+    both = {**old, "items": {"data": [{"plan": {**old["plan"], "nickname": "G1"}}]}}
+    assert [i["label"] for i in subscription_data(both)["items"]] == ["G1"]
+    named = {"price": {"id": "price_9", "name": "Legacy", "product": {"name": "Team"}}}
+    assert item_data(named)["label"] == "Team"
+    assert item_data({"price": {"id": "price_9"}})["label"] == "price_9"

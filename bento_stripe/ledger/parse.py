@@ -187,6 +187,7 @@ def item_data(item: dict) -> dict:
     label = (
         text(price, "nickname")
         or (text(product, "name") if isinstance(product, dict) else "")
+        or text(price, "name")  # plans of older API versions had a name of their own
         or text(price, "id")
     )
     usage_type = text(recurring, "usage_type") or text(price, "usage_type") or "licensed"
@@ -195,6 +196,7 @@ def item_data(item: dict) -> dict:
     return {
         "price_id": text(price, "id"),
         "label": label,
+        "currency": text(price, "currency").lower(),
         "unit_amount": None if amount is None else str(amount),
         "quantity": quantity if quantity is not None else 1,
         "interval": text(recurring, "interval") or text(price, "interval") or "month",
@@ -206,11 +208,25 @@ def item_data(item: dict) -> dict:
 
 def subscription_data(obj: dict) -> dict:
     """The parts of a Stripe subscription the ledger keeps."""
-    items = listing(obj.get("items"), "subscription.items")
+    items = [item_data(i) for i in listing(obj.get("items"), "subscription.items")]
+    plan = _mapping(obj.get("plan"), "subscription.plan")
+    if not items and plan:
+        # Older API versions: one plan and quantity on the subscription itself, no items.
+        items = [item_data({"plan": plan, "quantity": obj.get("quantity")})]
     return {
-        "items": [item_data(i) for i in items],
+        "items": items,
         "discounts": discounts_data(obj),
     }
+
+
+def subscription_currency(obj: dict, data: dict) -> str:
+    """The subscription's own currency, else its items' prices' (or plan's); lower case."""
+    return text(obj, "currency").lower() or items_currency(data)
+
+
+def items_currency(data: dict) -> str:
+    """The currency of the first item price that names one ("" when none does)."""
+    return next((i["currency"] for i in data.get("items") or [] if i.get("currency")), "")
 
 
 def _discounts(data: list[dict]) -> tuple[Discount, ...]:
@@ -245,7 +261,7 @@ def subscription_from_data(
         id=sub_id,
         status=status,
         created=created,
-        currency=currency,
+        currency=currency or items_currency(data),
         items=items,
         discounts=_discounts(data.get("discounts") or []),
     )

@@ -26,6 +26,7 @@ from .parse import (
     object_id,
     refunded_of_captured,
     require_id,
+    subscription_currency,
     subscription_data,
     text,
     whole_number,
@@ -384,9 +385,9 @@ class LedgerSession:
         """Apply a subscription object if it is newer than what is known."""
         subscription_id = require_id(obj)
         status = text(obj, "status")
-        currency = text(obj, "currency").lower()
         born = whole_number(obj, "created")
         data = subscription_data(obj)
+        currency = subscription_currency(obj, data)
         row = self._get_or_new(LedgerSubscription, subscription_id)
         if not row.is_newer(self.created, self.event_id):
             return row

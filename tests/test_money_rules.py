@@ -1,0 +1,54 @@
+"""The money rules of DESIGN.md's ``mrr`` against payload files (current and older shapes).
+
+Every expected number is worked out from the rules in the comment beside it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bento_stripe.models import OutboxEvent, StripeEventRecord, Subscriber
+
+from .stripe_events import load
+
+pytestmark = pytest.mark.django_db
+
+
+def fields_of(email: str = "jane@example.com") -> dict:
+    return Subscriber.objects.get(email=email).fields
+
+
+def sent(event_id: str) -> dict:
+    """What Bento gets for one Stripe event (exactly one Bento event)."""
+    return OutboxEvent.objects.get(stripe_event_id=event_id, kind="event").payload
+
+
+def test_a_subscription_without_currency_takes_its_prices(account, deliver, no_lookup):
+    event = load("customer_subscription_created_no_currency")
+    deliver(load("customer_created"), event)
+    payload = sent(event["id"])
+    assert payload["type"] == "$CustomerSubscriptionCreated"
+    assert "value" not in payload["details"]
+    # Starter: 20.00 USD a month, quantity 1, the price's currency.
+    assert fields_of() == {
+        "lifetime_value": 0,
+        "currency": "USD",
+        "mrr": 20,
+        "plan": "Starter",
+        "subscription_status": "active",
+        "stripe_customer_id": "cus_TJane0001",
+    }
+    assert payload["fields"] == fields_of()
+
+
+def test_an_older_subscription_with_plan_and_quantity_and_no_items(account, deliver, no_lookup):
+    event = load("customer_subscription_updated_plan_only")
+    deliver(load("customer_created"), event)
+    payload = sent(event["id"])
+    assert payload["type"] == "$CustomerSubscriptionUpdated"
+    assert payload["details"]["plan"] == "Gold Monthly"
+    assert payload["details"]["current_period_end"] == "2026-12-28T07:03:20Z"
+    # 15.00 USD × 3 a month; no nickname or product name: the plan's own name.
+    fields = fields_of()
+    assert (fields["mrr"], fields["plan"], fields["currency"]) == (45, "Gold Monthly", "USD")
+    assert StripeEventRecord.objects.get(stripe_event_id=event["id"]).status == "processed"
