@@ -242,3 +242,13 @@ def test_older_shapes_plan_on_the_subscription_and_currency_from_prices():
     named = {"price": {"id": "price_9", "name": "Legacy", "product": {"name": "Team"}}}
     assert item_data(named)["label"] == "Team"
     assert item_data({"price": {"id": "price_9"}})["label"] == "price_9"
+
+
+def test_paused_collection_counts_zero_but_stays_the_main_subscription():
+    paused = Subscription("sub_p", "active", 2, "usd", (item(5000),), collection_paused=True)
+    assert subscription_mrr(paused) == 0
+    fields = person_fields(Person(subscriptions=(paused,)))
+    assert (fields["mrr"], fields["subscription_status"], fields["plan"]) == (0, "active", "Pro")
+    data = subscription_data({"pause_collection": {"behavior": "void"}, "items": {"data": []}})
+    assert subscription_from_data("sub_p", "active", 2, "usd", data).collection_paused
+    assert not subscription_data({"pause_collection": None})["collection_paused"]

@@ -52,3 +52,27 @@ def test_an_older_subscription_with_plan_and_quantity_and_no_items(account, deli
     fields = fields_of()
     assert (fields["mrr"], fields["plan"], fields["currency"]) == (45, "Gold Monthly", "USD")
     assert StripeEventRecord.objects.get(stripe_event_id=event["id"]).status == "processed"
+
+
+def test_paused_collection_counts_zero_and_keeps_stripes_status(account, deliver, no_lookup):
+    deliver(load("customer_created"), load("customer_subscription_created"))
+    assert fields_of()["mrr"] == 49  # Pro, 49.00 USD a month
+    event = load("customer_subscription_updated_pause_collection")
+    deliver(event)
+    payload = sent(event["id"])
+    assert payload["type"] == "$CustomerSubscriptionUpdated"
+    assert payload["details"]["status"] == "active"
+    # Collection paused: no collectible invoices, so 0; the status stays Stripe's.
+    assert fields_of() == {
+        "lifetime_value": 0,
+        "currency": "USD",
+        "mrr": 0,
+        "plan": "Pro",
+        "subscription_status": "active",
+        "stripe_customer_id": "cus_TJane0001",
+    }
+    resumed = load("customer_subscription_updated_pause_collection")
+    resumed.update(id="evt_1TSubResumedColl1", created=resumed["created"] + 60)
+    resumed["data"]["object"]["pause_collection"] = None
+    deliver(resumed)
+    assert fields_of()["mrr"] == 49

@@ -52,8 +52,12 @@ def item_period_amount(item: Item, currency: str) -> Fraction:
 
 
 def subscription_mrr(sub: Subscription) -> Fraction:
-    """The subscription's exact MRR in minor units; 0 unless it is active or past due."""
-    if sub.status not in PAYING or not sub.items:
+    """The subscription's exact MRR in minor units; 0 unless it is active or past due.
+
+    A subscription whose collection is paused counts 0 too: Stripe keeps its status but
+    issues no collectible invoices until it resumes.
+    """
+    if sub.status not in PAYING or sub.collection_paused or not sub.items:
         return _ZERO
     # Stripe bills every item of a subscription on one interval; group defensively anyway.
     groups: dict[tuple[str, int], Fraction] = {}

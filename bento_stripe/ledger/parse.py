@@ -216,6 +216,7 @@ def subscription_data(obj: dict) -> dict:
     return {
         "items": items,
         "discounts": discounts_data(obj),
+        "collection_paused": bool(_mapping(obj.get("pause_collection"), "pause_collection")),
     }
 
 
@@ -264,6 +265,7 @@ def subscription_from_data(
         currency=currency or items_currency(data),
         items=items,
         discounts=_discounts(data.get("discounts") or []),
+        collection_paused=bool(data.get("collection_paused")),
     )
 
 

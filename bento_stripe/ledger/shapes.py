@@ -40,6 +40,8 @@ class Subscription:
     currency: str
     items: tuple[Item, ...] = ()
     discounts: tuple[Discount, ...] = ()
+    #: ``pause_collection`` is set: Stripe makes no collectible invoices, so no MRR.
+    collection_paused: bool = False
 
 
 @dataclass(frozen=True)
