@@ -252,3 +252,32 @@ def test_paused_collection_counts_zero_but_stays_the_main_subscription():
     data = subscription_data({"pause_collection": {"behavior": "void"}, "items": {"data": []}})
     assert subscription_from_data("sub_p", "active", 2, "usd", data).collection_paused
     assert not subscription_data({"pause_collection": None})["collection_paused"]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "divide_by", "round_up", "billed"),
+    [
+        (25, 10, True, 3),
+        (25, 10, False, 2),
+        (30, 10, True, 3),
+        (30, 10, False, 3),
+        (1, 1, True, 1),
+        (0, 5, True, 0),
+        (4, 5, True, 1),
+        (4, 5, False, 0),
+    ],
+)
+def test_transform_quantity(quantity, divide_by, round_up, billed):
+    it = item(1999, quantity=quantity, divide_by=divide_by, round_up=round_up)
+    assert subscription_mrr(sub(items=[it])) == 1999 * billed
+
+
+def test_transform_quantity_is_read_and_checked():
+    price = {"id": "p", "unit_amount": 100, "transform_quantity": {"divide_by": 3, "round": "down"}}
+    data = subscription_data({"items": {"data": [{"price": price, "quantity": 8}]}})
+    parsed = subscription_from_data("sub_1", "active", 1, "usd", data)
+    assert subscription_mrr(parsed) == 200  # 8 ÷ 3 = 2.67, rounded down: 2
+    from bento_stripe.ledger.parse import UnreadableObject
+
+    with pytest.raises(UnreadableObject, match="divide_by"):
+        item_data({"price": {**price, "transform_quantity": {"divide_by": 0, "round": "up"}}})

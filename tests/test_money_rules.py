@@ -76,3 +76,12 @@ def test_paused_collection_counts_zero_and_keeps_stripes_status(account, deliver
     resumed["data"]["object"]["pause_collection"] = None
     deliver(resumed)
     assert fields_of()["mrr"] == 49
+
+
+def test_transform_quantity_divides_and_rounds_the_billed_quantity(account, deliver, no_lookup):
+    event = load("customer_subscription_created_transform_quantity")
+    deliver(load("customer_created"), event)
+    assert sent(event["id"])["details"]["plan"] == "Seats (per 10), Add-on (per 4)"
+    # 25 seats ÷ 10 rounded up = 3 × 50.00; 7 ÷ 4 rounded down = 1 × 10.00: 160.00 a month.
+    fields = fields_of()
+    assert (fields["mrr"], fields["plan"]) == (160, "Seats (per 10), Add-on (per 4)")

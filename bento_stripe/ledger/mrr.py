@@ -43,11 +43,19 @@ def to_monthly(amount: Fraction, interval: str, interval_count: int) -> Fraction
     return amount * factor / interval_count
 
 
+def billed_quantity(item: Item) -> int:
+    """The quantity Stripe bills: ``transform_quantity`` divides it and rounds up or down."""
+    if item.divide_by <= 1:
+        return item.quantity
+    whole, rest = divmod(item.quantity, item.divide_by)
+    return whole + 1 if rest and item.round_up else whole
+
+
 def item_period_amount(item: Item, currency: str) -> Fraction:
     """One item's amount per billing period after its own discounts (0 for usage-based prices)."""
     if item.usage_based or item.unit_amount is None:
         return _ZERO
-    amount = Fraction(item.unit_amount) * item.quantity
+    amount = Fraction(item.unit_amount) * billed_quantity(item)
     return apply_discounts(amount, item.discounts, currency)
 
 

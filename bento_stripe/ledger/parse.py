@@ -193,6 +193,14 @@ def item_data(item: dict) -> dict:
     usage_type = text(recurring, "usage_type") or text(price, "usage_type") or "licensed"
     quantity = whole_number(item, "quantity")
     count = whole_number(recurring, "interval_count") or whole_number(price, "interval_count")
+    transform = _mapping(price.get("transform_quantity"), "price.transform_quantity")
+    divide_by = whole_number(transform, "divide_by")
+    divide_by = 1 if divide_by is None else divide_by
+    if divide_by < 1:
+        raise UnreadableObject(f"transform_quantity.divide_by is not positive: {divide_by}")
+    rounding = text(transform, "round") or "up"
+    if rounding not in ("up", "down"):
+        raise UnreadableObject(f"transform_quantity.round is neither up nor down: {rounding!r}")
     return {
         "price_id": text(price, "id"),
         "label": label,
@@ -203,6 +211,8 @@ def item_data(item: dict) -> dict:
         "interval_count": count or 1,
         "usage_based": usage_type == "metered" or price.get("billing_scheme") == "tiered",
         "discounts": discounts_data(item),
+        "divide_by": divide_by,
+        "round": rounding,
     }
 
 
@@ -255,6 +265,8 @@ def subscription_from_data(
             interval_count=i["interval_count"],
             usage_based=i["usage_based"],
             discounts=_discounts(i.get("discounts") or []),
+            divide_by=int(i.get("divide_by") or 1),
+            round_up=i.get("round", "up") != "down",
         )
         for i in data.get("items") or []
     )
