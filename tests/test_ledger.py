@@ -281,3 +281,27 @@ def test_transform_quantity_is_read_and_checked():
 
     with pytest.raises(UnreadableObject, match="divide_by"):
         item_data({"price": {**price, "transform_quantity": {"divide_by": 0, "round": "up"}}})
+
+
+def test_mrr_per_currency_fields_appear_with_a_subscription_in_that_currency():
+    person = Person(
+        customers=(Customer("cus_1", 1, "usd"),),
+        subscriptions=(
+            sub(items=[item(2000)], sid="sub_u"),
+            sub(items=[item(1000)], sid="sub_e1", currency="eur"),
+            sub(items=[item(550, quantity=2)], sid="sub_e2", currency="eur"),
+            sub(status="canceled", items=[item(900)], sid="sub_k", currency="kwd"),
+            sub(
+                status="trialing", items=[item(12000, interval="year")], sid="sub_j", currency="jpy"
+            ),
+        ),
+    )
+    fields = person_fields(person)
+    assert {k: v for k, v in fields.items() if k.startswith("mrr")} == {
+        "mrr": 20,
+        "mrr_eur": 21,  # 10.00 + 2 × 5.50
+        "mrr_jpy": 0,  # trialing: counts 0, but the field is there
+        "mrr_kwd": 0,
+    }
+    alone = person_fields(Person(customers=(Customer("cus_1", 1, "usd"),)))
+    assert not [k for k in alone if k.startswith("mrr_")]

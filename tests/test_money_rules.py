@@ -85,3 +85,30 @@ def test_transform_quantity_divides_and_rounds_the_billed_quantity(account, deli
     # 25 seats ÷ 10 rounded up = 3 × 50.00; 7 ÷ 4 rounded down = 1 × 10.00: 160.00 a month.
     fields = fields_of()
     assert (fields["mrr"], fields["plan"]) == (160, "Seats (per 10), Add-on (per 4)")
+
+
+def test_every_currencys_mrr_has_its_field(account, deliver, no_lookup):
+    deliver(
+        load("customer_created"),  # the customer's currency is USD: the main one
+        load("customer_subscription_created_no_currency"),
+        load("customer_subscription_created_eur"),
+        load("customer_subscription_created_jpy"),
+    )
+    # USD: Starter 20.00; EUR: 10.00 a month; JPY: 10,000 a year ÷ 12 = 833.33… → 833 yen.
+    fields = fields_of()
+    assert {k: v for k, v in fields.items() if "mrr" in k} == {
+        "mrr": 20,
+        "mrr_eur": 10,
+        "mrr_jpy": 833,
+    }
+    assert fields["currency"] == "USD" and "lifetime_value_eur" not in fields
+    cancelled = load("customer_subscription_created_eur")
+    cancelled.update(
+        id="evt_1TSubEurCanceled1", type="customer.subscription.deleted", created=1795939999
+    )
+    cancelled["data"]["object"]["status"] = "canceled"
+    deliver(cancelled)
+    # A cancelled EUR subscription: the field goes to 0 (Bento keeps a field nobody sets).
+    fields = fields_of()
+    assert (fields["mrr"], fields["mrr_eur"], fields["mrr_jpy"]) == (20, 0, 833)
+    assert fields["subscription_status"] == "active" and fields["plan"] == "Starter"
