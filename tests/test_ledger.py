@@ -175,12 +175,15 @@ def test_parse_reads_prices_legacy_plans_and_coupons():
             ]
         },
         "discount": {"id": "di_2", "coupon": {"amount_off": 100, "currency": "usd"}},
-        "discounts": ["di_3"],  # an unexpanded id: unknown to the webhook, skipped
+        "discounts": ["di_2", "di_3"],  # ids: di_2 is the one above; di_3 kept to resolve
     }
     data = subscription_data(current)
     assert data["items"][0]["label"] == "Team"
     assert data["items"][0]["unit_amount"] == "1500.5"
-    assert data["discounts"] == [{"percent_off": None, "amount_off": 100, "currency": "usd"}]
+    assert data["discounts"] == [
+        {"percent_off": None, "amount_off": 100, "currency": "usd"},
+        {"id": "di_3"},
+    ]
     parsed = subscription_from_data("sub_1", "active", 1, "usd", data)
     # (1500.5 × 2 × 90 % − 100) × 52 ÷ 12 ÷ 2
     assert subscription_mrr(parsed) == (Fraction(30010, 10) * Fraction(9, 10) - 100) * 52 / 24
@@ -305,3 +308,15 @@ def test_mrr_per_currency_fields_appear_with_a_subscription_in_that_currency():
     }
     alone = person_fields(Person(customers=(Customer("cus_1", 1, "usd"),)))
     assert not [k for k in alone if k.startswith("mrr_")]
+
+
+def test_customer_coupons_and_discount_ids_resolve_when_read():
+    data = subscription_data({"items": {"data": [{"price": {"id": "p", "unit_amount": 1000}}]}})
+    wide = {"discount": {"percent_off": "50", "amount_off": None, "currency": ""}}
+    assert subscription_mrr(subscription_from_data("s", "active", 1, "usd", data, wide)) == 500
+    with_id = {**data, "discounts": [{"id": "di_9"}]}
+    known = {**wide, "known_discounts": {"di_9": {"percent_off": None, "amount_off": 300}}}
+    # Its own coupon (resolved by id) wins over the customer's.
+    assert subscription_mrr(subscription_from_data("s", "active", 1, "usd", with_id, known)) == 700
+    # An id never seen with its coupon: its own, unknown, so neither applies.
+    assert subscription_mrr(subscription_from_data("s", "active", 1, "usd", with_id, wide)) == 1000

@@ -112,3 +112,73 @@ def test_every_currencys_mrr_has_its_field(account, deliver, no_lookup):
     fields = fields_of()
     assert (fields["mrr"], fields["mrr_eur"], fields["mrr_jpy"]) == (20, 0, 833)
     assert fields["subscription_status"] == "active" and fields["plan"] == "Starter"
+
+
+def test_a_customer_wide_coupon_lowers_mrr_until_it_is_deleted(account, deliver, no_lookup):
+    deliver(
+        load("customer_created"),
+        load("customer_subscription_created"),  # Pro 49.00
+        load("customer_subscription_created_no_currency"),  # Starter 20.00
+    )
+    assert fields_of()["mrr"] == 69
+    created = load("customer_discount_created")
+    deliver(created)
+    payload = sent(created["id"])
+    assert payload["type"] == "$CustomerDiscountCreated"
+    assert "value" not in payload["details"]
+    assert payload["details"]["coupon"] == "SPRING25"
+    assert payload["details"]["percent_off"] == 25.0
+    # 25 % off both subscriptions (neither has a coupon of its own): 69.00 × 0.75 = 51.75.
+    assert fields_of()["mrr"] == 51.75
+    assert payload["fields"]["mrr"] == 51.75
+    deleted = load("customer_discount_deleted")
+    deliver(deleted)
+    assert sent(deleted["id"])["type"] == "$CustomerDiscountDeleted"
+    assert fields_of()["mrr"] == 69
+
+
+def test_a_late_deleted_coupon_event_is_not_undone_by_its_created(account, deliver, no_lookup):
+    deliver(
+        load("customer_created"),
+        load("customer_subscription_created"),
+        load("customer_discount_deleted"),
+        load("customer_discount_created"),  # older than the deletion: changes nothing
+    )
+    assert fields_of()["mrr"] == 49
+
+
+def test_the_customer_objects_discount_counts_too(account, deliver, no_lookup):
+    deliver(load("customer_created"), load("customer_subscription_created"))
+    deliver(load("customer_updated_discount"))
+    # 5.00 off each monthly period of Pro: 49.00 − 5.00.
+    assert fields_of()["mrr"] == 44
+
+
+def test_discount_ids_resolve_from_discounts_seen_and_beat_the_customers(
+    account, deliver, no_lookup
+):
+    deliver(
+        load("customer_created"),
+        load("customer_subscription_updated_discount_ids"),  # Pro with discounts ["di_TJaneSub01"]
+        load("customer_subscription_created_no_currency"),  # Starter, no coupon of its own
+        load("customer_discount_created"),  # 25 % customer-wide
+    )
+    # di_TJaneSub01 is not known yet: Pro's own coupon is unknown, so it keeps 49.00 and
+    # the customer's coupon does not apply to it; Starter takes 25 % off: 15.00.
+    assert fields_of()["mrr"] == 64
+    deliver(load("customer_discount_created_subscription"))  # di_TJaneSub01: 10.00 off
+    payload = sent("evt_1TCustDiscSub0001")
+    assert payload["details"]["subscription"] == "sub_TJane0001"
+    # Pro: 49.00 − 10.00 = 39.00; Starter: 15.00.
+    assert fields_of()["mrr"] == 54
+
+
+def test_a_coupon_given_only_by_id_changes_nothing_yet(account, deliver, no_lookup):
+    deliver(load("customer_created"), load("customer_subscription_created"))
+    event = load("customer_discount_created_current")
+    deliver(event)
+    payload = sent(event["id"])
+    assert payload["details"]["coupon"] == "co_TWinter30"
+    assert "percent_off" not in payload["details"]
+    # The current API names the coupon by id only; without its terms MRR stays 49.00.
+    assert fields_of()["mrr"] == 49

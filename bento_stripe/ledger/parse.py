@@ -135,6 +135,9 @@ def discounts_data(container: dict) -> list[dict]:
     for discount in candidates:
         coupon = _coupon(discount)
         if coupon is None:
+            if isinstance(discount, str) and discount and discount not in seen:
+                seen.add(discount)  # an id: resolved later from the discounts seen in events
+                found.append({"id": discount})
             continue
         assert isinstance(discount, dict)  # noqa: S101  # _coupon returned one
         key = str(discount.get("id") or coupon.get("id") or len(found))
@@ -143,6 +146,21 @@ def discounts_data(container: dict) -> list[dict]:
         seen.add(key)
         found.append(coupon_data(coupon))
     return found
+
+
+def discount_coupon(discount: dict) -> dict | None:
+    """The coupon data of a Stripe discount object (None when only the coupon's id is given)."""
+    coupon = _coupon(discount)
+    return None if coupon is None else coupon_data(coupon)
+
+
+def discount_data(value: object) -> dict | None:
+    """A ``discount`` field read whole: its id and coupon data (None for no discount)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise UnreadableObject("discount is not an object")
+    return {"id": text(value, "id"), **(discount_coupon(value) or {})}
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -240,21 +258,47 @@ def items_currency(data: dict) -> str:
     return next((i["currency"] for i in data.get("items") or [] if i.get("currency")), "")
 
 
-def _discounts(data: list[dict]) -> tuple[Discount, ...]:
-    return tuple(
-        Discount(
-            percent_off=_decimal(d.get("percent_off")),
-            amount_off=d.get("amount_off"),
-            currency=d.get("currency") or "",
+def _discounts(data: list[dict], known: dict | None = None) -> tuple[Discount, ...]:
+    """Stored coupons as :class:`Discount`; an id-only entry through ``known`` (id → coupon)."""
+    found = []
+    for d in data:
+        if set(d) == {"id"}:
+            resolved = (known or {}).get(d["id"])
+            if resolved is None:
+                continue  # never seen with its coupon: nothing known to take off
+            d = resolved
+        found.append(
+            Discount(
+                percent_off=_decimal(d.get("percent_off")),
+                amount_off=d.get("amount_off"),
+                currency=d.get("currency") or "",
+            )
         )
-        for d in data
-    )
+    return tuple(found)
 
 
 def subscription_from_data(
-    sub_id: str, status: str, created: int, currency: str, data: dict
+    sub_id: str,
+    status: str,
+    created: int,
+    currency: str,
+    data: dict,
+    customer: dict | None = None,
 ) -> Subscription:
-    """A :class:`Subscription` from what :func:`subscription_data` stored."""
+    """A :class:`Subscription` from what :func:`subscription_data` stored.
+
+    ``customer`` is its customer's stored data: discount ids resolve through the discounts
+    seen for that customer, and a subscription without a discount of its own takes the
+    customer-wide one (``customer.discount``).
+    """
+    customer = customer or {}
+    known = customer.get("known_discounts") or {}
+    own = data.get("discounts") or []
+    if own:
+        discounts = _discounts(own, known)
+    else:
+        wide = customer.get("discount")
+        discounts = _discounts([wide] if wide else [])
     items = tuple(
         Item(
             price_id=i["price_id"],
@@ -264,7 +308,7 @@ def subscription_from_data(
             interval=i["interval"],
             interval_count=i["interval_count"],
             usage_based=i["usage_based"],
-            discounts=_discounts(i.get("discounts") or []),
+            discounts=_discounts(i.get("discounts") or [], known),
             divide_by=int(i.get("divide_by") or 1),
             round_up=i.get("round", "up") != "down",
         )
@@ -276,7 +320,7 @@ def subscription_from_data(
         created=created,
         currency=currency or items_currency(data),
         items=items,
-        discounts=_discounts(data.get("discounts") or []),
+        discounts=discounts,
         collection_paused=bool(data.get("collection_paused")),
     )
 

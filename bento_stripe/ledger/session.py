@@ -19,8 +19,11 @@ from django.utils import timezone
 from ..models import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
 from ..models.ledger import LedgerRow
 from .parse import (
+    UnreadableObject,
     charge_captured,
     charge_email,
+    discount_coupon,
+    discount_data,
     minor_units,
     normalize_email,
     object_id,
@@ -253,7 +256,11 @@ class LedgerSession:
         name = text(obj, "name")[:255]
         currency = text(obj, "currency").lower()
         born = whole_number(obj, "created")
+        told = "discount" in obj  # newer API versions may leave the field out
+        discount = discount_data(obj.get("discount")) if told else None
         row = self._get_or_new(LedgerCustomer, customer_id)
+        if told:
+            self._set_customer_discount(row, discount, (created, event_id))
         if not row.is_newer(created, event_id):
             return row
         old_email = row.email
@@ -273,6 +280,48 @@ class LedgerSession:
                 )
         self._touch(old_email, row.email)
         return row
+
+    def customer_discount(self, obj: dict, *, deleted: bool = False) -> LedgerCustomer:
+        """Apply a ``customer.discount.*`` event's discount: remember its coupon by id, and
+        when it is customer-wide (no ``subscription``), make it the customer's coupon (newest
+        event wins; ``deleted`` removes it)."""
+        customer_id = object_id(obj.get("customer"))
+        if not customer_id:
+            raise UnreadableObject("the discount names no customer")
+        coupon = discount_coupon(obj)
+        discount_id = text(obj, "id")
+        subscription = object_id(obj.get("subscription"))
+        row = self._get_or_new(LedgerCustomer, customer_id)
+        if discount_id and coupon is not None:
+            known = dict(row.data.get("known_discounts") or {})
+            if known.get(discount_id) != coupon:
+                known[discount_id] = coupon
+                row.data = {**row.data, "known_discounts": known}
+                self._changed(row)
+        if not subscription:
+            wide = None if deleted else {"id": discount_id, **(coupon or {})}
+            self._set_customer_discount(row, wide, (self.created, self.event_id))
+        self._touch(row.email)
+        return row
+
+    def _set_customer_discount(
+        self, row: LedgerCustomer, discount: dict | None, version: tuple[int, str]
+    ) -> None:
+        """The customer-wide coupon as of ``version``, unless a newer one is known."""
+        if list(version) <= list(row.data.get("discount_version") or [0, ""]):
+            return
+        known = dict(row.data.get("known_discounts") or {})
+        coupon = {k: v for k, v in (discount or {}).items() if k != "id"}
+        if discount and discount.get("id") and coupon:
+            known[discount["id"]] = coupon
+        row.data = {
+            **row.data,
+            "discount": coupon or None,
+            "discount_version": list(version),
+            "known_discounts": known,
+        }
+        self._changed(row)
+        self._touch(row.email)
 
     def learn_email(self, customer_id: str, email: str) -> None:
         """Fill in a customer's email from an invoice or charge when no customer event told it."""
