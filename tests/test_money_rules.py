@@ -182,3 +182,61 @@ def test_a_coupon_given_only_by_id_changes_nothing_yet(account, deliver, no_look
     assert "percent_off" not in payload["details"]
     # The current API names the coupon by id only; without its terms MRR stays 49.00.
     assert fields_of()["mrr"] == 49
+
+
+def values() -> dict[str, dict]:
+    """Bento event type → details.value, for the events that carry one."""
+    return {
+        row.event_type: row.payload["details"]["value"]
+        for row in OutboxEvent.objects.filter(kind="event")
+        if "value" in row.payload["details"]
+    }
+
+
+def test_invoice_lifecycle_events_are_news_not_money(account, deliver, no_lookup):
+    finalized, voided = load("invoice_finalized"), load("invoice_voided_legacy")
+    deliver(load("customer_created"), finalized, voided)
+    first, second = sent(finalized["id"]), sent(voided["id"])
+    assert (first["type"], second["type"]) == ("$InvoiceFinalized", "$InvoiceVoided")
+    assert first["details"]["amount_due"] == 4900
+    assert first["details"]["subscription"] == "sub_TJane0001"  # parent.subscription_details
+    assert second["details"]["subscription"] == "sub_TJane0001"  # legacy invoice.subscription
+    assert values() == {}  # money moves only on a charge's own events
+    assert fields_of()["lifetime_value"] == 0
+    for kind in ("created", "marked_uncollectible"):
+        event = load("invoice_finalized")
+        event.update(id=f"evt_1TInv{kind}", type=f"invoice.{kind}")
+        deliver(event)
+        assert sent(event["id"])["type"] == (
+            "$InvoiceCreated" if kind == "created" else "$InvoiceMarkedUncollectible"
+        )
+    assert values() == {}
+
+
+def test_dispute_funds_move_no_value_only_the_lost_close_does(account, deliver, no_lookup):
+    withdrawn = load("charge_dispute_funds_withdrawn")
+    deliver(load("customer_created"), load("charge_succeeded"), load("charge_dispute_created"))
+    deliver(withdrawn)
+    assert sent(withdrawn["id"])["type"] == "$ChargeDisputeFundsWithdrawn"
+    assert values() == {"$ChargeSucceeded": {"currency": "USD", "amount": 4900}}
+    assert fields_of()["lifetime_value"] == 49  # the outcome is not known yet
+    deliver(load("charge_dispute_closed_lost"))
+    assert values()["$ChargeDisputeClosed"] == {"currency": "USD", "amount": -4900}
+    assert fields_of()["lifetime_value"] == 0
+
+
+def test_reinstated_dispute_funds_leave_the_value_whole(account, deliver, no_lookup):
+    reinstated = load("charge_dispute_funds_reinstated")
+    deliver(
+        load("customer_created"),
+        load("charge_succeeded"),
+        load("charge_dispute_funds_withdrawn"),
+        reinstated,
+    )
+    payload = sent(reinstated["id"])
+    assert (payload["type"], payload["details"]["status"]) == (
+        "$ChargeDisputeFundsReinstated",
+        "won",
+    )
+    assert values() == {"$ChargeSucceeded": {"currency": "USD", "amount": 4900}}
+    assert fields_of()["lifetime_value"] == 49

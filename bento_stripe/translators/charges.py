@@ -94,9 +94,18 @@ def refund_updated(ctx: TranslationContext) -> list[BentoEvent]:
     ]
 
 
-@builtin("charge.dispute.created", "charge.dispute.closed")
+@builtin(
+    "charge.dispute.created",
+    "charge.dispute.closed",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+)
 def dispute(ctx: TranslationContext) -> list[BentoEvent]:
-    """A dispute opened or closed; a lost one takes the disputed amount off, once."""
+    """A dispute's news; only a lost one, when it closes, takes the disputed amount off, once.
+
+    Funds withdrawn or reinstated while a dispute is open move no value: the outcome is
+    not known yet, and counting both the withdrawal and the loss would count twice.
+    """
     row = ctx.ledger.dispute(ctx.obj)
     extra: dict[str, Any] = {}
     if ctx.type == "charge.dispute.closed":

@@ -20,6 +20,10 @@ def invoice_subscription(obj: dict) -> str:
     "invoice.payment_failed",
     "invoice.upcoming",
     "invoice.payment_action_required",
+    "invoice.created",
+    "invoice.finalized",
+    "invoice.voided",
+    "invoice.marked_uncollectible",
 )
 def invoice(ctx: TranslationContext) -> list[BentoEvent]:
     """One Bento event per invoice event, with the amounts and links a mail would use."""
