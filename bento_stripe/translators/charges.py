@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ledger.parse import charge_email, object_id, refunded_of_captured
+from ..ledger.parse import charge_email, object_id, refunded_of_captured, text
 from .base import BentoEvent, TranslationContext
 from .registry import builtin
 
@@ -86,7 +86,7 @@ def refund_updated(ctx: TranslationContext) -> list[BentoEvent]:
             customer=object_id(ctx.obj.get("customer")) or (row.customer_id if row else ""),
             charge_id=charge_id,
             amount=ctx.obj.get("amount"),
-            currency=(ctx.obj.get("currency") or "").upper() or None,
+            currency=text(ctx.obj, "currency").upper() or None,
             status=ctx.obj.get("status"),
             reason=ctx.obj.get("reason"),
             charge=charge_id or None,
