@@ -115,6 +115,22 @@ def test_a_decimal_string_amount_is_ignored_and_the_batch_goes_on(account, deliv
     assert not LedgerCharge.objects.filter(charge_id="ch_3TJane0001").exists()
 
 
+def test_payloads_of_shapes_the_ledger_cannot_read(account, deliver, no_lookup):
+    deliver(load("customer_created"), load("charge_succeeded_jpy"))
+    no_id = load("charge_dispute_closed_no_id_legacy")  # disputes of 2014 had no id
+    decimal = load("charge_succeeded_decimal_amount")  # "amount": "49.00"
+    responses = deliver(no_id, decimal)
+    assert [r.status_code for r in responses] == [200, 200]
+    assert outcome(no_id["id"]) == (Status.IGNORED, "unreadable: the dispute has no id")
+    assert outcome(decimal["id"]) == (
+        Status.IGNORED,
+        "unreadable: charge.amount_captured is not an integer amount: '49.00'",
+    )
+    assert not OutboxEvent.objects.filter(stripe_event_id__in=[no_id["id"], decimal["id"]])
+    fields = Subscriber.objects.get().fields
+    assert (fields["lifetime_value"], fields["lifetime_value_jpy"]) == (0, 5000)
+
+
 def test_a_subscription_with_a_null_id_is_ignored(account, deliver, no_lookup):
     sub = load("customer_subscription_created")
     sub["data"]["object"]["id"] = None
