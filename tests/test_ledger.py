@@ -320,3 +320,13 @@ def test_customer_coupons_and_discount_ids_resolve_when_read():
     assert subscription_mrr(subscription_from_data("s", "active", 1, "usd", with_id, known)) == 700
     # An id never seen with its coupon: its own, unknown, so neither applies.
     assert subscription_mrr(subscription_from_data("s", "active", 1, "usd", with_id, wide)) == 1000
+
+
+def test_a_discount_whose_coupon_is_only_an_id_is_still_the_subscriptions_own():
+    current = {"discounts": [{"id": "di_7", "source": {"coupon": "co_x", "type": "coupon"}}]}
+    data = subscription_data(current)
+    assert data["discounts"] == [{"id": "di_7"}]
+    wide = {"discount": {"percent_off": "50", "amount_off": None, "currency": ""}}
+    with_item = {**data, "items": [item_data({"price": {"id": "p", "unit_amount": 800}})]}
+    # Its own (unknown) coupon keeps the customer's 50 % away.
+    assert subscription_mrr(subscription_from_data("s", "active", 1, "usd", with_item, wide)) == 800

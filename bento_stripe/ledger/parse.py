@@ -92,7 +92,7 @@ def object_id(value: object) -> str:
 
 def _coupon(discount: object) -> dict | None:
     if not isinstance(discount, dict):
-        return None  # an unexpanded discount id: its coupon is unknown to the webhook
+        return None  # an unexpanded discount id: its coupon is not in the object
     coupon = discount.get("coupon")
     if not isinstance(coupon, dict):
         source = _mapping(discount.get("source"), "discount.source")
@@ -134,12 +134,14 @@ def discounts_data(container: dict) -> list[dict]:
         candidates.insert(0, container["discount"])
     for discount in candidates:
         coupon = _coupon(discount)
-        if coupon is None:
-            if isinstance(discount, str) and discount and discount not in seen:
-                seen.add(discount)  # an id: resolved later from the discounts seen in events
-                found.append({"id": discount})
+        if coupon is None or not isinstance(discount, dict):
+            # Only an id (or a discount whose coupon is only an id): still the object's own
+            # discount, resolved when read from the discounts seen in events.
+            discount_id = discount if isinstance(discount, str) else object_id(discount)
+            if discount_id and discount_id not in seen:
+                seen.add(discount_id)
+                found.append({"id": discount_id})
             continue
-        assert isinstance(discount, dict)  # noqa: S101  # _coupon returned one
         key = str(discount.get("id") or coupon.get("id") or len(found))
         if key in seen:
             continue
