@@ -180,7 +180,8 @@ def test_a_coupon_given_only_by_id_changes_nothing_yet(account, deliver, no_look
     payload = sent(event["id"])
     assert payload["details"]["coupon"] == "co_TWinter30"
     assert "percent_off" not in payload["details"]
-    # The current API names the coupon by id only; without its terms MRR stays 49.00.
+    # The current API names the coupon by id only; with lookups off its terms stay unknown
+    # and MRR stays 49.00.
     assert fields_of()["mrr"] == 49
 
 
@@ -240,3 +241,32 @@ def test_reinstated_dispute_funds_leave_the_value_whole(account, deliver, no_loo
     )
     assert values() == {"$ChargeSucceeded": {"currency": "USD", "amount": 4900}}
     assert fields_of()["lifetime_value"] == 49
+
+
+def test_a_coupon_named_by_id_is_looked_up_at_stripe(account, deliver, stripe_api):
+    stripe_api.add(
+        account.stripe_user_id,
+        {
+            "id": "co_TWinter30",
+            "object": "coupon",
+            "percent_off": 30.0,
+            "amount_off": None,
+            "currency": None,
+            "duration": "forever",
+            "valid": True,
+        },
+    )
+    deliver(load("customer_created"), load("customer_subscription_created"))
+    deliver(load("customer_discount_created_current"))
+    assert [r["path"] for r in stripe_api.requests] == ["/v1/coupons/co_TWinter30"]
+    assert stripe_api.requests[0]["account"] == "acct_1BentoTestShop01"
+    # 30 % off Pro: 49.00 × 0.7 = 34.30.
+    assert fields_of()["mrr"] == 34.3
+
+
+def test_a_coupon_stripe_does_not_know_changes_nothing(account, deliver, stripe_api):
+    deliver(load("customer_created"), load("customer_subscription_created"))
+    event = load("customer_discount_created_current")
+    deliver(event)  # the stand-in answers 404
+    assert StripeEventRecord.objects.get(stripe_event_id=event["id"]).status == "processed"
+    assert fields_of()["mrr"] == 49

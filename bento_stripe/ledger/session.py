@@ -22,6 +22,7 @@ from .parse import (
     UnreadableObject,
     charge_captured,
     charge_email,
+    coupon_data,
     discount_coupon,
     discount_data,
     minor_units,
@@ -112,6 +113,8 @@ class LedgerSession:
         self._dirty: dict[type[LedgerRow], dict[str, LedgerRow]] = {m: {} for m in MODELS}
         #: Customers whose charges and subscriptions are all in memory.
         self._children_loaded: set[str] = set()
+        #: Coupons looked up at Stripe for this batch, by id (see ``remember_coupon``).
+        self.coupons: dict[str, dict] = {}
 
     # --- the current event ----------------------------------------------------------------
 
@@ -258,6 +261,8 @@ class LedgerSession:
         born = whole_number(obj, "created")
         told = "discount" in obj  # newer API versions may leave the field out
         discount = discount_data(obj.get("discount")) if told else None
+        if discount is not None and set(discount) == {"id"}:  # its coupon only by id
+            discount = {**discount, **(self._discount_coupon(obj["discount"]) or {})}
         row = self._get_or_new(LedgerCustomer, customer_id)
         if told:
             self._set_customer_discount(row, discount, (created, event_id))
@@ -281,6 +286,21 @@ class LedgerSession:
         self._touch(old_email, row.email)
         return row
 
+    def remember_coupon(self, obj: dict) -> None:
+        """A coupon looked up at Stripe: discounts naming it by id only read its terms."""
+        self.coupons[require_id(obj)] = coupon_data(obj)
+
+    def _discount_coupon(self, discount: dict) -> dict | None:
+        """A discount's coupon data: inline, else a coupon looked up by its id."""
+        coupon = discount_coupon(discount)
+        if coupon is None:
+            source = discount.get("source")
+            named = discount.get("coupon") or (
+                source.get("coupon") if isinstance(source, dict) else None
+            )
+            coupon = self.coupons.get(named) if isinstance(named, str) else None
+        return coupon
+
     def customer_discount(self, obj: dict, *, deleted: bool = False) -> LedgerCustomer:
         """Apply a ``customer.discount.*`` event's discount: remember its coupon by id, and
         when it is customer-wide (no ``subscription``), make it the customer's coupon (newest
@@ -288,7 +308,7 @@ class LedgerSession:
         customer_id = object_id(obj.get("customer"))
         if not customer_id:
             raise UnreadableObject("the discount names no customer")
-        coupon = discount_coupon(obj)
+        coupon = self._discount_coupon(obj)
         discount_id = text(obj, "id")
         subscription = object_id(obj.get("subscription"))
         row = self._get_or_new(LedgerCustomer, customer_id)

@@ -182,6 +182,8 @@ class UnitOfWork:
             try:
                 if kind == "customer":
                     self.ledger.customer(obj, version=version)
+                elif kind == "coupon":
+                    self.ledger.remember_coupon(obj)
                 else:
                     self.ledger.at(*version)
                     self.ledger.charge(obj)
