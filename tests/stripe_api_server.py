@@ -78,7 +78,11 @@ def _handler(stand_in: StripeStandIn):
                 }
             )
             parts = self.path.split("?")[0].strip("/").split("/")
-            if len(parts) != 3 or parts[0] != "v1" or parts[1] not in ("customers", "charges"):
+            if (
+                len(parts) != 3
+                or parts[0] != "v1"
+                or parts[1] not in ("customers", "charges", "coupons")
+            ):
                 return self._send(404, {"error": {"type": "invalid_request_error"}})
             obj = stand_in.objects.get((account, parts[2]))
             if obj is None:

@@ -175,12 +175,15 @@ def test_parse_reads_prices_legacy_plans_and_coupons():
             ]
         },
         "discount": {"id": "di_2", "coupon": {"amount_off": 100, "currency": "usd"}},
-        "discounts": ["di_3"],  # an unexpanded id: unknown to the webhook, skipped
+        "discounts": ["di_2", "di_3"],  # ids: di_2 is the one above; di_3 kept to resolve
     }
     data = subscription_data(current)
     assert data["items"][0]["label"] == "Team"
     assert data["items"][0]["unit_amount"] == "1500.5"
-    assert data["discounts"] == [{"percent_off": None, "amount_off": 100, "currency": "usd"}]
+    assert data["discounts"] == [
+        {"percent_off": None, "amount_off": 100, "currency": "usd"},
+        {"id": "di_3"},
+    ]
     parsed = subscription_from_data("sub_1", "active", 1, "usd", data)
     # (1500.5 × 2 × 90 % − 100) × 52 ÷ 12 ÷ 2
     assert subscription_mrr(parsed) == (Fraction(30010, 10) * Fraction(9, 10) - 100) * 52 / 24
@@ -212,3 +215,118 @@ def test_lifetime_value_is_exact_per_currency(rows):
     jpy = [c.captured - c.refunded for c in charges if c.currency == "jpy"]
     if jpy:
         assert fields["lifetime_value_jpy"] == sum(jpy)
+
+
+def test_older_shapes_plan_on_the_subscription_and_currency_from_prices():
+    from bento_stripe.ledger.parse import subscription_currency
+
+    old = {
+        "currency": None,
+        "plan": {
+            "id": "gold",
+            "amount": 1500,
+            "currency": "EUR",
+            "name": "Gold",
+            "interval": "week",
+        },
+        "quantity": 2,
+    }
+    data = subscription_data(old)
+    assert [(i["label"], i["quantity"], i["currency"]) for i in data["items"]] == [
+        ("Gold", 2, "eur")
+    ]
+    assert subscription_currency(old, data) == "eur"
+    parsed = subscription_from_data("sub_1", "active", 1, "", data)
+    assert parsed.currency == "eur"  # rows stored before the rule read right too
+    assert subscription_mrr(parsed) == Fraction(1500 * 2 * 52, 12)
+    # Items win over a subscription-level plan; a nickname or product name over the plan's name.
+    both = {**old, "items": {"data": [{"plan": {**old["plan"], "nickname": "G1"}}]}}
+    assert [i["label"] for i in subscription_data(both)["items"]] == ["G1"]
+    named = {"price": {"id": "price_9", "name": "Legacy", "product": {"name": "Team"}}}
+    assert item_data(named)["label"] == "Team"
+    assert item_data({"price": {"id": "price_9"}})["label"] == "price_9"
+
+
+def test_paused_collection_counts_zero_but_stays_the_main_subscription():
+    paused = Subscription("sub_p", "active", 2, "usd", (item(5000),), collection_paused=True)
+    assert subscription_mrr(paused) == 0
+    fields = person_fields(Person(subscriptions=(paused,)))
+    assert (fields["mrr"], fields["subscription_status"], fields["plan"]) == (0, "active", "Pro")
+    data = subscription_data({"pause_collection": {"behavior": "void"}, "items": {"data": []}})
+    assert subscription_from_data("sub_p", "active", 2, "usd", data).collection_paused
+    assert not subscription_data({"pause_collection": None})["collection_paused"]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "divide_by", "round_up", "billed"),
+    [
+        (25, 10, True, 3),
+        (25, 10, False, 2),
+        (30, 10, True, 3),
+        (30, 10, False, 3),
+        (1, 1, True, 1),
+        (0, 5, True, 0),
+        (4, 5, True, 1),
+        (4, 5, False, 0),
+    ],
+)
+def test_transform_quantity(quantity, divide_by, round_up, billed):
+    it = item(1999, quantity=quantity, divide_by=divide_by, round_up=round_up)
+    assert subscription_mrr(sub(items=[it])) == 1999 * billed
+
+
+def test_transform_quantity_is_read_and_checked():
+    price = {"id": "p", "unit_amount": 100, "transform_quantity": {"divide_by": 3, "round": "down"}}
+    data = subscription_data({"items": {"data": [{"price": price, "quantity": 8}]}})
+    parsed = subscription_from_data("sub_1", "active", 1, "usd", data)
+    assert subscription_mrr(parsed) == 200  # 8 ÷ 3 = 2.67, rounded down: 2
+    from bento_stripe.ledger.parse import UnreadableObject
+
+    with pytest.raises(UnreadableObject, match="divide_by"):
+        item_data({"price": {**price, "transform_quantity": {"divide_by": 0, "round": "up"}}})
+
+
+def test_mrr_per_currency_fields_appear_with_a_subscription_in_that_currency():
+    person = Person(
+        customers=(Customer("cus_1", 1, "usd"),),
+        subscriptions=(
+            sub(items=[item(2000)], sid="sub_u"),
+            sub(items=[item(1000)], sid="sub_e1", currency="eur"),
+            sub(items=[item(550, quantity=2)], sid="sub_e2", currency="eur"),
+            sub(status="canceled", items=[item(900)], sid="sub_k", currency="kwd"),
+            sub(
+                status="trialing", items=[item(12000, interval="year")], sid="sub_j", currency="jpy"
+            ),
+        ),
+    )
+    fields = person_fields(person)
+    assert {k: v for k, v in fields.items() if k.startswith("mrr")} == {
+        "mrr": 20,
+        "mrr_eur": 21,  # 10.00 + 2 × 5.50
+        "mrr_jpy": 0,  # trialing: counts 0, but the field is there
+        "mrr_kwd": 0,
+    }
+    alone = person_fields(Person(customers=(Customer("cus_1", 1, "usd"),)))
+    assert not [k for k in alone if k.startswith("mrr_")]
+
+
+def test_customer_coupons_and_discount_ids_resolve_when_read():
+    data = subscription_data({"items": {"data": [{"price": {"id": "p", "unit_amount": 1000}}]}})
+    wide = {"discount": {"percent_off": "50", "amount_off": None, "currency": ""}}
+    assert subscription_mrr(subscription_from_data("s", "active", 1, "usd", data, wide)) == 500
+    with_id = {**data, "discounts": [{"id": "di_9"}]}
+    known = {**wide, "known_discounts": {"di_9": {"percent_off": None, "amount_off": 300}}}
+    # Its own coupon (resolved by id) wins over the customer's.
+    assert subscription_mrr(subscription_from_data("s", "active", 1, "usd", with_id, known)) == 700
+    # An id never seen with its coupon: its own, unknown, so neither applies.
+    assert subscription_mrr(subscription_from_data("s", "active", 1, "usd", with_id, wide)) == 1000
+
+
+def test_a_discount_whose_coupon_is_only_an_id_is_still_the_subscriptions_own():
+    current = {"discounts": [{"id": "di_7", "source": {"coupon": "co_x", "type": "coupon"}}]}
+    data = subscription_data(current)
+    assert data["discounts"] == [{"id": "di_7"}]
+    wide = {"discount": {"percent_off": "50", "amount_off": None, "currency": ""}}
+    with_item = {**data, "items": [item_data({"price": {"id": "p", "unit_amount": 800}})]}
+    # Its own (unknown) coupon keeps the customer's 50 % away.
+    assert subscription_mrr(subscription_from_data("s", "active", 1, "usd", with_item, wide)) == 800

@@ -53,6 +53,21 @@ def coupon(draw, currency):
 
 
 @st.composite
+def discount(draw, discount_id, currency, customer):
+    """A Stripe discount object (older shape: the coupon inside) of customer ``customer``."""
+    off = draw(coupon(currency))
+    if off is None:
+        off = {"coupon": {"id": "co_half", "percent_off": 50}}
+    return {
+        "id": discount_id,
+        "object": "discount",
+        "coupon": off["coupon"],
+        "customer": f"cus_{customer}",
+        "subscription": None,
+    }
+
+
+@st.composite
 def streams(draw):
     """Events of several customers: charges, refunds, disputes, subscriptions, ordered by time."""
     clock = iter(range(T0, T0 + 10_000, draw(st.sampled_from([1, 7]))))
@@ -69,8 +84,18 @@ def streams(draw):
             "currency": currency,
             "created": T0 - 1000 + c,
         }
+        if draw(st.booleans()):  # a customer-wide coupon on the customer object itself
+            cus["discount"] = draw(discount(f"di_cus{c}", currency or "usd", c))
         customers.append((cus, currency or "usd"))
         events.append(("customer.created", dict(cus)))
+    # Customer-wide coupons through customer.discount.* events (each id: one coupon).
+    for k in range(draw(st.integers(0, 2))):
+        c = draw(st.integers(0, n_customers - 1))
+        cus, currency = customers[c]
+        given = draw(discount(f"di_ev{c}_{k}", currency, c))
+        events.append(("customer.discount.created", given))
+        if draw(st.booleans()):
+            events.append(("customer.discount.deleted", dict(given)))
     for k in range(draw(st.integers(0, 4))):
         cus, default = customers[draw(st.integers(0, n_customers - 1))]
         currency = draw(st.sampled_from([default, default, "eur", "jpy"]))
@@ -106,7 +131,14 @@ def streams(draw):
             outcome = draw(st.sampled_from(["lost", "won"]))
             events.append(("charge.dispute.closed", {**dispute, "status": outcome}))
     for s in range(draw(st.integers(0, 2))):
-        cus, currency = customers[draw(st.integers(0, n_customers - 1))]
+        c = draw(st.integers(0, n_customers - 1))
+        cus, default = customers[c]
+        # Several currencies per person; some subscriptions say theirs only through prices.
+        currency = draw(st.sampled_from([default, default, "eur", "jpy"]))
+        own = None
+        if draw(st.booleans()):  # the subscription's own discount, named by id only
+            own = draw(discount(f"di_sub{s}", currency, c))
+            events.append(("customer.discount.created", {**own, "subscription": f"sub_{s}"}))
         for step in range(draw(st.integers(1, 3))):
             status = draw(
                 st.sampled_from(["active", "active", "past_due", "trialing", "paused", "canceled"])
@@ -123,11 +155,15 @@ def streams(draw):
                 "id": f"sub_{s}",
                 "object": "subscription",
                 "customer": cus["id"],
-                "currency": currency,
+                "currency": draw(st.sampled_from([currency, currency, None])),
                 "status": status,
                 "created": T0 - 500 + s,
                 "items": {"data": items},
-                "discount": draw(coupon(currency)),
+                "discount": None if own else draw(coupon(currency)),
+                "discounts": [own["id"]] if own else [],
+                "pause_collection": draw(
+                    st.sampled_from([None, None, {"behavior": "void", "resumes_at": None}])
+                ),
             }
             kind = "created" if step == 0 else ("deleted" if status == "canceled" else "updated")
             events.append((f"customer.subscription.{kind}", obj))
@@ -221,6 +257,8 @@ class StreamProperties(TestCase):
         assert len(keys) == len(set(keys))
         assert fields == expected_fields
         assert sums == expected_sums
+        for person in fields.values():  # coupons never take MRR below zero, in any currency
+            assert all(v >= 0 for k, v in person.items() if k.startswith("mrr"))
         # The value events add up, per currency, to the people's lifetime values.
         assert currency_totals(sums) == ledger_totals(fields)
 
@@ -244,3 +282,91 @@ def ledger_totals(fields):
                 continue
             totals[code] += int(Decimal(str(value)).scaleb(exponent(code)))
     return {k: v for k, v in totals.items() if v}
+
+
+@st.composite
+def coupon_streams(draw):
+    """One person's subscriptions and coupons: customer-wide ones (on the customer object and
+    through customer.discount.* events), ones named by id, paused collection, currencies."""
+    clock = iter(range(T0, T0 + 10_000, 3))
+    currency = draw(st.sampled_from(["usd", "eur", None]))
+    default = currency or "usd"
+    events: list[tuple[str, dict]] = []
+    cus = {
+        "id": "cus_0",
+        "object": "customer",
+        "email": "person0@example.com",
+        "currency": currency,
+        "created": T0 - 1000,
+        "discount": None,
+    }
+    events.append(("customer.created", dict(cus)))
+    for k in range(draw(st.integers(0, 2))):  # the customer object's discount changes
+        wide = draw(st.one_of(st.none(), discount(f"di_obj{k}", default, 0)))
+        events.append(("customer.updated", {**cus, "discount": wide}))
+    for k in range(draw(st.integers(1, 3))):
+        given = draw(discount(f"di_ev{k}", default, 0))
+        kinds = draw(st.sampled_from([["created"], ["created", "deleted"], ["created", "updated"]]))
+        events.extend((f"customer.discount.{kind}", dict(given)) for kind in kinds)
+    for s in range(draw(st.integers(1, 2))):
+        ccy = draw(st.sampled_from([default, default, "jpy"]))
+        own = None
+        if draw(st.booleans()):
+            own = draw(discount(f"di_sub{s}", ccy, 0))
+            events.append(("customer.discount.created", {**own, "subscription": f"sub_{s}"}))
+        for step in range(draw(st.integers(1, 2))):
+            obj = {
+                "id": f"sub_{s}",
+                "object": "subscription",
+                "customer": "cus_0",
+                "currency": draw(st.sampled_from([ccy, None])),
+                "status": draw(st.sampled_from(["active", "active", "past_due", "canceled"])),
+                "created": T0 - 500 + s,
+                "items": {
+                    "data": [
+                        {
+                            "id": f"si_{s}",
+                            "quantity": draw(st.integers(1, 30)),
+                            "price": draw(price(ccy)),
+                        }
+                    ]
+                },
+                "discounts": [own["id"]] if own else [],
+                "pause_collection": draw(st.sampled_from([None, {"behavior": "void"}])),
+            }
+            events.append(
+                ("customer.subscription.updated" if step else "customer.subscription.created", obj)
+            )
+    return [
+        {
+            "id": f"evt_{i:03d}",
+            "object": "event",
+            "type": event_type,
+            "created": next(clock),
+            "livemode": False,
+            "data": {"object": obj},
+        }
+        for i, (event_type, obj) in enumerate(events)
+    ]
+
+
+@override_settings(BENTO_STRIPE={**django_settings.BENTO_STRIPE, "LOOKUP_EMAILS": False})
+class CouponProperties(TestCase):
+    """Coupons, paused collection and per-currency MRR follow the newest events, in any order."""
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(data=st.data(), stream=coupon_streams())
+    def test_order_and_repetition_do_not_matter(self, data, stream):
+        ordered = StripeAccountFactory(site=SiteFactory())
+        ingest(stream, ordered, "a")
+        expected, _, _, _ = final_state(ordered.site)
+        mixed = list(data.draw(st.permutations(stream)))
+        mixed += data.draw(st.lists(st.sampled_from(stream), max_size=4))
+        other = StripeAccountFactory(
+            site=SiteFactory(), stripe_user_id=ordered.stripe_user_id + "x"
+        )
+        ingest(mixed, other, "b", data.draw(st.sets(st.integers(0, len(mixed)))))
+        fields, _, _, _ = final_state(other.site)
+        assert fields == expected
+        person = expected["person0@example.com"]
+        assert all(v >= 0 for k, v in person.items() if k.startswith("mrr"))

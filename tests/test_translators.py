@@ -18,6 +18,9 @@ customer.subscription.created customer.subscription.updated customer.subscriptio
 customer.subscription.paused customer.subscription.resumed customer.subscription.trial_will_end
 invoice.paid invoice.payment_succeeded invoice.payment_failed invoice.upcoming
 invoice.payment_action_required checkout.session.completed account.application.deauthorized
+customer.discount.created customer.discount.updated customer.discount.deleted
+invoice.created invoice.finalized invoice.voided invoice.marked_uncollectible
+charge.dispute.funds_withdrawn charge.dispute.funds_reinstated
 """.split()
 
 
@@ -317,6 +320,7 @@ PAYLOAD_OF_FAMILY = [
     ("charge.refund.", "charge_refund_updated"),
     ("charge.", "charge_succeeded"),
     ("customer.subscription.", "customer_subscription_created"),
+    ("customer.discount.", "customer_discount_created"),
     ("customer.", "customer_created"),
     ("invoice.", "invoice_paid"),
     ("checkout.", "checkout_session_completed"),

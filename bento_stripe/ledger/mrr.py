@@ -43,17 +43,29 @@ def to_monthly(amount: Fraction, interval: str, interval_count: int) -> Fraction
     return amount * factor / interval_count
 
 
+def billed_quantity(item: Item) -> int:
+    """The quantity Stripe bills: ``transform_quantity`` divides it and rounds up or down."""
+    if item.divide_by <= 1:
+        return item.quantity
+    whole, rest = divmod(item.quantity, item.divide_by)
+    return whole + 1 if rest and item.round_up else whole
+
+
 def item_period_amount(item: Item, currency: str) -> Fraction:
     """One item's amount per billing period after its own discounts (0 for usage-based prices)."""
     if item.usage_based or item.unit_amount is None:
         return _ZERO
-    amount = Fraction(item.unit_amount) * item.quantity
+    amount = Fraction(item.unit_amount) * billed_quantity(item)
     return apply_discounts(amount, item.discounts, currency)
 
 
 def subscription_mrr(sub: Subscription) -> Fraction:
-    """The subscription's exact MRR in minor units; 0 unless it is active or past due."""
-    if sub.status not in PAYING or not sub.items:
+    """The subscription's exact MRR in minor units; 0 unless it is active or past due.
+
+    A subscription whose collection is paused counts 0 too: Stripe keeps its status but
+    issues no collectible invoices until it resumes.
+    """
+    if sub.status not in PAYING or sub.collection_paused or not sub.items:
         return _ZERO
     # Stripe bills every item of a subscription on one interval; group defensively anyway.
     groups: dict[tuple[str, int], Fraction] = {}

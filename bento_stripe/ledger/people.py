@@ -71,9 +71,12 @@ def load_people(
     customers: dict[str, list[Customer]] = defaultdict(list)
     charges: dict[str, list[Charge]] = defaultdict(list)
     subscriptions: dict[str, list[Subscription]] = defaultdict(list)
+    #: Each customer's stored data (its coupon, the discounts seen), by account and id.
+    customer_data: dict[tuple[str, bool, str], dict] = {}
     for chunk in _chunks(wanted):
         where = accounts_q(accounts) & Q(email__in=chunk)
         for cu in LedgerCustomer.objects.filter(where):
+            customer_data[(cu.stripe_account_id, cu.livemode, cu.customer_id)] = cu.data
             customers[cu.email].append(
                 Customer(
                     id=cu.customer_id, created=cu.created, currency=cu.currency, deleted=cu.deleted
@@ -100,7 +103,14 @@ def load_people(
             )
         for s in LedgerSubscription.objects.filter(where):
             subscriptions[s.email].append(
-                subscription_from_data(s.subscription_id, s.status, s.created, s.currency, s.data)
+                subscription_from_data(
+                    s.subscription_id,
+                    s.status,
+                    s.created,
+                    s.currency,
+                    s.data,
+                    customer_data.get((s.stripe_account_id, s.livemode, s.customer_id)),
+                )
             )
     for email in wanted:
         people[email] = Person(

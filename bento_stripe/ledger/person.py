@@ -8,7 +8,7 @@ from .currency import major_number
 from .mrr import PAYING, main_subscription, subscription_mrr
 from .shapes import Person
 
-#: The fields every subscriber carries, besides ``lifetime_value_<ccy>``.
+#: The fields every subscriber carries, besides ``lifetime_value_<ccy>`` and ``mrr_<ccy>``.
 FIELD_NAMES = (
     "lifetime_value",
     "currency",
@@ -54,18 +54,11 @@ def person_fields(person: Person) -> dict:
     if not currency and main is not None:
         currency = main.currency.lower()
     totals = net_by_currency(person)
-    mrr = sum(
-        (
-            subscription_mrr(s)
-            for s in person.subscriptions
-            if s.status in PAYING and s.currency.lower() == currency
-        ),
-        Fraction(0),
-    )
+    mrr = mrr_by_currency(person)
     fields: dict = {
         "lifetime_value": major_number(totals.get(currency, 0), currency),
         "currency": currency.upper(),
-        "mrr": major_number(mrr, currency),
+        "mrr": major_number(mrr.get(currency, Fraction(0)), currency),
         "plan": ", ".join(item.label for item in main.items) if main else "",
         "subscription_status": main.status if main else "",
         "stripe_customer_id": newest_customer_id(person),
@@ -73,4 +66,21 @@ def person_fields(person: Person) -> dict:
     for code in sorted(totals):
         if code != currency:
             fields[f"lifetime_value_{code}"] = major_number(totals[code], code)
+    for code in sorted(mrr):
+        if code and code != currency:
+            fields[f"mrr_{code}"] = major_number(mrr[code], code)
     return fields
+
+
+def mrr_by_currency(person: Person) -> dict[str, Fraction]:
+    """Exact MRR per lower-case currency, in minor units, over every subscription.
+
+    Every currency the person has a subscription in is there, at 0 when none of those
+    counts: a field Bento already has is set to 0 then, not left at its old value.
+    """
+    totals: dict[str, Fraction] = {}
+    for sub in person.subscriptions:
+        code = sub.currency.lower()
+        amount = subscription_mrr(sub) if sub.status in PAYING else Fraction(0)
+        totals[code] = totals.get(code, Fraction(0)) + amount
+    return totals

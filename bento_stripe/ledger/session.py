@@ -19,12 +19,21 @@ from django.utils import timezone
 from ..models import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
 from ..models.ledger import LedgerRow
 from .parse import (
+    UnreadableObject,
     charge_captured,
     charge_email,
+    coupon_data,
+    discount_coupon,
+    discount_data,
+    minor_units,
     normalize_email,
     object_id,
     refunded_of_captured,
+    require_id,
+    subscription_currency,
     subscription_data,
+    text,
+    whole_number,
 )
 
 Row = TypeVar("Row", bound=LedgerRow)
@@ -104,6 +113,8 @@ class LedgerSession:
         self._dirty: dict[type[LedgerRow], dict[str, LedgerRow]] = {m: {} for m in MODELS}
         #: Customers whose charges and subscriptions are all in memory.
         self._children_loaded: set[str] = set()
+        #: Coupons looked up at Stripe for this batch, by id (see ``remember_coupon``).
+        self.coupons: dict[str, dict] = {}
 
     # --- the current event ----------------------------------------------------------------
 
@@ -242,15 +253,26 @@ class LedgerSession:
     ) -> LedgerCustomer:
         """Apply a customer object if it is newer than what is known; track email changes."""
         created, event_id = version or (self.created, self.event_id)
-        row = self._get_or_new(LedgerCustomer, obj["id"])
+        # Read everything first: an unreadable object changes nothing.
+        customer_id = require_id(obj)
+        new_email = normalize_email(text(obj, "email"))
+        name = text(obj, "name")[:255]
+        currency = text(obj, "currency").lower()
+        born = whole_number(obj, "created")
+        told = "discount" in obj  # newer API versions may leave the field out
+        discount = discount_data(obj.get("discount")) if told else None
+        if discount is not None and set(discount) == {"id"}:  # its coupon only by id
+            discount = {**discount, **(self._discount_coupon(obj["discount"]) or {})}
+        row = self._get_or_new(LedgerCustomer, customer_id)
+        if told:
+            self._set_customer_discount(row, discount, (created, event_id))
         if not row.is_newer(created, event_id):
             return row
         old_email = row.email
-        new_email = normalize_email(obj.get("email"))
         row.version_created, row.version_event = created, event_id
-        row.name = str(obj.get("name") or "")[:255]
-        row.currency = (obj.get("currency") or row.currency or "").lower()
-        row.created = int(obj.get("created") or row.created or 0)
+        row.name = name
+        row.currency = currency or row.currency or ""
+        row.created = born or row.created or 0
         row.deleted = deleted or bool(obj.get("deleted"))
         if new_email or not old_email:
             row.email = new_email
@@ -263,6 +285,63 @@ class LedgerSession:
                 )
         self._touch(old_email, row.email)
         return row
+
+    def remember_coupon(self, obj: dict) -> None:
+        """A coupon looked up at Stripe: discounts naming it by id only read its terms."""
+        self.coupons[require_id(obj)] = coupon_data(obj)
+
+    def _discount_coupon(self, discount: dict) -> dict | None:
+        """A discount's coupon data: inline, else a coupon looked up by its id."""
+        coupon = discount_coupon(discount)
+        if coupon is None:
+            source = discount.get("source")
+            named = discount.get("coupon") or (
+                source.get("coupon") if isinstance(source, dict) else None
+            )
+            coupon = self.coupons.get(named) if isinstance(named, str) else None
+        return coupon
+
+    def customer_discount(self, obj: dict, *, deleted: bool = False) -> LedgerCustomer:
+        """Apply a ``customer.discount.*`` event's discount: remember its coupon by id, and
+        when it is customer-wide (no ``subscription``), make it the customer's coupon (newest
+        event wins; ``deleted`` removes it)."""
+        customer_id = object_id(obj.get("customer"))
+        if not customer_id:
+            raise UnreadableObject("the discount names no customer")
+        coupon = self._discount_coupon(obj)
+        discount_id = text(obj, "id")
+        subscription = object_id(obj.get("subscription"))
+        row = self._get_or_new(LedgerCustomer, customer_id)
+        if discount_id and coupon is not None:
+            known = dict(row.data.get("known_discounts") or {})
+            if known.get(discount_id) != coupon:
+                known[discount_id] = coupon
+                row.data = {**row.data, "known_discounts": known}
+                self._changed(row)
+        if not subscription:
+            wide = None if deleted else {"id": discount_id, **(coupon or {})}
+            self._set_customer_discount(row, wide, (self.created, self.event_id))
+        self._touch(row.email)
+        return row
+
+    def _set_customer_discount(
+        self, row: LedgerCustomer, discount: dict | None, version: tuple[int, str]
+    ) -> None:
+        """The customer-wide coupon as of ``version``, unless a newer one is known."""
+        if list(version) <= list(row.data.get("discount_version") or [0, ""]):
+            return
+        known = dict(row.data.get("known_discounts") or {})
+        coupon = {k: v for k, v in (discount or {}).items() if k != "id"}
+        if discount and discount.get("id") and coupon:
+            known[discount["id"]] = coupon
+        row.data = {
+            **row.data,
+            "discount": coupon or None,
+            "discount_version": list(version),
+            "known_discounts": known,
+        }
+        self._changed(row)
+        self._touch(row.email)
 
     def learn_email(self, customer_id: str, email: str) -> None:
         """Fill in a customer's email from an invoice or charge when no customer event told it."""
@@ -291,14 +370,19 @@ class LedgerSession:
 
     def charge(self, obj: dict) -> LedgerCharge:
         """Merge a charge object: amounts only grow, so a stale event never undoes a later one."""
-        row = self._get_or_new(LedgerCharge, obj["id"])
+        charge_id = require_id(obj)
+        own_email = charge_email(obj)
+        currency = text(obj, "currency").lower()
+        born = whole_number(obj, "created")
+        captured, refunded = charge_captured(obj), refunded_of_captured(obj)
+        row = self._get_or_new(LedgerCharge, charge_id)
         before = row.email
         row.customer_id = object_id(obj.get("customer")) or row.customer_id
-        row.own_email = charge_email(obj) or row.own_email
-        row.currency = (obj.get("currency") or row.currency).lower()
-        row.created = int(obj.get("created") or row.created)
-        row.captured = max(row.captured, charge_captured(obj))
-        row.refunded = max(row.refunded, refunded_of_captured(obj))
+        row.own_email = own_email or row.own_email
+        row.currency = currency or row.currency
+        row.created = born or row.created
+        row.captured = max(row.captured, captured)
+        row.refunded = max(row.refunded, refunded)
         if row.customer_id and row.own_email:
             self.learn_email(row.customer_id, row.own_email)
         row.email = self.customer_email(row.customer_id) or row.own_email
@@ -331,18 +415,24 @@ class LedgerSession:
 
     def dispute(self, obj: dict) -> LedgerDispute:
         """Record a dispute; ``lost`` only ever turns on."""
-        row = self._get_or_new(LedgerDispute, obj["id"])
+        dispute_id = require_id(obj)
+        amount = minor_units(obj, "amount") or 0
+        currency = text(obj, "currency").lower()
+        status = text(obj, "status")
+        row = self._get_or_new(LedgerDispute, dispute_id)
         row.charge_id = object_id(obj.get("charge")) or row.charge_id
-        row.amount = max(row.amount, int(obj.get("amount") or 0))
-        row.currency = (obj.get("currency") or row.currency).lower()
+        row.amount = max(row.amount, amount)
+        row.currency = currency or row.currency
         if row.is_newer(self.created, self.event_id):
             row.version_created, row.version_event = self.created, self.event_id
-            row.status = str(obj.get("status") or "")
-        row.lost = row.lost or obj.get("status") == "lost"
+            row.status = status
+        row.lost = row.lost or status == "lost"
         charge = self.charge_row(row.charge_id)
         row.email = charge.email if charge else row.email
         self._changed(row)
         if row.lost:
+            if charge is None and not row.charge_id:
+                return row  # no charge named yet: nobody's value to lower
             if charge is None:  # a placeholder, so the charge's own events fill it later
                 charge = self._get_or_new(LedgerCharge, row.charge_id)
                 charge.currency = charge.currency or row.currency
@@ -362,16 +452,21 @@ class LedgerSession:
 
     def subscription(self, obj: dict) -> LedgerSubscription:
         """Apply a subscription object if it is newer than what is known."""
-        row = self._get_or_new(LedgerSubscription, obj["id"])
+        subscription_id = require_id(obj)
+        status = text(obj, "status")
+        born = whole_number(obj, "created")
+        data = subscription_data(obj)
+        currency = subscription_currency(obj, data)
+        row = self._get_or_new(LedgerSubscription, subscription_id)
         if not row.is_newer(self.created, self.event_id):
             return row
         before = row.email
         row.version_created, row.version_event = self.created, self.event_id
         row.customer_id = object_id(obj.get("customer")) or row.customer_id
-        row.status = str(obj.get("status") or "")
-        row.currency = (obj.get("currency") or row.currency or "").lower()
-        row.created = int(obj.get("created") or row.created or 0)
-        row.data = subscription_data(obj)
+        row.status = status
+        row.currency = currency or row.currency or ""
+        row.created = born or row.created or 0
+        row.data = data
         row.email = self.customer_email(row.customer_id)
         self._changed(row)
         self._touch(before, row.email)

@@ -28,6 +28,9 @@ class Item:
     #: Metered or tiered prices have no fixed amount: they count 0 in MRR.
     usage_based: bool = False
     discounts: tuple[Discount, ...] = ()
+    #: The price's ``transform_quantity``: bill quantity ÷ ``divide_by``, rounded up or down.
+    divide_by: int = 1
+    round_up: bool = True
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class Subscription:
     currency: str
     items: tuple[Item, ...] = ()
     discounts: tuple[Discount, ...] = ()
+    #: ``pause_collection`` is set: Stripe makes no collectible invoices, so no MRR.
+    collection_paused: bool = False
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,9 @@ class LedgerCustomer(VersionedRow):
     currency = models.CharField(_("currency"), max_length=8, blank=True)
     created = models.BigIntegerField(_("created (UNIX time)"), default=0)
     deleted = models.BooleanField(_("deleted"), default=False)
+    #: The customer-wide coupon and the discounts seen for this customer, as read by
+    #: ``bento_stripe.ledger.session.LedgerSession.customer_discount``.
+    data = models.JSONField(_("data"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("ledger customer")

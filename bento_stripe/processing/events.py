@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from .. import signals
 from ..conf import app_settings
+from ..ledger.parse import UnreadableObject
 from ..ledger.session import ObjectIds
 from ..models import StripeAccount, StripeEventRecord
 from ..translators.base import BentoEvent, TranslationContext
@@ -92,7 +93,14 @@ def _apply_one(uow: UnitOfWork, record: StripeEventRecord) -> None:
         return
     uow.ledger.at(int(event["created"]), event["id"])
     ctx = TranslationContext(event=event, account=uow.account, site=uow.site, ledger=uow.ledger)
-    uow.add_events(record, ctx, translate(ctx))
+    try:
+        # The ledger reads an object whole before it changes any row, so an unreadable
+        # one leaves nothing half-applied in the session (DESIGN.md: ignored, with why).
+        events = translate(ctx)
+    except UnreadableObject as error:
+        uow.skip(record, Status.IGNORED, f"unreadable: {error}")
+        return
+    uow.add_events(record, ctx, events)
     if record.event_type.startswith("account."):
         uow.refresh_account()
 

@@ -24,6 +24,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .. import queue, signals
+from ..ledger.parse import UnreadableObject
 from ..ledger.people import FieldChange, refresh_people
 from ..ledger.session import CHUNK, LedgerSession
 from ..models import OutboxEvent, Site, StripeAccount, StripeEventRecord, Subscriber
@@ -178,11 +179,16 @@ class UnitOfWork:
     def apply_snapshots(self, snapshots: Iterable[Snapshot]) -> None:
         """Apply customers and charges looked up at Stripe (each with its own version)."""
         for kind, obj, version in snapshots:
-            if kind == "customer":
-                self.ledger.customer(obj, version=version)
-            else:
-                self.ledger.at(*version)
-                self.ledger.charge(obj)
+            try:
+                if kind == "customer":
+                    self.ledger.customer(obj, version=version)
+                elif kind == "coupon":
+                    self.ledger.remember_coupon(obj)
+                else:
+                    self.ledger.at(*version)
+                    self.ledger.charge(obj)
+            except UnreadableObject as error:  # the events that named it still apply
+                logger.warning("Stripe's %s %s is unreadable: %s", kind, obj.get("id"), error)
 
     def add_events(
         self, record: StripeEventRecord, ctx: TranslationContext, events: list[BentoEvent]

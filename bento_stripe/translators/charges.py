@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ledger.parse import charge_email, object_id, refunded_of_captured
+from ..ledger.parse import charge_email, object_id, refunded_of_captured, text
 from .base import BentoEvent, TranslationContext
 from .registry import builtin
 
@@ -86,7 +86,7 @@ def refund_updated(ctx: TranslationContext) -> list[BentoEvent]:
             customer=object_id(ctx.obj.get("customer")) or (row.customer_id if row else ""),
             charge_id=charge_id,
             amount=ctx.obj.get("amount"),
-            currency=(ctx.obj.get("currency") or "").upper() or None,
+            currency=text(ctx.obj, "currency").upper() or None,
             status=ctx.obj.get("status"),
             reason=ctx.obj.get("reason"),
             charge=charge_id or None,
@@ -94,9 +94,18 @@ def refund_updated(ctx: TranslationContext) -> list[BentoEvent]:
     ]
 
 
-@builtin("charge.dispute.created", "charge.dispute.closed")
+@builtin(
+    "charge.dispute.created",
+    "charge.dispute.closed",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+)
 def dispute(ctx: TranslationContext) -> list[BentoEvent]:
-    """A dispute opened or closed; a lost one takes the disputed amount off, once."""
+    """A dispute's news; only a lost one, when it closes, takes the disputed amount off, once.
+
+    Funds withdrawn or reinstated while a dispute is open move no value: the outcome is
+    not known yet, and counting both the withdrawal and the loss would count twice.
+    """
     row = ctx.ledger.dispute(ctx.obj)
     extra: dict[str, Any] = {}
     if ctx.type == "charge.dispute.closed":

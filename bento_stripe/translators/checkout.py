@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..ledger.parse import object_id
+from ..ledger.parse import object_id, text
 from .base import BentoEvent, TranslationContext
 from .registry import builtin
 
@@ -11,17 +11,19 @@ from .registry import builtin
 def checkout_completed(ctx: TranslationContext) -> list[BentoEvent]:
     """The buyer finished a Checkout session."""
     obj = ctx.obj
-    email = (obj.get("customer_details") or {}).get("email") or obj.get("customer_email") or ""
+    details = obj.get("customer_details")
+    email = text(details if isinstance(details, dict) else {}, "email")
+    email = email or text(obj, "customer_email")
     customer_id = object_id(obj.get("customer"))
+    # Read whole before the ledger learns anything: an unreadable session changes nothing.
+    event = ctx.bento(
+        customer=customer_id,
+        email_hint=email,
+        mode=obj.get("mode"),
+        amount_total=obj.get("amount_total"),
+        currency=text(obj, "currency").upper() or None,
+        payment_status=obj.get("payment_status"),
+        subscription=object_id(obj.get("subscription")) or None,
+    )
     ctx.ledger.learn_email(customer_id, email)
-    return [
-        ctx.bento(
-            customer=customer_id,
-            email_hint=email,
-            mode=obj.get("mode"),
-            amount_total=obj.get("amount_total"),
-            currency=(obj.get("currency") or "").upper() or None,
-            payment_status=obj.get("payment_status"),
-            subscription=object_id(obj.get("subscription")) or None,
-        )
-    ]
+    return [event]

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from ..ledger.parse import listing, whole_number
 from .base import BentoEvent, TranslationContext, iso_date
 from .registry import builtin
 
 
 def period_end(obj: dict) -> int | None:
     """The current period's end: per item (current API) or on the subscription (legacy)."""
+    items = listing(obj.get("items"), "subscription.items")
     ends = [
-        i.get("current_period_end")
-        for i in (obj.get("items") or {}).get("data") or []
-        if i.get("current_period_end")
+        end for i in items if isinstance(i, dict) and (end := whole_number(i, "current_period_end"))
     ]
     if ends:
         return max(ends)
-    return obj.get("current_period_end")
+    return whole_number(obj, "current_period_end")
 
 
 @builtin(
@@ -28,10 +28,12 @@ def period_end(obj: dict) -> int | None:
 )
 def subscription(ctx: TranslationContext) -> list[BentoEvent]:
     """Apply the subscription (when newest) and tell the person what changed."""
-    row = ctx.ledger.subscription(ctx.obj)
     obj = ctx.obj
-    labels = ", ".join(i["label"] for i in (row.data.get("items") or []))
+    # Read before the ledger changes: an unreadable object must change nothing.
     end = period_end(obj)
+    trial_end = whole_number(obj, "trial_end")
+    row = ctx.ledger.subscription(obj)
+    labels = ", ".join(i["label"] for i in (row.data.get("items") or []))
     previous = ctx.previous
     return [
         ctx.bento(
@@ -41,6 +43,6 @@ def subscription(ctx: TranslationContext) -> list[BentoEvent]:
             plan=labels or None,
             cancel_at_period_end=obj.get("cancel_at_period_end"),
             current_period_end=iso_date(end) if end else None,
-            trial_end=iso_date(obj["trial_end"]) if obj.get("trial_end") else None,
+            trial_end=iso_date(trial_end) if trial_end else None,
         )
     ]
