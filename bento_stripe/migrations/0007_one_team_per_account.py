@@ -87,6 +87,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("bento_stripe", "0005_processing_queue")]
+    dependencies = [("bento_stripe", "0006_ledgercustomer_data")]
 
     operations = [migrations.RunPython(forward, backward, elidable=False)]
