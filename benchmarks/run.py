@@ -58,6 +58,8 @@ ACCOUNTS = 20
 #: gunicorn as the benchmark runs it: 2 workers, threads so that keep-alive works.
 GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "2", "--keep-alive", "60"]
 LOAD_THREADS = 4
+#: django-q2's cluster name in example_project.settings (its Redis list is django_q:<name>:q).
+CLUSTER = "bento_stripe"
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,11 @@ class Sizes:
 
 
 QUICK = Sizes(
-    ingest=1500,
-    ingest_djstripe=200,
-    processing={1: 200, 10: 1000, 100: 2000},
-    queries={1: 100, 10: 200, 100: 2000},
-    e2e=2000,
+    ingest=1000,
+    ingest_djstripe=100,
+    processing={1: 100, 10: 500, 100: 2000},
+    queries={1: 50, 10: 200, 100: 2000},
+    e2e=1000,
     steady_seconds=15,
 )
 FULL = Sizes(
@@ -245,6 +247,15 @@ class Backend:
             env["REDIS_URL"] = self.redis_url
         return env
 
+    def queue_depth(self, db_url: str) -> int:
+        """Tasks waiting in the django-q2 broker (each cluster also holds up to queue_limit)."""
+        if self.redis_url:
+            import redis
+
+            return redis.Redis.from_url(self.redis_url).llen(f"django_q:{CLUSTER}:q")
+        with contextlib.closing(sqlite3.connect(db_url.removeprefix("sqlite:///"))) as conn:
+            return conn.execute("SELECT count(*) FROM django_q_ormq").fetchone()[0]
+
     def version(self) -> str:
         if self.pg_admin:
             with self.admin() as conn:
@@ -321,32 +332,38 @@ class Bench:
 
     # -- 1. ingest --------------------------------------------------------------------
     def ingest(self, backend: Backend) -> dict:
+        """The three views in one server, then our webhook again with persistent connections."""
         our_path, djstripe_path = backend.paths
         url = backend.create("ingest", template="tpl")
         backend.flush_redis()
-        env = self.env(backend, url, STRIPE_API_BASE=self.stripe.url)
-        name = f"{backend.key}-ingest-gunicorn"
-        port, server = self.gunicorn(name, env)
         results: dict = {}
-        try:
-            wait_http(f"http://127.0.0.1:{port}/bench/bare/")
-            targets = {
+        runs = {
+            "": {
                 "bare": ("/bench/bare/", self.sizes.ingest),
                 "webhook": (our_path, self.sizes.ingest),
                 "djstripe": (djstripe_path, self.sizes.ingest_djstripe),
-            }
-            for target, (path, _) in targets.items():  # warm both workers up
-                self.load(port, path, 60, f"warm{target}")
-            self.stripe.take()
-            for target, (path, count) in targets.items():
-                results[target] = self.load(port, path, count, f"ing{target}")
-                results[target]["stripe_calls"] = self.stripe.take()
-                log(
-                    f"[{backend.key}] ingest {target}: {results[target]['rps']:,.0f} req/s, "
-                    f"statuses {results[target]['statuses']}"
-                )
-        finally:
-            self.procs.stop(server)
+            },
+            "60": {"webhook_persistent": (our_path, self.sizes.ingest)},
+        }
+        for conn_max_age, targets in runs.items():
+            env = self.env(
+                backend, url, STRIPE_API_BASE=self.stripe.url, BENCH_CONN_MAX_AGE=conn_max_age
+            )
+            port, server = self.gunicorn(f"{backend.key}-ingest-gunicorn{conn_max_age}", env)
+            try:
+                wait_http(f"http://127.0.0.1:{port}/bench/bare/")
+                for target, (path, _) in targets.items():  # warm both workers up
+                    self.load(port, path, 60, f"warm{target}")
+                self.stripe.take()
+                for target, (path, count) in targets.items():
+                    results[target] = self.load(port, path, count, f"ing{target}")
+                    results[target]["stripe_calls"] = self.stripe.take()
+                    log(
+                        f"[{backend.key}] ingest {target}: {results[target]['rps']:,.0f} req/s, "
+                        f"statuses {results[target]['statuses']}"
+                    )
+            finally:
+                self.procs.stop(server)
         return results
 
     # -- 2. processing ----------------------------------------------------------------
@@ -398,8 +415,13 @@ class Bench:
                 wait_log(self.procs, f"{backend.key}-qcluster{n}", "running")
             wait_http(f"http://127.0.0.1:{port}/admin/login/")
             self.stripe.take()
-            results["burst"] = self.burst(bento, port, our_path, backend)
-            results["steady"] = self.steady(bento, port, our_path, backend)
+            for phase in ("burst", "steady"):
+                marks = self.log_marks(backend)
+                with Sampler(lambda: backend.queue_depth(url)) as depth:
+                    results[phase] = getattr(self, phase)(bento, port, our_path, backend)
+                results[phase]["broker_queue_max"] = depth.max
+                results[phase]["tasks"] = self.tasks_since(marks)
+                log(f"[{backend.key}] {phase} tasks run: {results[phase]['tasks']}")
             results["stripe_calls"] = self.stripe.take()
         finally:
             for proc in reversed(started):
@@ -407,6 +429,26 @@ class Bench:
             bento.stop()
             backend.flush_redis()
         return results
+
+    def log_marks(self, backend: Backend) -> dict[Path, int]:
+        paths = [self.work / f"{backend.key}-qcluster{n}.log" for n in (1, 2)]
+        return {p: p.stat().st_size for p in paths}
+
+    def tasks_since(self, marks: dict[Path, int]) -> dict[str, int]:
+        """Tasks the qcluster processes finished since ``marks``, by function (from their log)."""
+        counts: dict[str, int] = {}
+        for path, offset in marks.items():
+            with open(path, "rb") as f:
+                f.seek(offset)
+                for line in f.read().decode(errors="replace").splitlines():
+                    for verb in ("Processed", "Failed"):
+                        if f"{verb} '" in line:
+                            func = line.split(f"{verb} '", 1)[1].split("'", 1)[0]
+                            key = func.rsplit(".", 1)[-1] + (
+                                "" if verb == "Processed" else " (failed)"
+                            )
+                            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def arrivals(self, bento, since: int = 0) -> dict[str, float]:
         """Event id → time its first Bento request arrived (accepted requests only)."""
@@ -492,6 +534,28 @@ class Bench:
         return result
 
 
+class Sampler:
+    """Calls ``probe`` every half second in a thread while the block runs; keeps the maximum."""
+
+    def __init__(self, probe) -> None:
+        self.probe, self.max = probe, 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+
+    def loop(self) -> None:
+        while not self.done.wait(0.5):
+            with contextlib.suppress(Exception):
+                self.max = max(self.max, self.probe())
+
+    def __enter__(self) -> Sampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join()
+
+
 def _count(values) -> dict[str, int]:
     counts: dict[str, int] = {}
     for v in values:
@@ -551,12 +615,15 @@ def report(results: dict) -> tuple[list[tuple], list[dict]]:
     row("bare Django view, requests/s", "ingest", "bare", "rps")
     row("our webhook, requests/s", "ingest", "webhook", "rps")
     row("dj-stripe stock view, requests/s", "ingest", "djstripe", "rps")
+    row("our webhook, CONN_MAX_AGE=60, requests/s", "ingest", "webhook_persistent", "rps")
     row("bare view p50 / p99, ms", "ingest", "bare", "p50_ms", fmt="{:.1f}")
     rows[-1] = _pair(rows[-1], results, ("ingest", "bare"))
     row("our webhook p50 / p99, ms", "ingest", "webhook", "p50_ms", fmt="{:.1f}")
     rows[-1] = _pair(rows[-1], results, ("ingest", "webhook"))
     row("dj-stripe stock p50 / p99, ms", "ingest", "djstripe", "p50_ms", fmt="{:.1f}")
     rows[-1] = _pair(rows[-1], results, ("ingest", "djstripe"))
+    row("our webhook, CONN_MAX_AGE=60, p50 / p99", "ingest", "webhook_persistent", "p50_ms")
+    rows[-1] = _pair(rows[-1], results, ("ingest", "webhook_persistent"))
     row(
         "webhook / bare",
         "ingest",
@@ -701,6 +768,8 @@ def machine(backends: list[Backend]) -> dict:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        # Other work on the machine skews every number: the load average when the run ended.
+        "load_average": os.getloadavg(),
         "django": django.get_version(),
         "gunicorn": gunicorn.__version__,
     }
@@ -732,6 +801,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", default=bool(os.environ.get("BENCH_QUICK")))
     parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--phases", default="ingest,processing,e2e")
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
@@ -791,7 +861,8 @@ def main(argv: list[str] | None = None) -> int:
         for b in backends:
             part: dict = {"label": b.label}
             results[b.key] = part
-            for phase in ("ingest", "processing", "e2e"):
+            for phase in args.phases.split(","):
+                part.setdefault("load_average", {})[phase] = os.getloadavg()
                 try:
                     part[phase] = getattr(bench, phase)(b)
                 except Exception as exc:  # noqa: BLE001 - report it, go on with the next phase
@@ -810,7 +881,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\n{m['cores']} cores, Python {m['python']}, Django {m['django']}, "
             f"{m.get('sqlite', '')}; {m.get('postgres', '')}; {results['mode']} run in "
-            f"{results['seconds']:.0f} s"
+            f"{results['seconds']:.0f} s; load average at the end {m['load_average']}"
         )
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
@@ -820,7 +891,9 @@ def main(argv: list[str] | None = None) -> int:
         bench.stripe.stop()
         for b in backends:
             b.drop_all()
-    shutil.rmtree(work, ignore_errors=True)
+    for db in work.glob("*.sqlite3*"):
+        db.unlink()
+    log(f"logs of the servers and workers: {work}")
     return 0
 
 
