@@ -40,12 +40,18 @@ format: venv
 migrations-check: venv
 	$(PY) manage.py makemigrations --check --dry-run
 
-# Numbers, not tests (they print, assert nothing): delivery against the local Bento
-# stand-in, then webhook translation and view latency. DATABASE_URL=postgres://... make
-# bench measures PostgreSQL.
-bench: venv
-	$(PY) -m benchmarks.delivery
-	$(PY) benchmarks/webhooks.py
+# Numbers, not tests (they print, assert nothing): ingest under gunicorn, processing by
+# separate worker processes, end to end through qcluster processes and a Bento stand-in,
+# on SQLite and on PostgreSQL + Redis side by side (benchmarks/run.py says how).
+# BENCH_QUICK=1 make bench runs the short version (under ~4 minutes).
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) -m benchmarks.run $(if $(BENCH_QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output db.sqlite3

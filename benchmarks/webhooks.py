@@ -35,86 +35,19 @@ from django.test.utils import (  # noqa: E402
     teardown_databases,
 )
 
+from benchmarks import events  # noqa: E402
 from bento_stripe.models import OutboxEvent, StripeEventRecord  # noqa: E402
 from bento_stripe.processing.tasks import process_waiting  # noqa: E402
 from bento_stripe.webhooks.endpoints import endpoint_path, ensure_local  # noqa: E402
 from tests.factories import StripeAccountFactory  # noqa: E402
 from tests.stripe_events import sign  # noqa: E402
 
-T0 = 1_795_852_800
 SECRET = "whsec_benchmark_0123456789abcdef"  # noqa: S105  (a made-up test secret)
 
 
 def stream(account_id: str, n_events: int, prefix: str) -> list[dict]:
-    """A realistic mix: customers, subscriptions, invoices, charges, refunds."""
-    events: list[dict] = []
-    k = 0
-    while len(events) < n_events:
-        cus = {
-            "id": f"cus_{prefix}{k}",
-            "object": "customer",
-            "email": f"p{prefix}{k}@example.com",
-            "currency": "usd",
-            "created": T0 + k,
-        }
-        price = {
-            "id": "price_pro",
-            "nickname": "Pro",
-            "unit_amount": 4900,
-            "recurring": {"interval": "month", "interval_count": 1},
-        }
-        sub = {
-            "id": f"sub_{prefix}{k}",
-            "object": "subscription",
-            "customer": cus["id"],
-            "status": "active",
-            "currency": "usd",
-            "created": T0 + k,
-            "items": {"data": [{"quantity": 1, "price": price}]},
-        }
-        charge = {
-            "id": f"ch_{prefix}{k}",
-            "object": "charge",
-            "customer": cus["id"],
-            "amount": 4900,
-            "amount_captured": 4900,
-            "amount_refunded": 0,
-            "currency": "usd",
-            "status": "succeeded",
-            "created": T0 + k,
-            "billing_details": {"email": cus["email"]},
-        }
-        invoice = {
-            "id": f"in_{prefix}{k}",
-            "object": "invoice",
-            "customer": cus["id"],
-            "customer_email": cus["email"],
-            "amount_paid": 4900,
-            "currency": "usd",
-            "parent": {"subscription_details": {"subscription": sub["id"]}},
-        }
-        for offset, (kind, obj) in enumerate(
-            [
-                ("customer.created", cus),
-                ("customer.subscription.created", sub),
-                ("invoice.paid", invoice),
-                ("charge.succeeded", charge),
-                ("charge.refunded", {**charge, "amount_refunded": 900}),
-            ]
-        ):
-            events.append(
-                {
-                    "id": f"evt_{prefix}{k}_{offset}",
-                    "object": "event",
-                    "type": kind,
-                    "account": account_id,
-                    "livemode": False,
-                    "created": T0 + 10 * k + offset,
-                    "data": {"object": obj},
-                }
-            )
-        k += 1
-    return events[:n_events]
+    """A realistic mix for one account: customers, subscriptions, invoices, charges, refunds."""
+    return events.stream([account_id], n_events, prefix)
 
 
 def bench_translation(account, n_events: int) -> float:
