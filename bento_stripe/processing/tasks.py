@@ -27,7 +27,8 @@ def process_waiting(budget: float | None = None, linger: float | None = None) ->
     in sync mode), which is what lets web processes skip wake-ups within an interval, and
     while outbox rows it wrote are gathering into fuller batches it queues their drains
     when due (``queue.fire_due_drains``). It stops after ``budget`` seconds
-    (``PROCESS_BUDGET``) and hands over to a fresh task.
+    (``PROCESS_BUDGET``) and hands over to a fresh task. A task that finds nothing at
+    its first look ends at once: another task took the events and is still looking.
     """
     budget = float(app_settings.PROCESS_BUDGET if budget is None else budget)
     if linger is None:
@@ -36,6 +37,7 @@ def process_waiting(budget: float | None = None, linger: float | None = None) ->
     owner = uuid.uuid4().hex
     started = last_work = time.monotonic()
     done = 0
+    first = True
     try:
         while time.monotonic() - started < budget:
             records = claim.claim(owner, size)
@@ -43,7 +45,12 @@ def process_waiting(budget: float | None = None, linger: float | None = None) ->
             if records:
                 done += process_claimed(records)
                 last_work = time.monotonic()
+                first = False
                 continue
+            if first and not gathering:
+                # A redundant wake-up: the event that woke it was claimed by a task that
+                # is still looking (its linger covers what was committed since).
+                return done
             if not gathering and time.monotonic() - last_work >= linger:
                 return done
             time.sleep(POLL)
