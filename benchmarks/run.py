@@ -404,6 +404,8 @@ class Bench:
             url,
             settings="example_project.settings",
             DJANGO_DEBUG="0",
+            # Plain http to gunicorn, as behind a proxy that ends TLS: no https redirect.
+            DJANGO_SECURE_SSL_REDIRECT="0",
             BENTO_API_URL=bento.url,
             BENTO_BACKEND="http",
             STRIPE_API_BASE=self.stripe.url,
