@@ -126,9 +126,7 @@ def test_view_only_staff_see_no_outbox_actions_and_are_told_why():
 @pytest.mark.parametrize("action", ["replay", "retry_now"])
 def test_a_forged_action_post_by_view_only_staff_changes_nothing(action, monkeypatch):
     queued = []
-    monkeypatch.setattr(
-        "bento_stripe.delivery.services.enqueue_drains_on_commit", lambda ids: queued.append(ids)
-    )
+    monkeypatch.setattr("bento_stripe.queue.drain_sites_on_commit", lambda ids: queued.append(ids))
     client = _staff("view_outboxevent")
     delivered, dead = _rows()
     _post_action(client, action, [delivered, dead])
@@ -140,7 +138,7 @@ def test_a_forged_action_post_by_view_only_staff_changes_nothing(action, monkeyp
 
 
 def test_staff_with_the_change_permission_run_the_outbox_actions(monkeypatch):
-    monkeypatch.setattr("bento_stripe.delivery.services.enqueue_drains_on_commit", lambda ids: None)
+    monkeypatch.setattr("bento_stripe.queue.drain_sites_on_commit", lambda ids: None)
     client = _staff("view_outboxevent", "change_outboxevent")
     delivered, dead = _rows()
     page = client.get(reverse("admin:bento_stripe_outboxevent_changelist")).content.decode()

@@ -168,6 +168,11 @@ def streams(draw):
             kind = "created" if step == 0 else ("deleted" if status == "canceled" else "updated")
             events.append((f"customer.subscription.{kind}", obj))
     draw(st.randoms()).shuffle(events)  # the stream's own order, before timestamps
+    return envelopes(events, clock)
+
+
+def envelopes(events, clock):
+    """Stripe event envelopes around (type, object) pairs, dated by ``clock`` in turn."""
     return [
         {
             "id": f"evt_{i:03d}",
@@ -337,17 +342,7 @@ def coupon_streams(draw):
             events.append(
                 ("customer.subscription.updated" if step else "customer.subscription.created", obj)
             )
-    return [
-        {
-            "id": f"evt_{i:03d}",
-            "object": "event",
-            "type": event_type,
-            "created": next(clock),
-            "livemode": False,
-            "data": {"object": obj},
-        }
-        for i, (event_type, obj) in enumerate(events)
-    ]
+    return envelopes(events, clock)
 
 
 @override_settings(BENTO_STRIPE={**django_settings.BENTO_STRIPE, "LOOKUP_EMAILS": False})

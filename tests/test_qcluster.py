@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 from django_q.brokers import get_broker
 
+from bento_stripe import queue
 from bento_stripe.delivery import tasks
 from bento_stripe.delivery.ratelimit import get_limiter
 from bento_stripe.models import OutboxEvent, Subscriber
@@ -132,8 +133,8 @@ def test_two_clusters_drain_5000_rows_none_lost_none_twice(server, clusters):
     clusters()
     clusters()
     for site in sites:
-        tasks.enqueue_drain(site.pk)
-        tasks.enqueue_drain(site.pk)  # a duplicate drain must be turned away, not send twice
+        queue.drain_sites([site.pk])
+        queue.drain_sites([site.pk])  # a duplicate drain must be turned away, not send twice
     wait_until(lambda: undelivered() == 0, "every row delivered")
     server.wait_idle()
     received = Counter(
@@ -160,7 +161,7 @@ def test_kill_9_mid_batch_loses_nothing(server, clusters):
     # The first request hangs long enough to kill the cluster while it waits for Bento.
     server.fail(times=1, delay=3.0, process=True)
     first = clusters(BENTO_LEASE_SECONDS=5)
-    tasks.enqueue_drain(site.pk)
+    queue.drain_sites([site.pk])
     wait_until(lambda: server.in_flight > 0, "a request in flight")
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from .. import queue
 from ..models import OutboxEvent, Site
-from .tasks import enqueue_drains_on_commit
 
 S = OutboxEvent.Status
 
@@ -27,7 +27,7 @@ def _requeue(rows: QuerySet[OutboxEvent], statuses: Iterable[str]) -> int:
             next_attempt_at=timezone.now(),
             lease_expires_at=None,
         )
-        enqueue_drains_on_commit(site_ids)
+        queue.drain_sites_on_commit(site_ids)
     return count
 
 
