@@ -9,10 +9,10 @@ from typing import Any
 
 import stripe
 
+from .. import stripe_clients
 from ..conf import app_settings
 from ..ledger.parse import charge_email, normalize_email, object_id
 from ..models import LedgerCharge, LedgerCustomer, StripeAccount
-from ..redaction import install_stripe_log_filter
 
 logger = logging.getLogger("bento_stripe.processing")
 
@@ -26,15 +26,8 @@ def enabled() -> bool:
 
 
 def stripe_client(account: StripeAccount) -> stripe.StripeClient:
-    """A client with the platform key acting on ``account`` (the ``Stripe-Account`` header)."""
-    install_stripe_log_filter()
-    return stripe.StripeClient(
-        app_settings.require("STRIPE_SECRET_KEY"),
-        stripe_account=account.stripe_user_id,
-        base_addresses={"api": app_settings.STRIPE_API_BASE},
-        max_network_retries=0,
-        http_client=stripe.RequestsClient(timeout=float(app_settings.LOOKUP_TIMEOUT)),
-    )
+    """The account's client (:func:`bento_stripe.stripe_clients.for_account`), lookup timeout."""
+    return stripe_clients.for_account(account, timeout=float(app_settings.LOOKUP_TIMEOUT))
 
 
 def fetch(account: StripeAccount, kind: str, object_id_: str) -> dict | None:

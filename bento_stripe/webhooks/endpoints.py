@@ -6,7 +6,6 @@ import secrets
 import uuid as uuid_lib
 from typing import Any, cast
 
-import stripe
 from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -14,8 +13,8 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from djstripe.models import WebhookEndpoint
 
+from .. import stripe_clients
 from ..conf import app_settings
-from ..redaction import install_stripe_log_filter
 from ..translators.registry import registry
 from .verification import store_secret
 
@@ -91,12 +90,7 @@ def ensure_at_stripe(base_url: str, *, livemode: bool) -> WebhookEndpoint:
         return existing
     endpoint_uuid = uuid_lib.uuid4()
     url = base_url.rstrip("/") + endpoint_path(endpoint_uuid)
-    install_stripe_log_filter()
-    client = stripe.StripeClient(
-        app_settings.require("STRIPE_SECRET_KEY"),
-        base_addresses={"api": app_settings.STRIPE_API_BASE},
-        max_network_retries=2,
-    )
+    client = stripe_clients.platform(retries=2)
     created = client.v1.webhook_endpoints.create(
         {
             "url": url,
