@@ -70,13 +70,98 @@ def check_stripe_settings(
                 id="bento_stripe.W002",
             )
         )
-    if not app_settings.STRIPE_CONNECT_CLIENT_ID:
+    kind = str(app_settings.STRIPE_INSTALL_KIND or "connect").strip().lower()
+    if not app_settings.STRIPE_CONNECT_CLIENT_ID and kind != "app":
         messages.append(
             checks.Warning(
                 "settings.BENTO_STRIPE['STRIPE_CONNECT_CLIENT_ID'] is empty: teams cannot "
                 "connect Stripe accounts.",
                 hint="Copy the ca_... id from Stripe Dashboard → Settings → Connect.",
                 id="bento_stripe.W003",
+            )
+        )
+    return messages
+
+
+@checks.register()
+def check_stripe_app_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """E009: unknown install kind; E010: app installs without a link; E011: a link that is not
+    one; E012: a test key that is not one; W005: a link over plain http; W006: no key of a
+    link's mode."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from .stripe_clients import is_test_key
+
+    messages: list[checks.CheckMessage] = []
+    kind = str(app_settings.STRIPE_INSTALL_KIND or "connect").strip().lower()
+    if kind not in ("connect", "app"):
+        messages.append(
+            checks.Error(
+                "settings.BENTO_STRIPE['STRIPE_INSTALL_KIND'] must be 'connect' (Connect OAuth) "
+                f"or 'app' (a Stripe App with OAuth install links), not {kind!r}.",
+                id="bento_stripe.E009",
+            )
+        )
+    links = {
+        "STRIPE_APP_INSTALL_URL": True,
+        "STRIPE_APP_TEST_INSTALL_URL": False,
+    }
+    configured = {k: str(getattr(app_settings, k) or "").strip() for k in links}
+    if kind == "app" and not any(configured.values()):
+        messages.append(
+            checks.Error(
+                "settings.BENTO_STRIPE['STRIPE_APP_INSTALL_URL'] and "
+                "['STRIPE_APP_TEST_INSTALL_URL'] are both empty while STRIPE_INSTALL_KIND is "
+                "'app': teams cannot install the Stripe App.",
+                hint="Copy the install links from the app's page in the Stripe Dashboard "
+                "(External test tab before the app is published).",
+                id="bento_stripe.E010",
+            )
+        )
+    main = str(app_settings.STRIPE_SECRET_KEY or "")
+    test_key = str(app_settings.STRIPE_TEST_SECRET_KEY or "")
+    for key, live in links.items():
+        link = configured[key]
+        if not link:
+            continue
+        parts = urlsplit(link)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or not parse_qs(parts.query).get("client_id")
+        ):
+            messages.append(
+                checks.Error(
+                    f"settings.BENTO_STRIPE[{key!r}] must be the install link as Stripe shows "
+                    "it (https://marketplace.stripe.com/oauth/v2/.../authorize?client_id=...).",
+                    id="bento_stripe.E011",
+                )
+            )
+        elif parts.scheme == "http" and not settings.DEBUG:
+            messages.append(
+                checks.Warning(
+                    f"settings.BENTO_STRIPE[{key!r}] uses plain http outside DEBUG.",
+                    id="bento_stripe.W005",
+                )
+            )
+        has_key = (main and not is_test_key(main)) if live else (test_key or is_test_key(main))
+        if not has_key:
+            needed = "STRIPE_SECRET_KEY (sk_live_...)" if live else "STRIPE_TEST_SECRET_KEY"
+            messages.append(
+                checks.Warning(
+                    f"settings.BENTO_STRIPE[{key!r}] is set but there is no "
+                    f"{'live' if live else 'test'}-mode key for its token exchange: set {needed}.",
+                    id="bento_stripe.W006",
+                )
+            )
+    if test_key and not is_test_key(test_key):
+        messages.append(
+            checks.Error(
+                "settings.BENTO_STRIPE['STRIPE_TEST_SECRET_KEY'] must be a test-mode key "
+                "(sk_test_... or rk_test_...).",
+                id="bento_stripe.E012",
             )
         )
     return messages

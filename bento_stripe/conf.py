@@ -25,6 +25,23 @@ DEFAULTS: dict[str, Any] = {
     # The redirect URI registered at Stripe; empty: built from the request's host.
     "OAUTH_REDIRECT_URI": "",
     "STORE_ACCESS_TOKEN": False,
+    # How new connections are made: "connect" (Connect OAuth) or "app" (a Stripe App whose
+    # API access type is OAuth 2.0). Connections of both kinds keep working either way.
+    "STRIPE_INSTALL_KIND": "connect",
+    # The Stripe App's install links exactly as the Dashboard shows them (live / test mode);
+    # the app adds redirect_uri and state.
+    "STRIPE_APP_INSTALL_URL": "",
+    "STRIPE_APP_TEST_INSTALL_URL": "",
+    # The app owner's test-mode key, for test-mode installs when STRIPE_SECRET_KEY is live.
+    "STRIPE_TEST_SECRET_KEY": "",
+    # App access tokens: Stripe's lifetime (it sends no expires_in), refreshed this many
+    # seconds ahead of expiry; seconds per token call.
+    "APP_TOKEN_LIFETIME": 3600,
+    "APP_TOKEN_REFRESH_MARGIN": 300,
+    "APP_TOKEN_TIMEOUT": 10.0,
+    # The scheduled task rolls every app connection's refresh token after this many days
+    # (Stripe's refresh tokens last a year).
+    "APP_REFRESH_TOKEN_ROLL_DAYS": 30,
     # Webhooks.
     "WEBHOOK_TOLERANCE": 300,
     "WEBHOOK_MAX_BODY_BYTES": 1024 * 1024,

@@ -36,6 +36,8 @@ DRAIN_SITE = "bento_stripe.delivery.tasks.drain"
 DELIVERY_SWEEP = "bento_stripe.delivery.tasks.sweep"
 #: Task: revoke the app at Stripe after a disconnect (retried by one-off schedules).
 DEAUTHORIZE = "bento_stripe.oauth.tasks.deauthorize_account"
+#: Task: roll the token pairs of Stripe App connections well before their year runs out.
+ROLL_APP_TOKENS = "bento_stripe.stripe_app.tasks.roll_tokens"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ SCHEDULES = (
     Recurring("bento_stripe: process waiting Stripe events", PROCESSING_SWEEP, 1),
     Recurring("bento_stripe: look up held people at Stripe", LOOKUP_HELD, 1),
     Recurring("bento_stripe: deliver due outbox rows", DELIVERY_SWEEP, 1),
+    Recurring("bento_stripe: roll Stripe App tokens", ROLL_APP_TOKENS, 60),
 )
 
 #: Schedules of earlier versions, removed when the current ones are made.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -51,16 +53,27 @@ def change_site(
     return locked
 
 
+#: The fields that hold a connection's tokens, wiped together.
+TOKEN_FIELDS = ("access_token", "refresh_token", "access_token_expires_at")
+
+
+def _wipe_tokens(account: StripeAccount) -> None:
+    account.access_token = ""
+    account.refresh_token = ""
+    account.access_token_expires_at = None
+
+
 def mark_deauthorized(account: StripeAccount) -> StripeAccount:
-    """Record that the account owner revoked the app at Stripe: stop forwarding its events."""
+    """Record that the account owner revoked or uninstalled the app at Stripe: stop forwarding
+    its events, wipe its tokens."""
     with transaction.atomic():
         locked = StripeAccount.objects.select_for_update().get(pk=account.pk)
         if locked.status == StripeAccount.Status.DEAUTHORIZED:
             return locked
         locked.status = StripeAccount.Status.DEAUTHORIZED
         locked.disconnected_at = locked.disconnected_at or timezone.now()
-        locked.access_token = ""
-        locked.save(update_fields=["status", "disconnected_at", "access_token", "updated_at"])
+        _wipe_tokens(locked)
+        locked.save(update_fields=["status", "disconnected_at", *TOKEN_FIELDS, "updated_at"])
         end_held_rows(locked)
         transaction.on_commit(
             lambda: signals.account_disconnected.send(
@@ -70,7 +83,7 @@ def mark_deauthorized(account: StripeAccount) -> StripeAccount:
     return locked
 
 
-@sensitive_variables("access_token", "token")
+@sensitive_variables("access_token", "refresh_token", "tokens")
 def connect_account(
     *,
     team: Team,
@@ -81,22 +94,35 @@ def connect_account(
     display_name: str = "",
     access_token: str = "",
     by: AbstractBaseUser | AnonymousUser | None = None,
+    kind: str = StripeAccount.Kind.CONNECT,
+    refresh_token: str = "",
+    access_token_expires_at: datetime | None = None,
 ) -> tuple[StripeAccount, bool]:
     """Create, refresh or reactivate ``team``'s connection to a Stripe account; (account, created).
 
     ``livemode`` is the one of Stripe's token response. Refused with AlreadyConnectedError
-    while another team has the account actively connected. ``access_token`` is kept
-    (encrypted) only when ``BENTO_STRIPE['STORE_ACCESS_TOKEN']`` is on.
+    while another team has the account actively connected. ``kind`` is how it was made:
+    a Connect connection's ``access_token`` is kept (encrypted) only when
+    ``BENTO_STRIPE['STORE_ACCESS_TOKEN']`` is on; a Stripe App install keeps its token pair
+    (encrypted) and its expiry, and is no longer "needs to be connected again". A
+    connection made again with the other kind takes that kind (nothing else changes).
     """
     if site.team_id != team.pk:
         raise WrongTeamError(f"Site {site.name!r} belongs to another team than {team.name!r}.")
+    app = kind == StripeAccount.Kind.APP
+    if app and not (access_token and refresh_token and access_token_expires_at):
+        raise ValueError("A Stripe App connection needs its access and refresh tokens and expiry.")
     # Masked: a DEBUG error page shows the repr of these locals.
-    token = Masked(access_token if app_settings.STORE_ACCESS_TOKEN else "")
-    access_token = Masked(access_token)
+    tokens = _Tokens(
+        access=Masked(access_token if app or app_settings.STORE_ACCESS_TOKEN else ""),
+        refresh=Masked(refresh_token if app else ""),
+        expires_at=access_token_expires_at if app else None,
+    )
+    access_token, refresh_token = Masked(access_token), Masked(refresh_token)
     try:
         with transaction.atomic():
             account, created = _connect_locked(
-                team, site, stripe_user_id, livemode, scope, display_name, token, by
+                team, site, stripe_user_id, livemode, scope, display_name, kind, tokens, by
             )
     except IntegrityError as exc:
         # Another request connected the same account between our check and our write.
@@ -116,7 +142,16 @@ def _taken_message(stripe_user_id: str) -> str:
     )
 
 
-@sensitive_variables("token")
+@dataclass(frozen=True)
+class _Tokens:
+    """The tokens a connection keeps (never in a repr)."""
+
+    access: str = field(repr=False)
+    refresh: str = field(repr=False)
+    expires_at: datetime | None
+
+
+@sensitive_variables("tokens")
 def _connect_locked(
     team: Team,
     site: Site,
@@ -124,7 +159,8 @@ def _connect_locked(
     livemode: bool,
     scope: str,
     display_name: str,
-    token: str,
+    kind: str,
+    tokens: _Tokens,
     by: AbstractBaseUser | AnonymousUser | None,
 ) -> tuple[StripeAccount, bool]:
     accounts = StripeAccount.objects.select_for_update().filter(stripe_user_id=stripe_user_id)
@@ -138,7 +174,12 @@ def _connect_locked(
     account.site = site
     account.scope = scope
     account.display_name = display_name or account.display_name
-    account.access_token = token
+    account.kind = kind
+    account.access_token = tokens.access
+    account.refresh_token = tokens.refresh
+    account.access_token_expires_at = tokens.expires_at
+    account.tokens_issued_at = timezone.now() if tokens.refresh else None
+    account.needs_reconnect = False
     account.status = StripeAccount.Status.ACTIVE
     account.connected_by = by if getattr(by, "pk", None) else None
     account.connected_at = timezone.now()
@@ -150,15 +191,16 @@ def _connect_locked(
 def disconnect(
     account: StripeAccount, *, by: AbstractBaseUser | AnonymousUser | None = None
 ) -> StripeAccount:
-    """Stop forwarding ``account``'s events now, and revoke the app at Stripe in the background."""
+    """Stop forwarding ``account``'s events now, wipe its tokens, and revoke the app at Stripe
+    (deauthorize a Connect connection, uninstall a Stripe App) in the background."""
     with transaction.atomic():
         locked = StripeAccount.objects.select_for_update().get(pk=account.pk)
         if locked.status != StripeAccount.Status.ACTIVE:
             return locked
         locked.status = StripeAccount.Status.DISCONNECTED
         locked.disconnected_at = timezone.now()
-        locked.access_token = ""
-        locked.save(update_fields=["status", "disconnected_at", "access_token", "updated_at"])
+        _wipe_tokens(locked)
+        locked.save(update_fields=["status", "disconnected_at", *TOKEN_FIELDS, "updated_at"])
         end_held_rows(locked)
         transaction.on_commit(
             lambda: signals.account_disconnected.send(

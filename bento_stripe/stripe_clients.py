@@ -1,36 +1,124 @@
-"""The one place that builds Stripe clients acting for a connected account.
+"""The one place that builds Stripe clients, for the platform and for connected accounts.
 
 Every call made for an account (email lookups for held people, the backfill and
-reconciliation, disconnect) asks :func:`for_account` for its client. Today a connection is
-made with Connect OAuth, so the client carries the platform key and the account in the
-``Stripe-Account`` header; a connection kind with its own credentials plugs in here and
-nowhere else. Platform-level calls (webhook endpoints, the OAuth token exchange) use
-:func:`platform`.
+reconciliation, disconnect) asks :func:`for_account` for its client:
+
+- a Connect OAuth connection: the platform key with the account in ``Stripe-Account``;
+- a Stripe App install: the connection's own access token as the key (Bearer), handed
+  out by :mod:`bento_stripe.stripe_app.tokens`, refreshed ahead of expiry, and on a 401
+  refreshed once and the call retried once.
+
+Platform-level calls (webhook endpoints, the Connect OAuth token exchange) use
+:func:`platform`; calls the app owner makes about an install (uninstall) use
+:func:`owner_for_account`: the owner's key of the install's mode with ``Stripe-Account``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import stripe
+from django.core.exceptions import ImproperlyConfigured
 
 from .conf import app_settings
-from .redaction import install_stripe_log_filter
+from .redaction import Masked, install_stripe_log_filter
 
 if TYPE_CHECKING:
     from .models import StripeAccount
+
+logger = logging.getLogger("bento_stripe.stripe")
+
+TEST_PREFIXES = ("sk_test_", "rk_test_")
+
+
+def is_test_key(key: str) -> bool:
+    return str(key).startswith(TEST_PREFIXES)
+
+
+def secret_key(livemode: bool) -> str:
+    """The app owner's secret key of a mode (Stripe wants the install's mode for its tokens).
+
+    Live: ``STRIPE_SECRET_KEY``, which must be a live key. Test: ``STRIPE_TEST_SECRET_KEY``,
+    else ``STRIPE_SECRET_KEY`` when that is a test key.
+    """
+    main = app_settings.STRIPE_SECRET_KEY
+    if livemode:
+        key = app_settings.require("STRIPE_SECRET_KEY")
+        if is_test_key(key):
+            raise ImproperlyConfigured(
+                "settings.BENTO_STRIPE['STRIPE_SECRET_KEY'] is a test-mode key: live-mode "
+                "Stripe App installs need the live key (sk_live_...)."
+            )
+        return key
+    if app_settings.STRIPE_TEST_SECRET_KEY:
+        return app_settings.STRIPE_TEST_SECRET_KEY
+    if main and is_test_key(main):
+        return main
+    raise ImproperlyConfigured(
+        "settings.BENTO_STRIPE['STRIPE_TEST_SECRET_KEY'] is not set: test-mode Stripe App "
+        "installs need the app owner's test key (sk_test_...) while STRIPE_SECRET_KEY is live."
+    )
+
+
+def _connect_key(livemode: bool) -> str:
+    """The platform key for a Connect connection: the test key for test mode when one is set."""
+    if not livemode and app_settings.STRIPE_TEST_SECRET_KEY:
+        return app_settings.STRIPE_TEST_SECRET_KEY
+    return app_settings.require("STRIPE_SECRET_KEY")
 
 
 def _http_client(timeout: float | None) -> stripe.HTTPClient | None:
     return stripe.RequestsClient(timeout=timeout) if timeout else None
 
 
-def platform(*, timeout: float | None = None, retries: int = 0) -> stripe.StripeClient:
-    """A client on the platform's own key, pointed at ``STRIPE_API_BASE``."""
+def _bases(connect: bool = False) -> dict[str, str]:
+    bases = {"api": app_settings.STRIPE_API_BASE.rstrip("/")}
+    if connect:
+        bases["connect"] = app_settings.STRIPE_CONNECT_BASE.rstrip("/")
+    return bases
+
+
+def platform(
+    *,
+    timeout: float | None = None,
+    retries: int = 0,
+    livemode: bool | None = None,
+    connect: bool = False,
+) -> stripe.StripeClient:
+    """A client on the platform's own key, pointed at ``STRIPE_API_BASE``.
+
+    ``livemode`` picks the owner's key of that mode (:func:`secret_key`); ``connect`` adds
+    the Connect client id and ``STRIPE_CONNECT_BASE`` (Connect OAuth calls).
+    """
     install_stripe_log_filter()
+    key = app_settings.require("STRIPE_SECRET_KEY") if livemode is None else secret_key(livemode)
+    options: dict[str, Any] = {}
+    if connect:
+        options["client_id"] = app_settings.require("STRIPE_CONNECT_CLIENT_ID")
     return stripe.StripeClient(
-        app_settings.require("STRIPE_SECRET_KEY"),
-        base_addresses={"api": app_settings.STRIPE_API_BASE.rstrip("/")},
+        key,
+        base_addresses=_bases(connect),  # type: ignore[arg-type]
+        max_network_retries=retries,
+        http_client=_http_client(timeout),
+        **options,
+    )
+
+
+def owner_for_account(
+    account: StripeAccount, *, timeout: float | None = None, retries: int = 0
+) -> stripe.StripeClient:
+    """The owner's key of ``account``'s mode with its ``Stripe-Account`` header.
+
+    What a Connect connection's calls use, and what the app owner uses to uninstall an app.
+    """
+    install_stripe_log_filter()
+    key = secret_key(account.livemode) if account.is_app else _connect_key(account.livemode)
+    return stripe.StripeClient(
+        key,
+        stripe_account=account.stripe_user_id,
+        base_addresses=_bases(),  # type: ignore[arg-type]
         max_network_retries=retries,
         http_client=_http_client(timeout),
     )
@@ -39,12 +127,62 @@ def platform(*, timeout: float | None = None, retries: int = 0) -> stripe.Stripe
 def for_account(
     account: StripeAccount, *, timeout: float | None = None, retries: int = 0
 ) -> stripe.StripeClient:
-    """A client acting on ``account``: the platform key with the ``Stripe-Account`` header."""
+    """A client acting on ``account``: its access token for an app install, else the
+    platform key with the ``Stripe-Account`` header.
+
+    For an app install this raises :class:`bento_stripe.stripe_app.tokens.ReconnectNeeded`
+    while the connection has no usable token (it needs to be connected again).
+    """
+    if not account.is_app:
+        return owner_for_account(account, timeout=timeout, retries=retries)
+    from .stripe_app import tokens
+
     install_stripe_log_filter()
+    # Sets account.access_token_expires_at: the client asks again only once that is near.
+    token = tokens.access_token(account)
     return stripe.StripeClient(
-        app_settings.require("STRIPE_SECRET_KEY"),
-        stripe_account=account.stripe_user_id,
-        base_addresses={"api": app_settings.STRIPE_API_BASE.rstrip("/")},
+        token,
+        base_addresses=_bases(),  # type: ignore[arg-type]
         max_network_retries=retries,
-        http_client=_http_client(timeout),
+        http_client=TokenHttpClient(account, token, timeout=timeout),
     )
+
+
+class TokenHttpClient(stripe.RequestsClient):
+    """Sends each request with the connection's current access token.
+
+    Before a request whose token is due it asks the token service for a fresh one; when
+    Stripe answers 401 (a clock drifted, or another process refreshed first and the old
+    token died) it asks the service once for a token newer than the refused one and sends
+    the request once more.
+    """
+
+    def __init__(self, account: StripeAccount, token: str, *, timeout: float | None = None):
+        super().__init__(timeout=timeout or 80)
+        self._account = account
+        self._token = Masked(token)
+
+    def request(  # type: ignore[override]  # RequestsClient's own signature
+        self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        from .stripe_app import tokens
+
+        if tokens.due_in_memory(self._account):
+            self._token = Masked(tokens.access_token(self._account))
+        response = super().request(method, url, self._with_token(headers), post_data)
+        if response[1] != 401:
+            return response
+        try:
+            self._token = Masked(tokens.refresh(self._account, refused=self._token))
+        except tokens.ReconnectNeeded:
+            return response  # Stripe's own 401 reaches the caller as an AuthenticationError
+        logger.info(
+            "Stripe refused the access token of %s; retried once with a fresh one.",
+            self._account.stripe_user_id,
+        )
+        return super().request(method, url, self._with_token(headers), post_data)
+
+    def _with_token(self, headers: Mapping[str, str] | None) -> dict[str, str]:
+        merged = dict(headers or {})
+        merged["Authorization"] = f"Bearer {self._token}"
+        return merged

@@ -32,6 +32,11 @@ urlpatterns = [
         name="account_settings",
     ),
     path(
+        "account/teams/<int:team_id>/stripe_accounts/<int:pk>/reconnect/",
+        connect.account_reconnect,
+        name="account_reconnect",
+    ),
+    path(
         "account/teams/<int:team_id>/stripe_accounts/<int:pk>/disconnect/",
         accounts.account_disconnect,
         name="account_disconnect",

@@ -29,15 +29,21 @@ class StripeAccountAdmin(admin.ModelAdmin):
         "team",
         "site",
         "livemode",
+        "kind",
         "status",
+        "needs_reconnect",
         "connected_at",
     ]
-    list_filter = ["status", "livemode", "team"]
+    list_filter = ["status", "kind", "needs_reconnect", "livemode", "team"]
     search_fields = ["stripe_user_id", "display_name", "team__name", "site__name"]
     list_select_related = ["team", "site"]
     actions = ["disconnect_selected"]
     readonly_fields = [
+        "kind",
         "status",
+        "needs_reconnect",
+        "access_token_expires_at",
+        "tokens_issued_at",
         "connected_by",
         "connected_at",
         "disconnected_at",

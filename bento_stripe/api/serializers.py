@@ -39,6 +39,8 @@ class StripeAccountSerializer(serializers.ModelSerializer):
             "livemode",
             "scope",
             "status",
+            "kind",
+            "needs_reconnect",
             "display_name",
             "connected_at",
             "disconnected_at",

@@ -1,4 +1,4 @@
-"""Stripe accounts connected to a team through Stripe Connect."""
+"""Stripe accounts connected to a team through Stripe Connect OAuth or a Stripe App install."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ class StripeAccount(models.Model):
         DISCONNECTED = "disconnected", _("Disconnected")
         DEAUTHORIZED = "deauthorized", _("Deauthorized")
 
+    class Kind(models.TextChoices):
+        CONNECT = "connect", _("Connect OAuth")
+        APP = "app", _("Stripe App")
+
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="stripe_accounts")
     #: Where this account's events go; always a site of ``team`` (checked in the database too).
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="stripe_accounts")
@@ -37,11 +41,29 @@ class StripeAccount(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
     display_name = models.CharField(_("display name"), max_length=255, blank=True)
+    #: How the connection was made: Connect OAuth, or an install of the platform's Stripe App.
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.CONNECT)
     access_token = EncryptedTextField(
         _("access token"),
         blank=True,
-        help_text=_("Stored only when BENTO_STRIPE['STORE_ACCESS_TOKEN'] is on; encrypted."),
+        help_text=_(
+            "Encrypted. A Stripe App connection's current access token; for Connect OAuth "
+            "stored only when BENTO_STRIPE['STORE_ACCESS_TOKEN'] is on."
+        ),
     )
+    refresh_token = EncryptedTextField(
+        _("refresh token"),
+        blank=True,
+        help_text=_("Encrypted. A Stripe App connection's refresh token (rolled on each use)."),
+    )
+    access_token_expires_at = models.DateTimeField(
+        _("access token expires at"), null=True, blank=True
+    )
+    #: When the token pair was last issued by Stripe (the scheduled roll reads it).
+    tokens_issued_at = models.DateTimeField(_("tokens issued at"), null=True, blank=True)
+    #: Stripe refused the refresh token (invalid_grant): the team must install the app again.
+    #: Its events are still recorded and processed; lookups that need the token wait.
+    needs_reconnect = models.BooleanField(_("needs to be connected again"), default=False)
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -77,6 +99,11 @@ class StripeAccount(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def is_app(self) -> bool:
+        """Whether the connection is a Stripe App install (API calls use its own token)."""
+        return self.kind == self.Kind.APP
 
     def clean(self):
         super().clean()

@@ -1,6 +1,6 @@
 """The only place bento-stripe talks to Stripe Connect: authorize URL, token, account, deauthorize.
 
-Built on a ``StripeClient`` per call, pointed at ``STRIPE_API_BASE`` and
+Built on the platform's ``StripeClient`` from :mod:`bento_stripe.stripe_clients`, pointed at ``STRIPE_API_BASE`` and
 ``STRIPE_CONNECT_BASE`` (module-level ``stripe.OAuth`` reads its base once and would
 ignore them). Every Stripe failure comes out as :class:`StripeCallError`, whose
 message carries no code, token or key. stripe-python's own DEBUG records are
@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import stripe
 from django.views.decorators.debug import sensitive_variables
 
+from .. import stripe_clients
 from ..conf import app_settings
 from ..exceptions import BentoStripeError
-from ..redaction import Masked, install_stripe_log_filter, redact
+from ..redaction import Masked, redact
 
 
 class StripeCallError(BentoStripeError):
@@ -49,17 +50,8 @@ class Grant:
 
 
 def client() -> stripe.StripeClient:
-    """A StripeClient on the platform key, pointed at the configured Stripe addresses."""
-    install_stripe_log_filter()
-    return stripe.StripeClient(
-        app_settings.require("STRIPE_SECRET_KEY"),
-        client_id=app_settings.require("STRIPE_CONNECT_CLIENT_ID"),
-        base_addresses={
-            "api": app_settings.STRIPE_API_BASE.rstrip("/"),
-            "connect": app_settings.STRIPE_CONNECT_BASE.rstrip("/"),
-        },
-        max_network_retries=0,
-    )
+    """The platform's Connect client (:func:`bento_stripe.stripe_clients.platform`)."""
+    return stripe_clients.platform(connect=True)
 
 
 def authorize_url(*, redirect_uri: str, state: str, email: str = "") -> str:

@@ -1,4 +1,9 @@
-"""The Connect OAuth flow: send a team's manager to Stripe, then handle Stripe's callback."""
+"""Connecting: send a team's manager to Stripe, then handle Stripe's callback.
+
+Two kinds share the pages and the one callback URL: Connect OAuth (Stripe's authorize
+page) and a Stripe App install (the app's install link of a mode). The signed state says
+which kind and which mode a callback belongs to.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from .. import services
 from ..conf import app_settings
 from ..exceptions import AlreadyConnectedError
 from ..models import Membership, Site, StripeAccount, Team
+from ..stripe_app import api as app_api
+from ..stripe_app.tokens import ReconnectNeeded
 from . import client, state
 
 logger = logging.getLogger("bento_stripe.oauth")
@@ -25,8 +32,22 @@ def redirect_uri(request) -> str:
     )
 
 
-def start(request, team: Team, site: Site) -> str:
-    """The Stripe authorize URL to send ``request.user`` to, with a fresh state for ``team``."""
+def start(
+    request, team: Team, site: Site, *, kind: str | None = None, livemode: bool | None = None
+) -> str:
+    """The Stripe URL to send ``request.user`` to, with a fresh state for ``team``.
+
+    ``kind`` defaults to ``STRIPE_INSTALL_KIND``; an app install goes to the install link of
+    ``livemode`` (default: live when its link is configured, else test).
+    """
+    kind = kind or app_api.install_kind()
+    if kind == app_api.KIND_APP:
+        if livemode is None:
+            livemode = bool(app_api.configured_link(True))
+        value = state.issue(request, team_id=team.pk, site_id=site.pk, kind=kind, livemode=livemode)
+        return app_api.install_url(
+            livemode=livemode, redirect_uri=redirect_uri(request), state=value
+        )
     value = state.issue(request, team_id=team.pk, site_id=site.pk)
     return client.authorize_url(
         redirect_uri=redirect_uri(request),
@@ -86,6 +107,8 @@ def finish(request) -> Outcome:
     site = Site.objects.filter(pk=bound.site_id, team=team).first() or team.sites.first()
     if site is None:
         return Outcome("stripe_error", _("Add a site to the team first."), 400, team)
+    if bound.kind == app_api.KIND_APP:
+        return _finish_app(request, team, site, code, bool(bound.livemode))
     try:
         grant = client.exchange_code(code)
     except client.StripeCallError as exc:
@@ -113,6 +136,48 @@ def finish(request) -> Outcome:
         return Outcome("taken", str(exc), 409, team)
     logger.info(
         "Stripe account %s (%s) connected to team %s by user %s.",
+        account.stripe_user_id,
+        "live" if account.livemode else "test",
+        team.pk,
+        request.user.pk,
+    )
+    return Outcome("connected", _("Stripe account connected."), 200, team, account, created)
+
+
+@sensitive_variables("code", "grant")
+def _finish_app(request, team: Team, site: Site, code: str, livemode: bool) -> Outcome:
+    """A Stripe App install came back: exchange the code with the key of its mode, connect."""
+    try:
+        grant = app_api.exchange_code(code, livemode=livemode)
+    except client.StripeCallError as exc:
+        logger.warning("Stripe App token exchange for team %s failed: %s", team.pk, exc)
+        return _failure(exc, team)
+    try:
+        account, created = services.connect_account(
+            team=team,
+            site=site,
+            stripe_user_id=grant.stripe_user_id,
+            livemode=grant.livemode,
+            scope=grant.scope,
+            access_token=grant.access_token,
+            refresh_token=grant.refresh_token,
+            access_token_expires_at=grant.expires_at,
+            kind=StripeAccount.Kind.APP,
+            by=request.user,
+        )
+    except AlreadyConnectedError as exc:
+        logger.warning("Team %s tried to connect a taken account: %s", team.pk, exc)
+        return Outcome("taken", str(exc), 409, team)
+    try:
+        name = app_api.account_display_name(account)
+    except (client.StripeCallError, ReconnectNeeded) as exc:
+        logger.warning("Looking up Stripe account %s failed: %s", account.stripe_user_id, exc)
+        name = ""
+    if name and name != account.display_name:
+        account.display_name = name
+        account.save(update_fields=["display_name", "updated_at"])
+    logger.info(
+        "Stripe App installed on %s (%s) for team %s by user %s.",
         account.stripe_user_id,
         "live" if account.livemode else "test",
         team.pk,

@@ -1,5 +1,9 @@
 """OAuth ``state``: random, signed, single use, bound to the session, the user and the team.
 
+It also says how the connection is being made (``kind``: Connect OAuth or a Stripe App
+install) and, for an app install, in which mode: the one callback URL serves both, and
+the app's token exchange must use the owner's key of that mode.
+
 The value sent to Stripe is a signed, timestamped token carrying a random nonce and
 the ids it is bound to. The nonce is also kept in the user's session; consuming a
 state removes it there, so a state works once, and only in the session that
@@ -17,7 +21,8 @@ from django.core import signing
 from ..conf import app_settings
 from ..exceptions import BentoStripeError
 
-#: Session key of the pending states: ``{nonce: {"team": id, "site": id, "user": id, "t": ts}}``.
+#: Session key of the pending states:
+#: ``{nonce: {"team": id, "site": id, "user": id, "t": ts, "kind": str, "live": bool|None}}``.
 SESSION_KEY = "bento_stripe_oauth_states"
 #: Salt of the signature, so no other signed value of the project passes for a state.
 SALT = "bento_stripe.oauth.state"
@@ -36,9 +41,15 @@ class StateData:
     team_id: int
     site_id: int
     user_id: object
+    #: "connect" or "app".
+    kind: str = "connect"
+    #: The mode of an app install (None for Connect, whose mode is the token answer's).
+    livemode: bool | None = None
 
 
-def issue(request, *, team_id: int, site_id: int) -> str:
+def issue(
+    request, *, team_id: int, site_id: int, kind: str = "connect", livemode: bool | None = None
+) -> str:
     """A new state for ``request``'s session and user, to send to Stripe's authorize page."""
     nonce = secrets.token_urlsafe(32)
     pending = dict(request.session.get(SESSION_KEY, {}))
@@ -47,12 +58,14 @@ def issue(request, *, team_id: int, site_id: int) -> str:
         "site": site_id,
         "user": str(request.user.pk),  # str: UUID primary keys are JSON-safe too
         "t": int(time.time()),
+        "kind": kind,
+        "live": livemode,
     }
     if len(pending) > MAX_PENDING:
         for old in sorted(pending, key=lambda n: pending[n]["t"])[: len(pending) - MAX_PENDING]:
             del pending[old]
     request.session[SESSION_KEY] = pending
-    payload = {"n": nonce, "t": team_id, "u": str(request.user.pk)}
+    payload = {"n": nonce, "t": team_id, "u": str(request.user.pk), "k": kind, "m": livemode}
     return signing.dumps(payload, salt=SALT, compress=False)
 
 
@@ -81,7 +94,16 @@ def consume(request, value: str | None) -> StateData:
         raise InvalidState("The state was issued for another team.")
     if time.time() - entry["t"] > max_age:
         raise InvalidState("The state has expired.")
-    return StateData(team_id=entry["team"], site_id=entry["site"], user_id=request.user.pk)
+    kind, live = entry.get("kind", "connect"), entry.get("live")
+    if payload.get("k", "connect") != kind or payload.get("m") != live:
+        raise InvalidState("The state was issued for another kind of connection or mode.")
+    return StateData(
+        team_id=entry["team"],
+        site_id=entry["site"],
+        user_id=request.user.pk,
+        kind=kind,
+        livemode=live,
+    )
 
 
 def _unsigned_nonce(value: str) -> str | None:

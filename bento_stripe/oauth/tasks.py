@@ -1,4 +1,8 @@
-"""Queue tasks of the OAuth flow: revoking the app at Stripe after a local disconnect."""
+"""Queue tasks of the OAuth flow: revoking the app at Stripe after a local disconnect.
+
+A Connect connection is deauthorized (``/oauth/deauthorize``); a Stripe App install is
+uninstalled (``/v1/apps/installs/{id}/uninstall``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from django.utils import timezone
 
 from .. import queue
 from ..models import StripeAccount
+from ..stripe_app import api
 from . import client
 
 logger = logging.getLogger("bento_stripe.oauth")
@@ -38,7 +43,11 @@ def deauthorize_account(account_pk: int, attempt: int = 1) -> str:
     if StripeAccount.objects.active().filter(stripe_user_id=account.stripe_user_id).exists():
         return "skipped: the Stripe account is connected again"
     try:
-        client.deauthorize(account.stripe_user_id)
+        if account.is_app:
+            result = api.uninstall(account)
+            logger.info("Stripe App on %s: %s.", account.stripe_user_id, result)
+        else:
+            client.deauthorize(account.stripe_user_id)
     except ImproperlyConfigured as exc:
         logger.error("Cannot deauthorize Stripe account %s: %s", account.stripe_user_id, exc)
         return f"not configured: {exc}"
@@ -69,6 +78,8 @@ def deauthorize_account(account_pk: int, attempt: int = 1) -> str:
             MAX_ATTEMPTS,
         )
         return f"retry scheduled: {exc}"
+    if account.is_app:
+        return "uninstalled"
     logger.info("Deauthorized Stripe account %s at Stripe.", account.stripe_user_id)
     return "deauthorized"
 

@@ -36,6 +36,9 @@ def lookup_held(budget: float | None = None) -> int:
         status=OutboxEvent.Status.HELD,
         next_attempt_at__lte=now - timedelta(seconds=int(app_settings.SWEEP_AFTER)),
         connection__status=StripeAccount.Status.ACTIVE,
+        # An app install that needs to be connected again has no token: its people wait
+        # (their rows stay due, so they are looked up as soon as it is reconnected).
+        connection__needs_reconnect=False,
     ).exclude(stripe_customer_id="")
     keys = list(
         due.order_by("connection_id", "stripe_customer_id")

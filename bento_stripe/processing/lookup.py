@@ -13,6 +13,7 @@ from .. import stripe_clients
 from ..conf import app_settings
 from ..ledger.parse import charge_email, normalize_email, object_id
 from ..models import LedgerCharge, LedgerCustomer, StripeAccount
+from ..stripe_app.tokens import ReconnectNeeded, can_call
 
 logger = logging.getLogger("bento_stripe.processing")
 
@@ -33,7 +34,12 @@ def stripe_client(account: StripeAccount) -> stripe.StripeClient:
 def fetch(account: StripeAccount, kind: str, object_id_: str) -> dict | None:
     """A customer, charge or coupon of ``account`` from Stripe's API, or None (logged) on any
     error."""
-    client = stripe_client(account)
+    try:
+        client = stripe_client(account)
+    except ReconnectNeeded as exc:
+        # An app install without a usable token: the people stay held until it is back.
+        logger.info("Stripe lookup of %s %s waits: %s", kind, object_id_, exc)
+        return None
     service: Any
     if kind == "customer":
         service = client.v1.customers
@@ -88,7 +94,7 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, budget: float) 
     Two queries for the whole batch; Stripe is asked only within ``budget`` seconds (the
     people left over stay held, and the held-row lookup asks again later).
     """
-    if not enabled():
+    if not enabled() or not can_call(account):
         return []
     objects = list(objects)
     deadline = time.monotonic() + budget

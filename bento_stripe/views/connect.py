@@ -11,11 +11,13 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..oauth import flow
-from .access import team_for
-from .forms import SiteChoiceForm
+from ..stripe_app import api as app_api
+from .access import account_for, team_for
+from .forms import ConnectForm
 
 logger = logging.getLogger("bento_stripe.oauth")
 
@@ -25,20 +27,53 @@ logger = logging.getLogger("bento_stripe.oauth")
 def connect_new(request, team_id: int):
     """GET: confirm the site events will go to; POST (CSRF-checked): go to Stripe."""
     team, _role = team_for(request, team_id, manage=True)
-    form = SiteChoiceForm(request.POST or None, team=team)
+    app = app_api.install_kind() == app_api.KIND_APP
+    modes = app_api.modes() if app else []
+    form = ConnectForm(request.POST or None, team=team, modes=modes)
     error = ""
     if request.method == "POST" and form.is_valid():
         try:
-            return HttpResponseRedirect(flow.start(request, team, form.cleaned_data["site"]))
+            url = flow.start(
+                request, team, form.cleaned_data["site"], livemode=form.livemode(modes)
+            )
+            return HttpResponseRedirect(url)
         except ImproperlyConfigured as exc:
             logger.error("Cannot start the Stripe OAuth flow: %s", exc)
-            error = _(
-                "The Stripe app is not configured on this server (platform key or client id "
-                "missing). Ask your administrator."
-            )
+            error = str(_NOT_CONFIGURED)
     status = 400 if request.method == "POST" else 200
-    context = {"team": team, "form": form, "has_sites": team.sites.exists(), "error": error}
+    context = {
+        "team": team,
+        "form": form,
+        "has_sites": team.sites.exists(),
+        "error": error,
+        "app_install": app,
+    }
     return render(request, "bento_stripe/connect_new.html", context, status=status)
+
+
+_NOT_CONFIGURED = gettext_lazy(
+    "The Stripe app is not configured on this server (platform key, client id or install "
+    "link missing). Ask your administrator."
+)
+
+
+@login_required
+@require_POST
+def account_reconnect(request, team_id: int, pk: int):
+    """Install the Stripe App again for a connection that needs it (same site and mode)."""
+    account, team, _role = account_for(request, team_id, pk, manage=True)
+    if not account.is_app:
+        messages.error(request, _("Only a Stripe App connection is reconnected here."))
+        return redirect("bento_stripe:account_review", team_id=team.pk, pk=account.pk)
+    try:
+        url = flow.start(
+            request, team, account.site, kind=app_api.KIND_APP, livemode=account.livemode
+        )
+    except ImproperlyConfigured as exc:
+        logger.error("Cannot start the Stripe App install again: %s", exc)
+        messages.error(request, _NOT_CONFIGURED)
+        return redirect("bento_stripe:account_review", team_id=team.pk, pk=account.pk)
+    return HttpResponseRedirect(url)
 
 
 @login_required

@@ -24,3 +24,30 @@ class SiteChoiceForm(forms.Form):
         first = initial_site or sites.first()
         if first is not None:
             self.fields["site"].initial = first.pk
+
+
+class ConnectForm(SiteChoiceForm):
+    """The confirmation page: the site, and for a Stripe App install with a test-mode link
+    configured, the mode (live or test) to install in."""
+
+    mode = forms.ChoiceField(
+        label=_("Mode"),
+        choices=[("live", _("Live mode")), ("test", _("Test mode"))],
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    def __init__(self, *args, modes: list[bool] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        modes = modes or []
+        if len(modes) < 2:
+            del self.fields["mode"]
+        else:
+            self.fields["mode"].required = True
+            self.fields["mode"].initial = "live"
+
+    def livemode(self, modes: list[bool]) -> bool | None:
+        """The chosen mode (the only configured one when there is no choice)."""
+        if "mode" in self.fields:
+            return self.cleaned_data["mode"] == "live"
+        return modes[0] if modes else None

@@ -1,0 +1,1 @@
+"""Stripe App installs (API access type OAuth 2.0): install links, tokens, uninstall, manifest."""
