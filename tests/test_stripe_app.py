@@ -1,0 +1,549 @@
+"""Stripe App installs (OAuth install links) against the local app stand-in: every journey."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import timedelta
+
+import pytest
+import requests
+import stripe
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from bento_stripe import queue, services, stripe_clients
+from bento_stripe.models import OutboxEvent, StripeAccount
+from bento_stripe.processing import tasks
+from bento_stripe.stripe_app import api as app_api
+from bento_stripe.stripe_app import tokens
+from tests.factories import StripeAccountFactory
+from tests.oauth_helpers import callback_path, manager, query
+from tests.stripe_app_server import CLIENT_ID, OWNER_KEYS, TEST_LINK_PATH
+from tests.stripe_events import load
+
+pytestmark = pytest.mark.django_db
+
+CALLBACK = "http://testserver/account/oauth/stripe_accounts/callback"
+APP_ACCOUNT = "acct_1AppInstallStandIn"
+
+
+@pytest.fixture
+def owner(client, app_settings_on):
+    user, team, sites = manager("owner")
+    client.force_login(user)
+    return user, team, sites
+
+
+def start(client, team, site, mode: str | None = "live"):
+    data = {"site": site.pk}
+    if mode:
+        data["mode"] = mode
+    return client.post(reverse("bento_stripe:connect_new", args=[team.pk]), data)
+
+
+def decide(install_url: str, decision: str = "allow") -> str:
+    """Press Install (or Cancel) on the stand-in's marketplace page; the callback URL."""
+    page = requests.get(install_url, timeout=10)
+    assert page.status_code == 200 and "Install" in page.text, page.text
+    params = query(install_url)
+    path = install_url.split("?")[0]
+    answer = requests.post(
+        path + "/decision",
+        data={
+            "decision": decision,
+            "redirect_uri": params["redirect_uri"],
+            "state": params["state"],
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 302
+    return answer.headers["Location"]
+
+
+def install(client, team, site, mode: str = "live", decision: str = "allow"):
+    response = start(client, team, site, mode)
+    assert response.status_code == 302, response.content
+    url = decide(response["Location"], decision)
+    return client.get(callback_path(url)), url
+
+
+def with_state(callback_url: str, state: str) -> str:
+    """The callback URL with another ``state`` (the code kept)."""
+    from urllib.parse import urlencode
+
+    params = {**query(callback_url), "state": state}
+    return callback_url.split("?")[0] + "?" + urlencode(params)
+
+
+def basic_user(request: dict) -> str:
+    return base64.b64decode(request["authorization"][6:]).decode()
+
+
+def raw_column(account: StripeAccount, column: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column} FROM bento_stripe_stripeaccount WHERE id = %s",  # noqa: S608
+            [account.pk],
+        )
+        return cursor.fetchone()[0]
+
+
+# --- the confirmation page and the install link ------------------------------------------
+
+
+def test_confirmation_offers_both_modes_and_goes_to_the_configured_link(client, owner, app_server):
+    _, team, sites = owner
+    page = client.get(reverse("bento_stripe:connect_new", args=[team.pk]))
+    assert page.status_code == 200
+    assert b'name="mode"' in page.content and b"Test mode" in page.content
+    response = start(client, team, sites[1], "test")
+    assert response.status_code == 302
+    url = response["Location"]
+    assert url.startswith(app_server.url + TEST_LINK_PATH + "?")  # the extra segment kept
+    params = query(url)
+    assert params["client_id"] == CLIENT_ID
+    assert params["redirect_uri"] == CALLBACK
+    assert len(params["state"]) > 40
+
+
+def test_only_a_live_link_means_no_mode_choice(client, owner, settings, app_server):
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_APP_TEST_INSTALL_URL": ""}
+    _, team, sites = owner
+    page = client.get(reverse("bento_stripe:connect_new", args=[team.pk]))
+    assert b'name="mode"' not in page.content
+    response = start(client, team, sites[0], mode=None)
+    assert response["Location"].startswith(app_server.link(True).split("?")[0] + "?")
+
+
+def test_install_link_replaces_a_redirect_uri_and_state_it_carried():
+    from django.test import override_settings
+
+    link = "https://marketplace.stripe.com/oauth/v2/chnlink_X/authorize?client_id=ca_1&state=old"
+    with override_settings(BENTO_STRIPE={"STRIPE_APP_TEST_INSTALL_URL": link}):
+        url = app_api.install_url(livemode=False, redirect_uri="https://b.example/cb", state="s1")
+    assert url.startswith("https://marketplace.stripe.com/oauth/v2/chnlink_X/authorize?")
+    assert query(url) == {
+        "client_id": "ca_1",
+        "redirect_uri": "https://b.example/cb",
+        "state": "s1",
+    }
+    with override_settings(BENTO_STRIPE={}), pytest.raises(ImproperlyConfigured):
+        app_api.install_url(livemode=True, redirect_uri="x", state="y")
+
+
+# --- installing ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["live", "test"])
+def test_install_connects_the_account_with_encrypted_tokens(client, owner, app_server, mode):
+    user, team, sites = owner
+    response, _ = install(client, team, sites[1], mode)
+    account = StripeAccount.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse(
+        "bento_stripe:account_review", kwargs={"team_id": team.pk, "pk": account.pk}
+    )
+    live = mode == "live"
+    assert (account.kind, account.livemode, account.stripe_user_id) == ("app", live, APP_ACCOUNT)
+    assert account.site == sites[1] and account.connected_by == user
+    assert account.scope == "stripe_apps" and not account.needs_reconnect
+    assert account.display_name == "Blue Bottle (app stand-in)"  # asked with the new token
+    # The pair is the stand-in's current one, stored encrypted, with its hour.
+    (grant,) = app_server.state.live_tokens()
+    assert (account.access_token, account.refresh_token) == (
+        grant.access_token,
+        grant.refresh_token,
+    )
+    for column in ("access_token", "refresh_token"):
+        stored = raw_column(account, column)
+        assert stored.startswith("fernet:") and grant.access_token not in stored
+    expected = timezone.now() + timedelta(hours=1)
+    assert abs((account.access_token_expires_at - expected).total_seconds()) < 60
+    # The exchange used the owner's key of that mode, as HTTP Basic with an empty password.
+    (exchange,) = app_server.state.calls("/v1/oauth/token")
+    assert basic_user(exchange) == OWNER_KEYS[live] + ":"
+    assert exchange["params"]["grant_type"] == "authorization_code"
+    assert "client_id" not in exchange["params"]
+    # Review page and API show the connection.
+    review = client.get(response["Location"]).content.decode()
+    assert "Stripe App" in review and APP_ACCOUNT in review and 'id="needs-reconnect"' not in review
+    (row,) = client.get("/api/stripe-accounts/").json()
+    assert (row["kind"], row["needs_reconnect"], row["livemode"]) == ("app", False, live)
+
+
+def test_refusal_connects_nothing(client, owner):
+    _, team, sites = owner
+    response, url = install(client, team, sites[0], "live", decision="deny")
+    assert query(url)["error"] == "access_denied"
+    assert response.status_code == 200
+    assert b"You cancelled" in response.content
+    assert not StripeAccount.objects.exists()
+
+
+def test_a_replayed_callback_is_refused(client, owner, app_server):
+    _, team, sites = owner
+    response, url = install(client, team, sites[0])
+    assert response.status_code == 302
+    again = client.get(callback_path(url))
+    assert again.status_code == 400 and b"not valid any more" in again.content
+    assert app_server.state.exchanges == 1
+
+
+def test_a_state_of_another_user_is_refused(client, owner, app_server):
+    _, team, sites = owner
+    url = decide(start(client, team, sites[0])["Location"])
+    intruder, _, _ = manager("owner")
+    client.force_login(intruder)
+    response = client.get(callback_path(url))
+    assert response.status_code == 400
+    assert not StripeAccount.objects.exists() and app_server.state.exchanges == 0
+
+
+def test_a_code_used_twice_is_refused_by_stripe(client, owner, app_server):
+    _, team, sites = owner
+    first = decide(start(client, team, sites[0])["Location"])
+    second_state = query(start(client, team, sites[0])["Location"])["state"]
+    assert client.get(callback_path(first)).status_code == 302
+    # The same code again, under a fresh valid state: Stripe answers invalid_grant.
+    reused = with_state(first, second_state)
+    response = client.get(callback_path(reused))
+    assert response.status_code == 400 and b"did not accept the authorization" in response.content
+    assert StripeAccount.objects.count() == 1
+
+
+def test_a_code_of_the_other_mode_is_refused(client, owner, app_server):
+    """A state says test mode but the code was made live: the test key cannot redeem it."""
+    _, team, sites = owner
+    live_url = decide(start(client, team, sites[0], "live")["Location"])
+    test_state = query(start(client, team, sites[0], "test")["Location"])["state"]
+    response = client.get(callback_path(with_state(live_url, test_state)))
+    assert response.status_code == 400
+    assert not StripeAccount.objects.exists()
+
+
+# --- the token service ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def installed(client, owner, app_server):
+    _, team, sites = owner
+    response, _ = install(client, team, sites[0], "test")
+    assert response.status_code == 302
+    return StripeAccount.objects.get()
+
+
+def held_charge(i: int = 0) -> dict:
+    event = load("charge_succeeded")
+    event.update(id=f"evt_app_ch{i}", account=APP_ACCOUNT, livemode=False)
+    obj = event["data"]["object"]
+    obj.update(id=f"ch_app{i}", customer=f"cus_app{i}", receipt_email=None, livemode=False)
+    obj["billing_details"]["email"] = None
+    return event
+
+
+def customer(i: int = 0) -> dict:
+    obj = load("customer_created")["data"]["object"]
+    obj.update(id=f"cus_app{i}", email=f"app{i}@example.com", livemode=False)
+    return obj
+
+
+def record_and_process(*events) -> None:
+    from bento_stripe.webhooks.views import record_once
+
+    for event in events:
+        assert record_once(event)
+    tasks.process_waiting(linger=0)
+
+
+def make_due(account) -> None:
+    OutboxEvent.objects.filter(connection=account).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=5)
+    )
+
+
+def test_a_held_person_is_looked_up_with_the_token_after_it_expired(
+    installed, app_server, settings
+):
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "LOOKUP_EMAILS": False}
+    record_and_process(held_charge())
+    assert OutboxEvent.objects.get().status == OutboxEvent.Status.HELD
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "LOOKUP_EMAILS": True}
+    app_server.state.add(APP_ACCOUNT, customer())
+    old = installed.access_token
+    app_server.state.advance(3700)  # the hour is over, at Stripe and here
+    make_due(installed)
+    assert tasks.lookup_held(budget=30) == 1
+    row = OutboxEvent.objects.get()
+    assert (row.status, row.email) == (OutboxEvent.Status.PENDING, "app0@example.com")
+    assert app_server.state.refreshes == 1
+    lookups = app_server.state.calls("/v1/customers/cus_app0")
+    installed.refresh_from_db()
+    assert [r["authorization"] for r in lookups] == [f"Bearer {installed.access_token}"]
+    assert installed.access_token != old and not lookups[0]["account"]  # no Stripe-Account
+    refresh_call = app_server.state.calls("/v1/oauth/token")[-1]
+    assert refresh_call["params"]["grant_type"] == "refresh_token"
+    assert basic_user(refresh_call) == OWNER_KEYS[False] + ":"
+
+
+def test_a_401_refreshes_once_and_retries_the_call_once(installed, app_server):
+    """Our clock says the token is good, Stripe's says it expired: one refresh, one retry."""
+    app_server.state.add(APP_ACCOUNT, customer())
+    app_server.state.advance(3700)
+    StripeAccount.objects.filter(pk=installed.pk).update(
+        access_token_expires_at=timezone.now() + timedelta(hours=1)
+    )
+    client = stripe_clients.for_account(installed)
+    found = client.v1.customers.retrieve("cus_app0").to_dict()
+    assert found["email"] == "app0@example.com"
+    assert app_server.state.refreshes == 1
+    assert len(app_server.state.calls("/v1/customers/cus_app0")) == 2
+
+
+def test_a_refused_token_another_worker_replaced_is_not_refreshed_again(installed, app_server):
+    first = stripe_clients.for_account(installed)
+    # Another worker refreshes meanwhile (and Stripe kills the token `first` holds).
+    tokens.refresh(installed, issued_before=timezone.now() + timedelta(seconds=1))
+    assert app_server.state.refreshes == 1
+    app_server.state.add(APP_ACCOUNT, customer())
+    # `first` still holds the killed token and believes it good for the hour.
+    assert not tokens.due_in_memory(installed)
+    assert first.v1.customers.retrieve("cus_app0").to_dict()["id"] == "cus_app0"
+    assert app_server.state.refreshes == 1  # the stored, newer token was used
+
+
+def test_a_second_401_reaches_the_caller(installed, app_server):
+    app_server.state.add(APP_ACCOUNT, customer())
+    app_server.state._kill_account(APP_ACCOUNT, False)  # uninstalled at Stripe: all dead
+    StripeAccount.objects.filter(pk=installed.pk).update(
+        access_token_expires_at=timezone.now() + timedelta(hours=1)
+    )
+    with pytest.raises(stripe.AuthenticationError):
+        stripe_clients.for_account(installed).v1.customers.retrieve("cus_app0")
+    installed.refresh_from_db()
+    assert installed.needs_reconnect  # the refresh answered invalid_grant
+
+
+def test_invalid_grant_needs_reconnect_and_reconnect_restores(
+    client, owner, installed, app_server, settings, django_capture_on_commit_callbacks
+):
+    _, team, sites = owner
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "LOOKUP_EMAILS": False}
+    record_and_process(held_charge())
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "LOOKUP_EMAILS": True}
+    # The refresh token dies at Stripe (say the pair was rolled by a lost process).
+    app_server.state._kill_account(APP_ACCOUNT, False)
+    app_server.state.advance(3700)
+    with pytest.raises(tokens.ReconnectNeeded):
+        tokens.access_token(installed)
+    installed.refresh_from_db()
+    assert installed.needs_reconnect and installed.is_active
+    assert (installed.access_token, installed.refresh_token) == ("", "")
+    # Held lookups wait (no call to Stripe), the rows stay due.
+    make_due(installed)
+    calls = len(app_server.state.requests)
+    assert tasks.lookup_held(budget=30) == 0
+    assert len(app_server.state.requests) == calls
+    # Its events are still recorded and processed (they need no token).
+    told = load("customer_created")
+    told.update(id="evt_app_cus1", account=APP_ACCOUNT, livemode=False)
+    told["data"]["object"].update(id="cus_app1", email="app1@example.com")
+    record_and_process(told)
+    assert OutboxEvent.objects.filter(email="app1@example.com").exists()
+    # The review page, the API and the admin say so.
+    review_url = reverse("bento_stripe:account_review", args=[team.pk, installed.pk])
+    page = client.get(review_url).content.decode()
+    assert 'id="needs-reconnect"' in page and "Needs to be connected again" in page
+    assert 'id="reconnect-button"' in page
+    (row,) = client.get("/api/stripe-accounts/").json()
+    assert row["needs_reconnect"] is True
+    # Reconnect: the install runs again in the same mode, for the same connection.
+    response = client.post(reverse("bento_stripe:account_reconnect", args=[team.pk, installed.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(app_server.url + TEST_LINK_PATH)
+    back = client.get(callback_path(decide(response["Location"])))
+    assert back.status_code == 302 and back["Location"] == review_url
+    (account,) = StripeAccount.objects.all()
+    assert account.pk == installed.pk and not account.needs_reconnect and account.refresh_token
+    assert 'id="needs-reconnect"' not in client.get(review_url).content.decode()
+    # The held person is looked up now.
+    app_server.state.add(APP_ACCOUNT, customer())
+    assert tasks.lookup_held(budget=30) == 1
+
+
+def test_reconnect_is_for_managers_and_app_connections(client, owner, installed):
+    _, team, _ = owner
+    connect = StripeAccountFactory(team=team, site=installed.site)
+    url = reverse("bento_stripe:account_reconnect", args=[team.pk, connect.pk])
+    assert client.post(url).status_code == 302
+    assert client.get(url).status_code == 405
+    member, _, _ = manager("member")
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(team=team, user=member, role="member")
+    client.force_login(member)
+    assert (
+        client.post(
+            reverse("bento_stripe:account_reconnect", args=[team.pk, installed.pk])
+        ).status_code
+        == 403
+    )
+
+
+def test_the_scheduled_roll_refreshes_old_pairs_once(installed, app_server):
+    assert any(s.func == queue.ROLL_APP_TOKENS for s in queue.SCHEDULES)
+    assert tasks_roll() == "rolled: 0, needs_reconnect: 0, failed: 0"
+    StripeAccount.objects.filter(pk=installed.pk).update(
+        tokens_issued_at=timezone.now() - timedelta(days=31)
+    )
+    old_refresh = installed.refresh_token
+    assert tasks_roll() == "rolled: 1, needs_reconnect: 0, failed: 0"
+    installed.refresh_from_db()
+    assert installed.refresh_token != old_refresh and app_server.state.refreshes == 1
+    assert tasks_roll().startswith("rolled: 0")
+
+
+def tasks_roll() -> str:
+    from bento_stripe.stripe_app.tasks import roll_tokens
+
+    return roll_tokens()
+
+
+def test_a_transient_refresh_failure_changes_nothing(installed, app_server, settings):
+    from bento_stripe.oauth.client import StripeCallError
+    from example_project.stripe_standin import refused_url
+
+    app_server.state.advance(3700)
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_API_BASE": refused_url()}
+    with pytest.raises(StripeCallError) as caught:
+        tokens.access_token(installed)
+    assert caught.value.transient
+    stored = StripeAccount.objects.get()
+    assert stored.refresh_token == installed.refresh_token and not stored.needs_reconnect
+
+
+# --- disconnect and uninstall --------------------------------------------------------------
+
+
+def test_disconnect_uninstalls_the_app_and_wipes_the_tokens(
+    installed, app_server, sync_q, django_capture_on_commit_callbacks
+):
+    token = installed.access_token
+    with django_capture_on_commit_callbacks(execute=True):
+        services.disconnect(installed)
+    installed.refresh_from_db()
+    assert installed.status == StripeAccount.Status.DISCONNECTED
+    assert (installed.access_token, installed.refresh_token) == ("", "")
+    assert installed.access_token_expires_at is None
+    (listing,) = app_server.state.calls("/v1/apps/installs")
+    assert listing["authorization"] == f"Bearer {OWNER_KEYS[False]}"
+    assert listing["account"] == APP_ACCOUNT
+    (install_row,) = app_server.state.installs.values()
+    (uninstall,) = app_server.state.calls(f"/v1/apps/installs/{install_row['id']}/uninstall")
+    assert uninstall["account"] == APP_ACCOUNT and install_row["status"] == "uninstalling"
+    assert not app_server.state.calls("/oauth/deauthorize")
+    answer = requests.get(
+        f"{app_server.url}/v1/customers/cus_x",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 401
+
+
+@pytest.mark.parametrize("event_type", ["account.application.deauthorized", "apps.install.deleted"])
+def test_uninstall_events_deauthorize_and_wipe_tokens(installed, event_type, sync_q):
+    event = load("account_application_deauthorized")
+    event.update(id=f"evt_{event_type}", type=event_type, account=APP_ACCOUNT, livemode=False)
+    record_and_process(event)
+    installed.refresh_from_db()
+    assert installed.status == StripeAccount.Status.DEAUTHORIZED
+    assert (installed.access_token, installed.refresh_token) == ("", "")
+
+
+# --- both kinds side by side -------------------------------------------------------------
+
+
+def test_a_connect_and_an_app_connection_both_receive_and_deliver(installed, deliver, settings):
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "LOOKUP_EMAILS": False}
+    connect = StripeAccountFactory(stripe_user_id="acct_1ConnectSideBySide", livemode=False)
+    for account_id, email in (
+        (APP_ACCOUNT, "a@app.example"),
+        (connect.stripe_user_id, "c@connect.example"),
+    ):
+        event = load("customer_created")
+        event.update(id=f"evt_{account_id}", account=account_id, livemode=False)
+        event["data"]["object"].update(id=f"cus_{account_id}", email=email)
+        charge = load("charge_succeeded")
+        charge.update(id=f"evt_ch_{account_id}", account=account_id, livemode=False)
+        charge["data"]["object"].update(id=f"ch_{account_id}", customer=f"cus_{account_id}")
+        charge["data"]["object"]["billing_details"]["email"] = email
+        assert [r.status_code for r in deliver(event, charge)] == [200, 200]
+    delivered = {
+        (row.site_id, row.email)
+        for row in OutboxEvent.objects.filter(status=OutboxEvent.Status.DELIVERED)
+    }
+    assert (installed.site_id, "a@app.example") in delivered
+    assert (connect.site_id, "c@connect.example") in delivered
+
+
+def test_moving_a_connect_connection_to_the_app_keeps_it(client, owner, app_server):
+    _, team, sites = owner
+    old = StripeAccountFactory(team=team, site=sites[0], stripe_user_id=APP_ACCOUNT, livemode=False)
+    assert old.kind == "connect"
+    install(client, team, sites[0], "test")
+    (account,) = StripeAccount.objects.all()
+    assert account.pk == old.pk and account.kind == "app" and account.refresh_token
+
+
+# --- clients, keys, checks ------------------------------------------------------------------
+
+
+def test_connect_clients_are_unchanged_and_take_the_test_key_in_test_mode(settings):
+    account = StripeAccountFactory(livemode=False)
+    client = stripe_clients.for_account(account)
+    options = client._requestor._options
+    assert options.api_key == "sk_test_platform_key_for_tests"
+    assert options.stripe_account == account.stripe_user_id
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "STRIPE_SECRET_KEY": "sk_live_x",
+        "STRIPE_TEST_SECRET_KEY": "sk_test_y",
+    }
+    assert stripe_clients.for_account(account)._requestor._options.api_key == "sk_test_y"
+    account.livemode = True
+    assert stripe_clients.for_account(account)._requestor._options.api_key == "sk_live_x"
+
+
+def test_the_key_of_each_mode(settings):
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_SECRET_KEY": "sk_test_a"}
+    assert stripe_clients.secret_key(False) == "sk_test_a"
+    with pytest.raises(ImproperlyConfigured, match="live key"):
+        stripe_clients.secret_key(True)
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_SECRET_KEY": "sk_live_b"}
+    with pytest.raises(ImproperlyConfigured, match="STRIPE_TEST_SECRET_KEY"):
+        stripe_clients.secret_key(False)
+    assert stripe_clients.secret_key(True) == "sk_live_b"
+
+
+def test_an_app_client_needs_a_token(installed):
+    StripeAccount.objects.filter(pk=installed.pk).update(needs_reconnect=True)
+    installed.refresh_from_db()
+    with pytest.raises(tokens.ReconnectNeeded):
+        stripe_clients.for_account(installed, timeout=5, retries=1)
+
+
+def test_no_token_or_code_reaches_the_logs(client, owner, app_server, caplog):
+    caplog.set_level(logging.DEBUG)
+    _, team, sites = owner
+    install(client, team, sites[0], "test")
+    account = StripeAccount.objects.get()
+    app_server.state.add(APP_ACCOUNT, customer())
+    app_server.state.advance(3700)
+    stripe_clients.for_account(account).v1.customers.retrieve("cus_app0")
+    assert app_server.state.refreshes == 1 and "Refreshed" in caplog.text
+    leaks = [s for s in app_server.state.issued if s in caplog.text]
+    assert not leaks
+    assert OWNER_KEYS[False] not in caplog.text
