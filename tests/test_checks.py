@@ -103,3 +103,58 @@ def test_a_trusted_proxy_that_is_no_address_is_an_error(value):
         messages = check_webhook_settings()
     assert ids(messages) == ["bento_stripe.E008"]
     assert "BENTO_STRIPE['WEBHOOK_TRUSTED_PROXIES']" in messages[0].msg
+
+
+# --- Stripe App installs ---------------------------------------------------------------------
+
+LIVE_LINK = "https://marketplace.stripe.com/oauth/v2/authorize?client_id=ca_App1"
+TEST_LINK = "https://marketplace.stripe.com/oauth/v2/chnlink_T1/authorize?client_id=ca_App1"
+
+
+def app_ids(**values):
+    from bento_stripe.checks import check_stripe_app_settings
+
+    with bento(**values), override_settings(DEBUG=False):
+        return ids(check_stripe_app_settings())
+
+
+def test_app_settings_are_quiet_by_default_and_when_complete():
+    assert app_ids() == []
+    assert (
+        app_ids(
+            STRIPE_INSTALL_KIND="app",
+            STRIPE_APP_INSTALL_URL=LIVE_LINK,
+            STRIPE_APP_TEST_INSTALL_URL=TEST_LINK,
+            STRIPE_SECRET_KEY="sk_live_owner",
+            STRIPE_TEST_SECRET_KEY="sk_test_owner",
+        )
+        == []
+    )
+
+
+def test_app_settings_errors_name_the_key():
+    assert app_ids(STRIPE_INSTALL_KIND="oauth2") == ["bento_stripe.E009"]
+    assert app_ids(STRIPE_INSTALL_KIND="app") == ["bento_stripe.E010"]
+    assert app_ids(STRIPE_APP_TEST_INSTALL_URL="marketplace.stripe.com/authorize") == [
+        "bento_stripe.E011"
+    ]
+    assert app_ids(STRIPE_TEST_SECRET_KEY="sk_live_oops") == ["bento_stripe.E012"]
+
+
+def test_app_links_without_a_key_of_their_mode_warn():
+    # The test settings' platform key is a test key: a live link has no live key.
+    assert app_ids(STRIPE_INSTALL_KIND="app", STRIPE_APP_INSTALL_URL=LIVE_LINK) == [
+        "bento_stripe.W006"
+    ]
+    assert app_ids(
+        STRIPE_APP_TEST_INSTALL_URL=TEST_LINK,
+        STRIPE_SECRET_KEY="sk_live_owner",
+    ) == ["bento_stripe.W006"]
+    assert app_ids(STRIPE_APP_TEST_INSTALL_URL=TEST_LINK.replace("https", "http")) == [
+        "bento_stripe.W005"
+    ]
+
+
+def test_app_kind_needs_no_connect_client_id():
+    with bento(STRIPE_INSTALL_KIND="app", STRIPE_CONNECT_CLIENT_ID=""):
+        assert check_stripe_settings() == []
