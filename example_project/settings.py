@@ -130,7 +130,10 @@ LOGIN_REDIRECT_URL = "/account/teams/"
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "sk_test_placeholder_not_a_real_key")
 STRIPE_CONNECT_CLIENT_ID = os.environ.get("STRIPE_CONNECT_CLIENT_ID", "ca_placeholder_client_id")
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
-STRIPE_TEST_SECRET_KEY = STRIPE_SECRET_KEY if not STRIPE_LIVE_MODE else ""
+# The app owner's test-mode key, for test-mode Stripe App installs while the main key is live.
+STRIPE_TEST_SECRET_KEY = (
+    STRIPE_SECRET_KEY if not STRIPE_LIVE_MODE else os.environ.get("STRIPE_TEST_SECRET_KEY", "")
+)
 STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
@@ -140,6 +143,11 @@ BENTO_STRIPE = {
     "STRIPE_CONNECT_CLIENT_ID": STRIPE_CONNECT_CLIENT_ID,
     "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
     "STRIPE_CONNECT_BASE": os.environ.get("STRIPE_CONNECT_BASE", "https://connect.stripe.com"),
+    # How new connections are made: "connect" (Connect OAuth) or "app" (Stripe App install links).
+    "STRIPE_INSTALL_KIND": os.environ.get("STRIPE_INSTALL_KIND", "connect"),
+    "STRIPE_APP_INSTALL_URL": os.environ.get("STRIPE_APP_INSTALL_URL", ""),
+    "STRIPE_APP_TEST_INSTALL_URL": os.environ.get("STRIPE_APP_TEST_INSTALL_URL", ""),
+    "STRIPE_TEST_SECRET_KEY": os.environ.get("STRIPE_TEST_SECRET_KEY", ""),
     "API_URL": os.environ.get("BENTO_API_URL", "https://app.bentonow.com/api/v1"),
     "BACKEND": os.environ.get("BENTO_BACKEND", "http"),
     "ENCRYPTION_KEYS": [

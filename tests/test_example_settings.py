@@ -82,3 +82,29 @@ def test_check_deploy_is_clean_once_hsts_is_chosen():
 def test_development_defaults_still_start():
     result = manage("check")
     assert result.returncode == 0, result.stderr
+
+
+def test_the_stripe_app_settings_come_from_the_environment():
+    link = "https://marketplace.stripe.com/oauth/v2/authorize?client_id=ca_EnvApp"
+    test_link = "https://marketplace.stripe.com/oauth/v2/chnlink_E/authorize?client_id=ca_EnvApp"
+    script = (
+        "from bento_stripe.conf import app_settings as s; "
+        "print(s.STRIPE_INSTALL_KIND, s.STRIPE_APP_INSTALL_URL, s.STRIPE_APP_TEST_INSTALL_URL, "
+        "s.STRIPE_TEST_SECRET_KEY)"
+    )
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        script,
+        STRIPE_INSTALL_KIND="app",
+        STRIPE_APP_INSTALL_URL=link,
+        STRIPE_APP_TEST_INSTALL_URL=test_link,
+        STRIPE_SECRET_KEY="sk_live_env_owner",
+        STRIPE_TEST_SECRET_KEY="sk_test_env_owner",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["app", link, test_link, "sk_test_env_owner"]
+    defaults = manage("shell", "-v", "0", "-c", script)
+    assert defaults.stdout.split() == ["connect"]

@@ -10,6 +10,7 @@ import logging
 import re
 
 import pytest
+import requests
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
@@ -154,5 +155,109 @@ def test_no_secret_is_anywhere_in_plain_text(
     ]
     leaks += [
         f"a Stripe token in {where}" for where, text in outputs.items() if TOKENS.search(text)
+    ]
+    assert not leaks, leaks
+
+
+#: Tokens and codes the Stripe App stand-in makes up (random): matched by shape.
+APP_TOKENS = re.compile(r"(rk|rt)_(test|live)_[A-Za-z0-9_-]{20,}|ac_[A-Za-z0-9_-]{20,}")
+
+
+def test_no_stripe_app_token_is_anywhere_in_plain_text(
+    client, app_settings_on, app_server, caplog, settings
+):
+    """A Stripe App install, a refresh after the hour, a 401 retry and a refused refresh token
+    (needs reconnect), then a Reconnect: no code, access or refresh token, nor an owner key, in
+    the logs, the pages, the admin, the API or the database."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bento_stripe import stripe_clients
+    from bento_stripe.stripe_app import tokens
+    from tests.stripe_app_server import OWNER_KEYS
+
+    caplog.set_level(logging.DEBUG)
+    settings.DEBUG = True
+    owner, team, sites = manager("owner")
+    client.force_login(owner)
+
+    def install() -> StripeAccount:
+        response = client.post(
+            reverse("bento_stripe:connect_new", args=[team.pk]),
+            {"site": sites[0].pk, "mode": "test"},
+        )
+        page = requests.get(response["Location"], timeout=10)
+        assert page.status_code == 200
+        params = query(response["Location"])
+        answer = requests.post(
+            response["Location"].split("?")[0] + "/decision",
+            data={
+                "decision": "allow",
+                "redirect_uri": params["redirect_uri"],
+                "state": params["state"],
+            },
+            allow_redirects=False,
+            timeout=10,
+        )
+        back = answer.headers["Location"]
+        done = client.get(back[back.index("/account/") :])
+        assert done.status_code == 302, done.content
+        return StripeAccount.objects.get(team=team)
+
+    account = install()
+    app_server.state.add(account.stripe_user_id, {"id": "cus_scan", "object": "customer"})
+    app_server.state.advance(3700)  # the hour is over: a refresh
+    stripe_clients.for_account(account).v1.customers.retrieve("cus_scan")
+    # Our clock believes the token good, Stripe's does not: a 401, a refresh, a retry.
+    app_server.state.advance(3700)
+    StripeAccount.objects.filter(pk=account.pk).update(
+        access_token_expires_at=timezone.now() + timedelta(hours=1)
+    )
+    account.refresh_from_db()
+    stripe_clients.for_account(account).v1.customers.retrieve("cus_scan")
+    assert app_server.state.refreshes == 2
+    # The refresh token dies at Stripe: needs reconnect; then Reconnect installs again.
+    app_server.state._kill_account(account.stripe_user_id, False)
+    app_server.state.advance(3700)
+    with pytest.raises(tokens.ReconnectNeeded):
+        tokens.access_token(account)
+    account = install()
+    assert account.refresh_token and not account.needs_reconnect
+
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+    outputs = {"logs": caplog.text}
+    for url in [
+        reverse("bento_stripe:teams"),
+        reverse("bento_stripe:account_review", args=[team.pk, account.pk]),
+        reverse("bento_stripe:account_settings", args=[team.pk, account.pk]),
+        "/api/stripe-accounts/",
+    ]:
+        outputs[url] = client.get(url).content.decode()
+    for url in [
+        reverse("admin:bento_stripe_stripeaccount_changelist"),
+        reverse("admin:bento_stripe_stripeaccount_change", args=[account.pk]),
+    ]:
+        page = admin.get(url)
+        assert page.status_code == 200, url
+        outputs[url] = page.content.decode()
+    outputs["database"] = database_text()
+    issued = app_server.state.issued
+    assert len(issued) >= 8 and account.access_token in issued  # the scan looks for real ones
+    leaks = [
+        f"an issued token or code in {where}"
+        for where, text in outputs.items()
+        if any(secret in text for secret in issued)
+    ]
+    leaks += [
+        f"an owner key in {where}"
+        for where, text in outputs.items()
+        if any(key in text for key in OWNER_KEYS.values())
+    ]
+    leaks += [
+        f"a token-shaped value in {where}"
+        for where, text in outputs.items()
+        if APP_TOKENS.search(text)
     ]
     assert not leaks, leaks
