@@ -222,3 +222,33 @@ def test_the_service_refuses_an_account_another_team_holds_in_either_mode(livemo
         services.connect_account(
             team=site.team, site=site, stripe_user_id="acct_1HeldByTeamB", livemode=livemode
         )
+
+
+def test_an_app_connection_shows_its_kind_and_state_but_never_a_token():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    access, refresh = (
+        "rk_test_admin_scan_access_0123456789",
+        "rt_test_admin_scan_refresh_0123456789",
+    )
+    app = StripeAccountFactory(
+        kind=StripeAccount.Kind.APP,
+        access_token=access,
+        refresh_token=refresh,
+        access_token_expires_at=timezone.now() + timedelta(hours=1),
+        needs_reconnect=True,
+    )
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    listing = client.get(reverse("admin:bento_stripe_stripeaccount_changelist")).content.decode()
+    assert "Stripe App" in listing and "needs_reconnect" in listing
+    filtered = client.get(
+        reverse("admin:bento_stripe_stripeaccount_changelist") + "?needs_reconnect__exact=1"
+    )
+    assert app.stripe_user_id in filtered.content.decode()
+    page = client.get(change_url(app)).content.decode()
+    assert "Stripe App" in page and "Needs to be connected again" in page
+    assert access not in page and refresh not in page and 'name="kind"' not in page
+    assert access not in listing and refresh not in listing
