@@ -547,3 +547,26 @@ def test_no_token_or_code_reaches_the_logs(client, owner, app_server, caplog):
     leaks = [s for s in app_server.state.issued if s in caplog.text]
     assert not leaks
     assert OWNER_KEYS[False] not in caplog.text
+
+
+def test_the_token_costs_one_query_and_a_refresh_a_few(
+    installed, app_server, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(1):
+        tokens.access_token(installed)
+    app_server.state.advance(3700)
+    # Read the row; in the lock: read it again, write the pair (plus the test's savepoint).
+    with django_assert_max_num_queries(5) as captured:
+        tokens.access_token(installed)
+    assert app_server.state.refreshes == 1
+    sql = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(sql) == 3 and sql[-1].startswith('UPDATE "bento_stripe_stripeaccount"')
+
+
+def test_a_refresh_inside_a_transaction_is_refused(installed, app_server):
+    from django.db import transaction
+
+    app_server.state.advance(3700)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        tokens.access_token(installed)
+    assert app_server.state.refreshes == 0  # Stripe was not asked: no grant is lost

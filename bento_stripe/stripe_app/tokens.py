@@ -9,7 +9,8 @@ pair again under the lock (another worker may have refreshed meanwhile: then its
 used, and Stripe is not asked), and commits the new pair before returning it.
 
 Call it outside a transaction of your own: the new pair must be committed even when the
-caller's work rolls back, or the refresh token Stripe handed out would be lost.
+caller's work rolls back, or the refresh token Stripe handed out would be lost (a refresh
+inside another atomic block raises RuntimeError: its transaction is durable).
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ def refresh(
     ReconnectNeeded; a transient failure raises StripeCallError and changes nothing.
     """
     refused = Masked(refused)
-    with transaction.atomic():
+    # durable: the new pair must be committed when this block ends (Stripe has already
+    # killed the old one), so a caller's own transaction is refused here, loudly.
+    with transaction.atomic(durable=True):
         row = StripeAccount.objects.select_for_update().get(pk=account.pk)
         if not _usable(row):
             raise ReconnectNeeded(_why(row))
