@@ -385,12 +385,13 @@ def test_reconnect_is_for_managers_and_app_connections(client, owner, installed)
 
     MembershipFactory(team=team, user=member, role="member")
     client.force_login(member)
-    assert (
-        client.post(
-            reverse("bento_stripe:account_reconnect", args=[team.pk, installed.pk])
-        ).status_code
-        == 403
-    )
+    url = reverse("bento_stripe:account_reconnect", args=[team.pk, installed.pk])
+    assert client.post(url).status_code == 403
+    outsider, _, _ = manager("owner")
+    client.force_login(outsider)
+    assert client.post(url).status_code == 404
+    client.logout()
+    assert "/login/" in client.post(url)["Location"]
 
 
 def test_the_scheduled_roll_refreshes_old_pairs_once(installed, app_server):

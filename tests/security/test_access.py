@@ -91,6 +91,9 @@ RULES: dict[str, Callable[[str], object]] = {
     "bento_stripe:account_review": page(members=200),
     "bento_stripe:account_settings": page(members=403),
     "bento_stripe:account_disconnect": page(members=403),
+    # POST only (it sends the user to Stripe): a GET is refused before any lookup; who may
+    # POST is checked in tests/test_stripe_app.py.
+    "bento_stripe:account_reconnect": any_logged_in(405),
     "bento_stripe_api:api-root": api(members=200, others=200),
     # Lists answer 200 to any member of any team; what they contain is checked below.
     "bento_stripe_api:team-list": api(members=200, others=200),
