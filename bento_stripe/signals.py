@@ -14,6 +14,10 @@ account_site_changed = Signal()
 #: kwargs: ``account``, ``by``, ``status`` ("disconnected" or "deauthorized").
 account_disconnected = Signal()
 
+#: Sent after commit when Stripe refused a Stripe App connection's refresh token: it needs to
+#: be connected again (a host may tell the team). kwargs: ``account`` (StripeAccount).
+account_needs_reconnect = Signal()
+
 #: Sent (after commit) when outbox rows became ready for delivery.
 #: kwargs: ``site_ids`` (set of Site primary keys).
 outbox_ready = Signal()

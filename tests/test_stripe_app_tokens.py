@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils import timezone
 
-from bento_stripe import queue, services, stripe_clients
+from bento_stripe import queue, services, signals, stripe_clients
 from bento_stripe.models import OutboxEvent, StripeAccount
 from bento_stripe.processing import tasks
 from bento_stripe.stripe_app import tokens
@@ -123,8 +123,19 @@ def test_invalid_grant_needs_reconnect_and_reconnect_restores(
     # The refresh token dies at Stripe (say the pair was rolled by a lost process).
     app_server.state._kill_account(APP_ACCOUNT, False)
     app_server.state.advance(3700)
-    with pytest.raises(tokens.ReconnectNeeded):
-        tokens.access_token(installed)
+    told_hosts = []
+    signals.account_needs_reconnect.connect(
+        lambda **kw: told_hosts.append(kw["account"].pk), weak=False, dispatch_uid="t"
+    )
+    try:
+        with (
+            pytest.raises(tokens.ReconnectNeeded),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            tokens.access_token(installed)
+    finally:
+        signals.account_needs_reconnect.disconnect(dispatch_uid="t")
+    assert told_hosts == [installed.pk]
     installed.refresh_from_db()
     assert installed.needs_reconnect and installed.is_active
     assert (installed.access_token, installed.refresh_token) == ("", "")

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from .. import signals
 from ..conf import app_settings
 from ..exceptions import BentoStripeError
 from ..models import StripeAccount
@@ -147,6 +148,9 @@ def _mark_needs_reconnect(row: StripeAccount) -> None:
     row.access_token = ""
     row.refresh_token = ""
     row.access_token_expires_at = None
+    transaction.on_commit(
+        lambda: signals.account_needs_reconnect.send(sender=StripeAccount, account=row)
+    )
     row.save(
         update_fields=[
             "needs_reconnect",
