@@ -174,7 +174,8 @@ class TokenHttpClient(stripe.RequestsClient):
             return response
         try:
             self._token = Masked(tokens.refresh(self._account, refused=self._token))
-        except tokens.ReconnectNeeded:
+        except (tokens.ReconnectNeeded, tokens.RefreshInTransaction) as exc:
+            logger.warning("Stripe refused the token of %s: %s", self._account.stripe_user_id, exc)
             return response  # Stripe's own 401 reaches the caller as an AuthenticationError
         logger.info(
             "Stripe refused the access token of %s; retried once with a fresh one.",

@@ -342,6 +342,15 @@ def test_a_refresh_inside_a_transaction_is_refused(installed, app_server):
     from django.db import transaction
 
     app_server.state.advance(3700)
-    with pytest.raises(RuntimeError), transaction.atomic():
+    with pytest.raises(tokens.RefreshInTransaction), transaction.atomic():
         tokens.access_token(installed)
     assert app_server.state.refreshes == 0  # Stripe was not asked: no grant is lost
+    # A call inside a transaction that Stripe answers 401 reaches the caller as Stripe's 401.
+    app_server.state.add(APP_ACCOUNT, customer())
+    StripeAccount.objects.filter(pk=installed.pk).update(
+        access_token_expires_at=timezone.now() + timedelta(hours=1)
+    )
+    installed.refresh_from_db()
+    with pytest.raises(stripe.AuthenticationError), transaction.atomic():
+        stripe_clients.for_account(installed).v1.customers.retrieve("cus_app0")
+    assert app_server.state.refreshes == 0

@@ -19,7 +19,7 @@ from ..conf import app_settings
 from ..exceptions import AlreadyConnectedError
 from ..models import Membership, Site, StripeAccount, Team
 from ..stripe_app import api as app_api
-from ..stripe_app.tokens import ReconnectNeeded
+from ..stripe_app.tokens import ReconnectNeeded, RefreshInTransaction
 from . import client, state
 
 logger = logging.getLogger("bento_stripe.oauth")
@@ -170,7 +170,8 @@ def _finish_app(request, team: Team, site: Site, code: str, livemode: bool) -> O
         return Outcome("taken", str(exc), 409, team)
     try:
         name = app_api.account_display_name(account)
-    except (client.StripeCallError, ReconnectNeeded) as exc:
+    except (client.StripeCallError, ReconnectNeeded, RefreshInTransaction) as exc:
+        # The install is made: it goes unnamed (the id is shown), as for Connect.
         logger.warning("Looking up Stripe account %s failed: %s", account.stripe_user_id, exc)
         name = ""
     if name and name != account.display_name:

@@ -10,7 +10,7 @@ used, and Stripe is not asked), and commits the new pair before returning it.
 
 Call it outside a transaction of your own: the new pair must be committed even when the
 caller's work rolls back, or the refresh token Stripe handed out would be lost (a refresh
-inside another atomic block raises RuntimeError: its transaction is durable).
+inside another atomic block raises RefreshInTransaction, a RuntimeError).
 """
 
 from __future__ import annotations
@@ -35,6 +35,17 @@ logger = logging.getLogger("bento_stripe.stripe_app")
 
 class ReconnectNeeded(BentoStripeError):
     """The app connection has no usable token: it must be connected again (or is gone)."""
+
+
+class RefreshInTransaction(BentoStripeError, RuntimeError):
+    """A refresh was asked for inside a transaction: refused before Stripe is asked."""
+
+
+def _in_callers_transaction() -> bool:
+    """Whether a transaction of the caller is open (what a durable atomic block refuses;
+    the blocks a Django TestCase opens around a test do not count, as in Django)."""
+    blocks = transaction.get_connection().atomic_blocks
+    return bool(blocks) and not getattr(blocks[-1], "_from_testcase", False)
 
 
 def _due(account: StripeAccount) -> bool:
@@ -88,6 +99,11 @@ def refresh(
     ReconnectNeeded; a transient failure raises StripeCallError and changes nothing.
     """
     refused = Masked(refused)
+    if _in_callers_transaction():
+        raise RefreshInTransaction(
+            f"The app token of {account.stripe_user_id} cannot be refreshed inside a "
+            "transaction: call Stripe for an account outside transaction.atomic()."
+        )
     # durable: the new pair must be committed when this block ends (Stripe has already
     # killed the old one), so a caller's own transaction is refused here, loudly.
     with transaction.atomic(durable=True):
