@@ -11,7 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import queue, signals
 from .conf import app_settings
 from .exceptions import AlreadyConnectedError, WrongTeamError
-from .models import Reroute, Site, StripeAccount, Team
+from .models import Reroute, SiteModel, StripeAccount, TeamModel
 from .processing.unit import end_held_rows
 from .redaction import Masked
 
@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 
 
 def change_site(
-    account: StripeAccount, site: Site, *, by: AbstractBaseUser | AnonymousUser | None = None
+    account: StripeAccount,
+    site: SiteModel,
+    *,
+    by: AbstractBaseUser | AnonymousUser | None = None,
 ) -> StripeAccount:
     """Route ``account``'s events to another ``site`` of its team, from the next event on.
 
@@ -73,8 +76,8 @@ def mark_deauthorized(account: StripeAccount) -> StripeAccount:
 @sensitive_variables("access_token", "token")
 def connect_account(
     *,
-    team: Team,
-    site: Site,
+    team: TeamModel,
+    site: SiteModel,
     stripe_user_id: str,
     livemode: bool,
     scope: str = "",
@@ -118,8 +121,8 @@ def _taken_message(stripe_user_id: str) -> str:
 
 @sensitive_variables("token")
 def _connect_locked(
-    team: Team,
-    site: Site,
+    team: TeamModel,
+    site: SiteModel,
     stripe_user_id: str,
     livemode: bool,
     scope: str,

@@ -12,7 +12,8 @@ from django.views.decorators.debug import sensitive_variables
 from .. import services
 from ..conf import app_settings
 from ..exceptions import AlreadyConnectedError
-from ..models import Membership, Site, StripeAccount, Team
+from ..models import SiteModel, StripeAccount, TeamModel, get_site_model
+from ..policy import get_team_policy
 from . import client, state
 
 logger = logging.getLogger("bento_stripe.oauth")
@@ -25,7 +26,7 @@ def redirect_uri(request) -> str:
     )
 
 
-def start(request, team: Team, site: Site) -> str:
+def start(request, team: TeamModel, site: SiteModel) -> str:
     """The Stripe authorize URL to send ``request.user`` to, with a fresh state for ``team``."""
     value = state.issue(request, team_id=team.pk, site_id=site.pk)
     return client.authorize_url(
@@ -43,7 +44,7 @@ class Outcome:
     kind: str
     message: str
     status: int = 200
-    team: Team | None = None
+    team: TeamModel | None = None
     account: StripeAccount | None = None
     created: bool = False
 
@@ -64,8 +65,9 @@ def finish(request) -> Outcome:
             ),
             status=400,
         )
-    team = Team.objects.filter(pk=bound.team_id).first()
-    if team is None or team.role_of(request.user) not in Membership.MANAGER_ROLES:
+    policy = get_team_policy()
+    team = policy.teams(request.user, manage=True).filter(pk=bound.team_id).first()
+    if team is None:
         logger.warning(
             "Stripe OAuth callback for team %s refused: user %s is not an owner or admin.",
             bound.team_id,
@@ -83,7 +85,8 @@ def finish(request) -> Outcome:
         return Outcome(
             "stripe_error", _("Stripe sent no authorization code. Please try again."), 400, team
         )
-    site = Site.objects.filter(pk=bound.site_id, team=team).first() or team.sites.first()
+    sites = get_site_model().objects.filter(team=team).order_by("name", "pk")
+    site = sites.filter(pk=bound.site_id).first() or sites.first()
     if site is None:
         return Outcome("stripe_error", _("Add a site to the team first."), 400, team)
     try:
@@ -121,7 +124,7 @@ def finish(request) -> Outcome:
     return Outcome("connected", _("Stripe account connected."), 200, team, account, created)
 
 
-def _stripe_said_no(error: str, team: Team) -> Outcome:
+def _stripe_said_no(error: str, team: TeamModel) -> Outcome:
     if error == "access_denied":
         return Outcome(
             "cancelled",
@@ -140,7 +143,7 @@ def _stripe_said_no(error: str, team: Team) -> Outcome:
     )
 
 
-def _failure(exc: client.StripeCallError, team: Team) -> Outcome:
+def _failure(exc: client.StripeCallError, team: TeamModel) -> Outcome:
     if exc.kind == "invalid_grant":
         message = _(
             "Stripe did not accept the authorization (it may have expired or been used "

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from ..models import get_site_model
 from ..oauth import flow
 from .access import team_for
 from .forms import SiteChoiceForm
@@ -24,7 +25,7 @@ logger = logging.getLogger("bento_stripe.oauth")
 @require_http_methods(["GET", "POST"])
 def connect_new(request, team_id: int):
     """GET: confirm the site events will go to; POST (CSRF-checked): go to Stripe."""
-    team, _role = team_for(request, team_id, manage=True)
+    team, _managing = team_for(request, team_id, manage=True)
     form = SiteChoiceForm(request.POST or None, team=team)
     error = ""
     if request.method == "POST" and form.is_valid():
@@ -37,7 +38,12 @@ def connect_new(request, team_id: int):
                 "missing). Ask your administrator."
             )
     status = 400 if request.method == "POST" else 200
-    context = {"team": team, "form": form, "has_sites": team.sites.exists(), "error": error}
+    context = {
+        "team": team,
+        "form": form,
+        "has_sites": get_site_model().objects.filter(team=team).exists(),
+        "error": error,
+    }
     return render(request, "bento_stripe/connect_new.html", context, status=status)
 
 
