@@ -4,7 +4,9 @@ SQLite always runs. The PostgreSQL lane runs the whole suite again when DATABASE
 points at PostgreSQL. Tests marked ``redis`` run when REDIS_URL is set; tests marked
 ``browser`` run when Debian's Chromium is installed. The "swapped" lane runs the install
 journey, webhook, processing and delivery tests again under ``tests.swapped_settings`` (a
-host's own Team, Site and team policy), on SQLite and, when set, on PostgreSQL. Extra
+host's own Team, Site and team policy), on SQLite and, when set, on PostgreSQL. The
+"packaging" lane builds the wheel and installs it into a new project
+(tests/test_packaging.py). Extra
 pytest arguments come from the command line or PYTEST_ARGS (the swapped lane chooses its
 own files, and takes them only when they are all flags).
 """
@@ -73,6 +75,15 @@ def main() -> int:
         code = run(label, env, [*SWAPPED_LANE, *options])
         results.append((label, "passed" if code == 0 else f"FAILED (exit {code})"))
         worst = worst or code
+
+    # The wheel, installed into a fresh venv and a new project (minutes; the package index).
+    code = run(
+        "packaging",
+        {**sqlite_env, "PACKAGING_TESTS": "1"},
+        ["tests/test_packaging.py", "-m", "packaging", "-p", "no:cacheprovider"],
+    )
+    results.append(("packaging", "passed" if code == 0 else f"FAILED (exit {code})"))
+    worst = worst or code
 
     redis = (
         "ran in every database lane" if os.environ.get("REDIS_URL") else "SKIPPED: set REDIS_URL"
