@@ -241,3 +241,44 @@ def test_labels_default_to_the_apps_own_models():
     with override_settings(BENTO_STRIPE_TEAM_MODEL=None, BENTO_STRIPE_SITE_MODEL=None):
         assert site_model_label() == DEFAULT_SITE_MODEL
         assert team_model_label() == DEFAULT_TEAM_MODEL
+
+
+class ViewersPolicy(TeamPolicy):
+    """Every signed-in user views every team and manages none (a host's rule, for the admin test)."""
+
+    def teams(self, user, *, manage=False):
+        if manage or not user.is_authenticated:
+            return get_team_model().objects.none()
+        return get_team_model().objects.all()
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(SWAPPED, reason="the app's Team admin exists only for its own Team")
+def test_admin_shows_members_inline_only_under_the_membership_policy(admin_client, settings):
+    team = TeamFactory()
+    AppMembershipFactory(team=team, role="owner")
+    url = f"/admin/bento_stripe/team/{team.pk}/change/"
+    assert "bento_stripe_memberships-TOTAL_FORMS" in admin_client.get(url).content.decode()
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "TEAM_POLICY": "tests.test_swapping.ViewersPolicy",
+    }
+    page = admin_client.get(url).content.decode()
+    assert "bento_stripe_memberships-TOTAL_FORMS" not in page
+    assert "sites-TOTAL_FORMS" in page  # the sites inline stays
+
+
+@pytest.mark.django_db
+def test_pages_follow_a_replaced_policy(client, settings):
+    """A viewer under a host policy sees the team page but may not start a connection."""
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "TEAM_POLICY": "tests.test_swapping.ViewersPolicy",
+    }
+    site = SiteFactory()
+    client.force_login(UserFactory())
+    page = client.get("/account/teams/")
+    assert page.status_code == 200 and site.team.name in page.content.decode()
+    assert client.get(f"/account/teams/{site.team.pk}/oauth/stripe_accounts/new").status_code == 403
+    teams = client.get("/api/teams/").json()
+    assert [(t["id"], t["role"]) for t in teams] == [(site.team.pk, "member")]
