@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-sqlite lint typecheck format migrations-check bench clean
+.PHONY: venv demo test test-sqlite test-django60 lint typecheck format migrations-check bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,4 +54,8 @@ bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks.run $(if $(BENCH_QUICK),--quick)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-output db.sqlite3
+	rm -rf $(VENV) .venv-django60 .pytest_cache .ruff_cache test-output db.sqlite3 dist build
+
+# Django 6.0 (Python >= 3.12) with dj-stripe 2.11 in its own venv (.ci/django60 says how).
+test-django60:
+	.ci/django60

@@ -30,13 +30,13 @@ def site_credentials(i: int) -> dict:
 def make_tenants(accounts: list[str]) -> list[dict]:
     """One team with one site and one active test-mode connection per account."""
     from bento_stripe import services
-    from bento_stripe.models import Site, Team
+    from bento_stripe.models import get_site_model, get_team_model
 
     sites = []
     for i, stripe_user_id in enumerate(accounts):
         creds = site_credentials(i)
-        team = Team.objects.create(name=f"Bench team {i}")
-        site = Site.objects.create(
+        team = get_team_model().objects.create(name=f"Bench team {i}")
+        site = get_site_model().objects.create(
             team=team,
             name=f"Bench site {i}",
             bento_site_uuid=creds["uuid"],

@@ -88,7 +88,17 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_MAX_DELAY": 600.0,
     "LEASE_SECONDS": 120,
     "REDIS_URL": "",
+    # Who may view and manage a team: a dotted path to a TeamPolicy subclass (or to a
+    # callable returning a policy object); see bento_stripe/policy.py.
+    "TEAM_POLICY": "bento_stripe.policy.MembershipPolicy",
 }
+
+#: The Django settings (top level, like ``AUTH_USER_MODEL``) that swap the app's Team and
+#: Site for models of the host project, and their defaults.
+TEAM_MODEL_SETTING = "BENTO_STRIPE_TEAM_MODEL"
+SITE_MODEL_SETTING = "BENTO_STRIPE_SITE_MODEL"
+DEFAULT_TEAM_MODEL = "bento_stripe.Team"
+DEFAULT_SITE_MODEL = "bento_stripe.Site"
 
 #: Short names accepted by ``BACKEND``.
 BACKEND_ALIASES = {
@@ -128,3 +138,17 @@ class AppSettings:
 
 
 app_settings = AppSettings()
+
+
+def team_model_label() -> str:
+    """``"app_label.ModelName"`` of the team model: ``BENTO_STRIPE_TEAM_MODEL`` or the app's own.
+
+    Model fields and migrations read it when they are defined (as Django's own
+    ``AUTH_USER_MODEL``); the model cannot change while the process runs.
+    """
+    return getattr(django_settings, TEAM_MODEL_SETTING, None) or DEFAULT_TEAM_MODEL
+
+
+def site_model_label() -> str:
+    """``"app_label.ModelName"`` of the site model: ``BENTO_STRIPE_SITE_MODEL`` or the app's own."""
+    return getattr(django_settings, SITE_MODEL_SETTING, None) or DEFAULT_SITE_MODEL

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .crypto import mask
-from .models import Site, StripeAccount
+from .models import StripeAccount, get_site_model
 
 
 class SecretInput(forms.PasswordInput):
@@ -37,7 +37,7 @@ class SiteForm(forms.ModelForm):
     )
 
     class Meta:
-        model = Site
+        model = get_site_model()
         fields = ["team", "name", "bento_site_uuid", "bento_publishable_key", "bento_secret_key"]
 
     def __init__(self, *args, **kwargs):
@@ -64,7 +64,7 @@ class StripeAccountForm(forms.ModelForm):
         team_id = self.instance.team_id if self.instance.pk else self.data.get("team")
         if team_id and "site" in self.fields:
             site_field = cast(forms.ModelChoiceField, self.fields["site"])
-            site_field.queryset = Site.objects.filter(team_id=team_id)
+            site_field.queryset = get_site_model().objects.filter(team_id=team_id)
 
     def clean(self):
         cleaned = super().clean()

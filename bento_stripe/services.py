@@ -13,7 +13,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import queue, signals
 from .conf import app_settings
 from .exceptions import AlreadyConnectedError, WrongTeamError
-from .models import Reroute, Site, StripeAccount, Team
+from .models import Reroute, SiteModel, StripeAccount, TeamModel
 from .processing.unit import end_held_rows
 from .redaction import Masked
 
@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 
 
 def change_site(
-    account: StripeAccount, site: Site, *, by: AbstractBaseUser | AnonymousUser | None = None
+    account: StripeAccount,
+    site: SiteModel,
+    *,
+    by: AbstractBaseUser | AnonymousUser | None = None,
 ) -> StripeAccount:
     """Route ``account``'s events to another ``site`` of its team, from the next event on.
 
@@ -86,8 +89,8 @@ def mark_deauthorized(account: StripeAccount) -> StripeAccount:
 @sensitive_variables("access_token", "refresh_token", "tokens")
 def connect_account(
     *,
-    team: Team,
-    site: Site,
+    team: TeamModel,
+    site: SiteModel,
     stripe_user_id: str,
     livemode: bool,
     scope: str = "",
@@ -153,8 +156,8 @@ class _Tokens:
 
 @sensitive_variables("tokens")
 def _connect_locked(
-    team: Team,
-    site: Site,
+    team: TeamModel,
+    site: SiteModel,
     stripe_user_id: str,
     livemode: bool,
     scope: str,

@@ -22,7 +22,7 @@ def seed() -> dict:
     """Create the demo superuser, a team with two sites, and the owner membership."""
     from django.contrib.auth import get_user_model
 
-    from bento_stripe.models import Membership, Site, Team
+    from bento_stripe.models import Membership, get_site_model, get_team_model
 
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(
@@ -31,10 +31,12 @@ def seed() -> dict:
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save()
-    team, _ = Team.objects.get_or_create(name="Backpack Demo")
+    team, _ = get_team_model().objects.get_or_create(name="Backpack Demo")
     Membership.objects.get_or_create(team=team, user=user, defaults={"role": Membership.Role.OWNER})
     for name, uuid in (("Main site", "demo-site-main"), ("Second site", "demo-site-second")):
-        Site.objects.get_or_create(team=team, name=name, defaults={"bento_site_uuid": uuid})
+        get_site_model().objects.get_or_create(
+            team=team, name=name, defaults={"bento_site_uuid": uuid}
+        )
     return {"user": user, "team": team}
 
 

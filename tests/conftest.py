@@ -40,6 +40,9 @@ def lanes() -> dict[str, str | None]:
         "browser": None
         if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)
         else "Debian's Chromium is missing: apt-get install -y chromium",
+        "packaging": None
+        if os.environ.get("PACKAGING_TESTS") == "1"
+        else "set PACKAGING_TESTS=1 (builds and installs the wheel; needs the package index)",
     }
 
 

@@ -1,4 +1,9 @@
-"""factory-boy factories for every model of bento-stripe."""
+"""factory-boy factories for every model of bento-stripe.
+
+Teams and sites are made through the swappable settings (the app's own models, or a host's
+under ``tests/swapped_settings.py``); ``MembershipFactory(team=, user=, role=)`` gives a
+user a role in a team the way the team policy in use reads it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from bento_stripe.models import Membership, OutboxEvent, Site, StripeAccount, Subscriber, Team
+from bento_stripe.conf import DEFAULT_TEAM_MODEL, site_model_label, team_model_label
+from bento_stripe.models import Membership, OutboxEvent, StripeAccount, Subscriber
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -21,12 +27,14 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class TeamFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Team
+        model = team_model_label()
 
     name = factory.Sequence(lambda n: f"Team {n}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class AppMembershipFactory(factory.django.DjangoModelFactory):
+    """A bento_stripe Membership row (what the default MembershipPolicy reads)."""
+
     class Meta:
         model = Membership
 
@@ -35,9 +43,30 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.OWNER
 
 
+def _membership_factory() -> type[factory.django.DjangoModelFactory]:
+    if team_model_label() == DEFAULT_TEAM_MODEL:
+        return AppMembershipFactory
+    # The host stand-in's seats, which its SeatPolicy reads (tests/swapped_settings.py).
+    from tests.swapped_app.factories import SeatFactory
+
+    return SeatFactory
+
+
+MembershipFactory = _membership_factory()
+
+
+def reported_role(role: str) -> str:
+    """The role name the team policy in use reports (API, pages) for a ``MembershipFactory`` role."""
+    if team_model_label() == DEFAULT_TEAM_MODEL:
+        return role
+    from tests.swapped_app.factories import LEVEL_OF_ROLE
+
+    return str(LEVEL_OF_ROLE[Membership.Role(role)])
+
+
 class SiteFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = Site
+        model = site_model_label()
 
     team = factory.SubFactory(TeamFactory)
     name = factory.Sequence(lambda n: f"Site {n}")

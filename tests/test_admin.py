@@ -26,7 +26,7 @@ def objects():
     MembershipFactory(team=account.team)
     return {
         "team": account.team,
-        "membership": account.team.memberships.first(),
+        "membership": account.team.bento_stripe_memberships.first(),
         "site": account.site,
         "stripeaccount": account,
         "subscriber": SubscriberFactory(site=account.site),

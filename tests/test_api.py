@@ -10,6 +10,7 @@ from tests.factories import (
     StripeAccountFactory,
     SubscriberFactory,
     UserFactory,
+    reported_role,
 )
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +45,9 @@ def test_lists_only_own_teams_objects(world):
     assert [a["id"] for a in accounts] == [world["account"].pk]
     assert client.get(f"/api/stripe-accounts/{world['other'].pk}/").status_code == 404
     teams = client.get("/api/teams/").json()
-    assert [(t["id"], t["role"]) for t in teams] == [(world["account"].team_id, "member")]
+    assert [(t["id"], t["role"]) for t in teams] == [
+        (world["account"].team_id, reported_role("member"))
+    ]
     sites = client.get("/api/sites/").json()
     assert [s["id"] for s in sites] == [world["account"].site_id]
     assert SECRET not in str(sites)

@@ -4,14 +4,28 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from bento_stripe.forms import StripeAccountForm
-from bento_stripe.models import Membership, Site, StripeAccount, Team
-from tests.factories import MembershipFactory, SiteFactory, StripeAccountFactory, TeamFactory
+from bento_stripe.models import (
+    Membership,
+    Site,
+    StripeAccount,
+    Team,
+    get_site_model,
+    get_team_model,
+)
+from bento_stripe.policy import get_team_policy
+from tests.factories import (
+    MembershipFactory,
+    SiteFactory,
+    StripeAccountFactory,
+    TeamFactory,
+    reported_role,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def test_public_imports():
-    assert {Team, Membership, Site, StripeAccount}
+    assert {Team, Membership, Site, StripeAccount, get_team_model(), get_site_model()}
 
 
 def test_database_refuses_site_of_another_team_on_insert():
@@ -36,7 +50,7 @@ def test_database_refuses_rerouting_to_site_of_another_team():
 def test_database_refuses_moving_a_routed_site_to_another_team():
     account = StripeAccountFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Site.objects.filter(pk=account.site_id).update(team=TeamFactory())
+        get_site_model().objects.filter(pk=account.site_id).update(team=TeamFactory())
 
 
 def test_database_allows_site_of_same_team():
@@ -104,7 +118,10 @@ def test_the_database_refuses_an_account_another_team_holds_in_either_mode(livem
     assert StripeAccount.objects.active().get().team_id == other.team_id
 
 
-def test_roles():
-    membership = MembershipFactory(role=Membership.Role.ADMIN)
-    assert membership.team.role_of(membership.user) == "admin"
-    assert membership.team.role_of(MembershipFactory().user) is None
+def test_roles_come_from_the_team_policy():
+    team = TeamFactory()
+    user = MembershipFactory(team=team, role=Membership.Role.ADMIN).user
+    policy = get_team_policy()
+    assert policy.roles(user) == {team.pk: reported_role("admin")}
+    assert policy.role_label(reported_role("admin")) in {"Admin", "Editor"}
+    assert policy.roles(MembershipFactory().user).get(team.pk) is None

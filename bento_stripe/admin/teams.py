@@ -1,4 +1,11 @@
-"""Admin for teams, memberships and sites."""
+"""Admin for teams, memberships and sites.
+
+The app's own Team and Site get their admin here; a host that swaps them
+(``BENTO_STRIPE_TEAM_MODEL``, ``BENTO_STRIPE_SITE_MODEL``) keeps registering its own
+models, and may build on :class:`SiteAdmin` (masked Bento secret key) for its site model.
+The members inline appears while the team policy is the app's ``MembershipPolicy``:
+another policy keeps its memberships elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from ..crypto import mask
 from ..forms import SiteForm
-from ..models import Membership, Site, Team
+from ..models import Membership, Site, Team, get_site_model
+from ..policy import MembershipPolicy, get_team_policy
 
 
 class MembershipInline(admin.TabularInline):
@@ -19,7 +27,7 @@ class MembershipInline(admin.TabularInline):
 
 
 class SiteInline(admin.TabularInline):
-    model = Site
+    model = get_site_model()
     form = SiteForm
     extra = 0
     fields = ["name", "bento_site_uuid", "bento_publishable_key", "bento_secret_key"]
@@ -30,18 +38,22 @@ class SiteInline(admin.TabularInline):
 _secret_post = method_decorator(sensitive_post_parameters())
 
 
-@admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline, SiteInline]
+
+    def get_inlines(self, request, obj):
+        """Members only under the membership policy: a host policy keeps them elsewhere."""
+        if isinstance(get_team_policy(), MembershipPolicy):
+            return self.inlines
+        return [inline for inline in self.inlines if inline is not MembershipInline]
 
     @_secret_post
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
 
-@admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
     form = SiteForm
     list_display = ["name", "team", "bento_site_uuid", "masked_secret_key"]
@@ -56,3 +68,10 @@ class SiteAdmin(admin.ModelAdmin):
     @admin.display(description=_("Bento secret key"))
     def masked_secret_key(self, obj):
         return mask(obj.bento_secret_key) or "—"
+
+
+# Swapped models are the host's to register (a swapped model has no table of its own).
+if not Team._meta.swapped:
+    admin.site.register(Team, TeamAdmin)
+if not Site._meta.swapped:
+    admin.site.register(Site, SiteAdmin)

@@ -1,24 +1,21 @@
-"""Team-scoped permissions: members read their teams' objects, owners and admins change them."""
+"""Team-scoped permissions from the team policy: viewers read a team's objects, managers change them."""
 
 from __future__ import annotations
 
 from rest_framework import permissions
 
-from ..models import Membership
+from ..policy import get_team_policy
 
 
 def team_ids_of(user, *, manage: bool = False) -> list[int]:
-    """Primary keys of the teams ``user`` belongs to (as owner or admin when ``manage``)."""
+    """Primary keys of the teams the policy lets ``user`` view (manage, with ``manage``)."""
     if not getattr(user, "is_authenticated", False):
         return []
-    memberships = Membership.objects.filter(user=user)
-    if manage:
-        memberships = memberships.filter(role__in=Membership.MANAGER_ROLES)
-    return list(memberships.values_list("team_id", flat=True))
+    return list(get_team_policy().teams(user, manage=manage).values_list("pk", flat=True))
 
 
 class IsTeamManagerForWrites(permissions.BasePermission):
-    """Reads for any member of the object's team; writes for its owners and admins only."""
+    """Reads for anyone who may view the object's team; writes for those who may manage it."""
 
     message = "Only owners and admins of the team can change its Stripe connections."
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from ..models import Site, StripeAccount, Subscriber, Team
+from ..models import SiteModel, StripeAccount, Subscriber, get_site_model, get_team_model
 
 
 class TeamSerializer(serializers.ModelSerializer):
     role = serializers.SerializerMethodField()
 
     class Meta:
-        model = Team
+        model = get_team_model()
         fields = ["id", "name", "role", "created_at"]
 
     def get_role(self, team) -> str | None:
@@ -22,7 +22,7 @@ class SiteSerializer(serializers.ModelSerializer):
     has_bento_credentials = serializers.BooleanField(read_only=True)
 
     class Meta:
-        model = Site
+        model = get_site_model()
         fields = ["id", "team", "name", "bento_site_uuid", "has_bento_credentials", "created_at"]
 
 
@@ -47,7 +47,7 @@ class StripeAccountSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = [f for f in fields if f != "site"]
 
-    def validate_site(self, site: Site) -> Site:
+    def validate_site(self, site: SiteModel) -> SiteModel:
         if self.instance is not None and site.team_id != self.instance.team_id:
             raise serializers.ValidationError("Choose a site of this connection's team.")
         return site

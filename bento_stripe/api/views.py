@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AnonymousUser
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import services
-from ..models import Membership, Site, StripeAccount, Subscriber, Team
+from ..models import StripeAccount, Subscriber, get_site_model
+from ..policy import get_team_policy
 from .permissions import IsTeamManagerForWrites, team_ids_of
 from .serializers import (
     SiteSerializer,
@@ -30,15 +30,11 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated]
 
     def get_queryset(self):
-        return Team.objects.filter(pk__in=team_ids_of(self.request.user))
+        return get_team_policy().teams(self.request.user).order_by("name", "pk")
 
     def get_serializer_context(self):
         context = dict(super().get_serializer_context())
-        user = self.request.user  # IsAuthenticated keeps AnonymousUser out (narrowed for mypy)
-        memberships = Membership.objects.filter(
-            user=None if isinstance(user, AnonymousUser) else user
-        )
-        context["roles"] = dict(memberships.values_list("team_id", "role"))
+        context["roles"] = get_team_policy().roles(self.request.user)
         return context
 
 
@@ -49,7 +45,7 @@ class SiteViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated]
 
     def get_queryset(self):
-        queryset = Site.objects.filter(team_id__in=team_ids_of(self.request.user))
+        queryset = get_site_model().objects.filter(team_id__in=team_ids_of(self.request.user))
         team = _filter_int(self.request, "team")
         return queryset.filter(team_id=team) if team is not None else queryset
 

@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from .. import queue
-from ..models import OutboxEvent, Site
+from ..models import OutboxEvent, SiteModel
 
 S = OutboxEvent.Status
 
@@ -41,7 +41,7 @@ def replay(rows: QuerySet[OutboxEvent]) -> int:
     return _requeue(rows, (S.DELIVERED,))
 
 
-def delivery_summary(site: Site) -> dict[str, int]:
+def delivery_summary(site: SiteModel) -> dict[str, int]:
     """Row counts per status of one site, for review pages and the admin."""
     counts = dict.fromkeys(S.values, 0)
     rows = (

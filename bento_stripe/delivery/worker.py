@@ -25,7 +25,7 @@ from ..bento.backends.base import BaseBackend
 from ..bento.client import family_of
 from ..bento.exceptions import BentoError, BentoRejectedError
 from ..conf import app_settings
-from ..models import OutboxEvent, Site
+from ..models import OutboxEvent, SiteModel, get_site_model
 from . import locks
 from .clock import Clock, SystemClock
 from .payloads import ENDPOINT_OF_KIND, body_of
@@ -138,7 +138,7 @@ class Drainer:
         ).exists()
 
     def _drain(self, started: datetime) -> None:
-        site = Site.objects.get(pk=self.site_id)
+        site = get_site_model().objects.get(pk=self.site_id)
         self.result.next_due = None
         while True:
             now = self.clock.now()
@@ -198,7 +198,7 @@ class Drainer:
             batch.append(row)
         return batch, None
 
-    def _send(self, site: Site, rows: list[OutboxEvent], now: datetime) -> None:
+    def _send(self, site: SiteModel, rows: list[OutboxEvent], now: datetime) -> None:
         ids = [r.pk for r in rows]
         batch_id = uuid.uuid4().hex
         lease_until = now + timedelta(seconds=app_settings.LEASE_SECONDS)

@@ -16,7 +16,7 @@ from ..models import (
     LedgerCustomer,
     LedgerDispute,
     LedgerSubscription,
-    Site,
+    SiteModel,
     StripeAccount,
     Subscriber,
 )
@@ -30,13 +30,13 @@ from .shapes import Charge, Customer, Person, Subscription
 class FieldChange:
     """A person's Bento fields on a site went from ``old`` to ``new`` (None: no row)."""
 
-    site: Site
+    site: SiteModel
     email: str
     old: dict | None
     new: dict | None
 
 
-def routed_accounts(site: Site | int) -> list[tuple[str, bool]]:
+def routed_accounts(site: SiteModel | int) -> list[tuple[str, bool]]:
     """(Stripe account id, livemode) of every active connection routed to ``site`` now."""
     site_id = site if isinstance(site, int) else site.pk
     return list(
@@ -57,7 +57,7 @@ def _chunks(emails: list[str]) -> Iterable[list[str]]:
 
 
 def load_people(
-    site: Site | int, emails: Iterable[str], accounts: list[tuple[str, bool]] | None = None
+    site: SiteModel | int, emails: Iterable[str], accounts: list[tuple[str, bool]] | None = None
 ) -> dict[str, Person]:
     """Everything the ledger knows of each email over the accounts routed to ``site``.
 
@@ -134,7 +134,9 @@ class Refreshed:
     changes: list[FieldChange]
 
 
-def refresh_people(site: Site, emails: Iterable[str], *, keep_empty: bool = False) -> Refreshed:
+def refresh_people(
+    site: SiteModel, emails: Iterable[str], *, keep_empty: bool = False
+) -> Refreshed:
     """Recompute the fields of ``emails`` on ``site`` and store them; returns them and the changes.
 
     A person the ledger no longer knows on the site (moved away by an email change) loses
@@ -192,7 +194,9 @@ def account_emails(account: StripeAccount) -> set[str]:
     return emails
 
 
-def emails_on_other_accounts(site: Site, account: StripeAccount, emails: Iterable[str]) -> set[str]:
+def emails_on_other_accounts(
+    site: SiteModel, account: StripeAccount, emails: Iterable[str]
+) -> set[str]:
     """Which of ``emails`` have ledger rows in another account routed to ``site`` now."""
     others = [
         pair for pair in routed_accounts(site) if pair != (account.stripe_user_id, account.livemode)

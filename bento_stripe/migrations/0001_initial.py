@@ -6,6 +6,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from bento_stripe.conf import site_model_label, team_model_label
+
 
 class Migration(migrations.Migration):
 
@@ -13,6 +15,10 @@ class Migration(migrations.Migration):
 
     dependencies = [
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+        # Team and Site are swappable (BENTO_STRIPE_TEAM_MODEL, BENTO_STRIPE_SITE_MODEL):
+        # a host's models must be created by the first migration of their app.
+        migrations.swappable_dependency(team_model_label()),
+        migrations.swappable_dependency(site_model_label()),
     ]
 
     operations = [
@@ -27,6 +33,8 @@ class Migration(migrations.Migration):
                 'verbose_name': 'team',
                 'verbose_name_plural': 'teams',
                 'ordering': ['name', 'pk'],
+                'abstract': False,
+                'swappable': 'BENTO_STRIPE_TEAM_MODEL',
             },
         ),
         migrations.CreateModel(
@@ -38,12 +46,14 @@ class Migration(migrations.Migration):
                 ('bento_publishable_key', models.CharField(blank=True, max_length=200, verbose_name='Bento publishable key')),
                 ('bento_secret_key', bento_stripe.fields.EncryptedTextField(blank=True, help_text='Stored encrypted; never shown whole.', verbose_name='Bento secret key')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sites', to='bento_stripe.team')),
+                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sites', to=team_model_label())),
             ],
             options={
                 'verbose_name': 'site',
                 'verbose_name_plural': 'sites',
                 'ordering': ['team', 'name', 'pk'],
+                'abstract': False,
+                'swappable': 'BENTO_STRIPE_SITE_MODEL',
             },
         ),
         migrations.CreateModel(
@@ -53,7 +63,7 @@ class Migration(migrations.Migration):
                 ('role', models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('member', 'Member')], default='member', max_length=16, verbose_name='role')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bento_memberships', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='bento_stripe.team')),
+                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bento_stripe_memberships', to=team_model_label())),
             ],
             options={
                 'verbose_name': 'membership',
@@ -79,7 +89,7 @@ class Migration(migrations.Migration):
                 ('last_error', models.TextField(blank=True, verbose_name='last error')),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created at')),
                 ('delivered_at', models.DateTimeField(blank=True, null=True, verbose_name='delivered at')),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outbox', to='bento_stripe.site')),
+                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bento_outbox', to=site_model_label())),
             ],
             options={
                 'verbose_name': 'outbox event',
@@ -96,7 +106,7 @@ class Migration(migrations.Migration):
                 ('email', models.EmailField(max_length=254, verbose_name='email')),
                 ('fields', models.JSONField(blank=True, default=dict, verbose_name='fields')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscribers', to='bento_stripe.site')),
+                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bento_subscribers', to=site_model_label())),
             ],
             options={
                 'verbose_name': 'subscriber',
@@ -120,8 +130,8 @@ class Migration(migrations.Migration):
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated at')),
                 ('connected_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stripe_accounts', to='bento_stripe.site')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stripe_accounts', to='bento_stripe.team')),
+                ('site', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stripe_accounts', to=site_model_label())),
+                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stripe_accounts', to=team_model_label())),
             ],
             options={
                 'verbose_name': 'Stripe account',

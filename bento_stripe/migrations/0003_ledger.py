@@ -3,10 +3,13 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from bento_stripe.conf import site_model_label
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
+        migrations.swappable_dependency(site_model_label()),
         ('bento_stripe', '0004_delivery'),
         ('djstripe', '__first__'),
     ]
@@ -117,7 +120,7 @@ class Migration(migrations.Migration):
                 ('attempts', models.PositiveIntegerField(default=0, verbose_name='attempts')),
                 ('received_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='received at')),
                 ('processed_at', models.DateTimeField(blank=True, null=True, verbose_name='processed at')),
-                ('site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='bento_stripe.site')),
+                ('site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=site_model_label())),
                 ('trigger', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='djstripe.webhookeventtrigger')),
             ],
             options={

@@ -3,10 +3,13 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from bento_stripe.conf import site_model_label
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
+        migrations.swappable_dependency(site_model_label()),
         ('bento_stripe', '0002_site_team_guard'),
     ]
 
@@ -40,7 +43,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('owner', models.CharField(blank=True, max_length=64, verbose_name='owner')),
                 ('expires_at', models.DateTimeField(blank=True, null=True, verbose_name='expires at')),
-                ('site', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='delivery_lock', to='bento_stripe.site')),
+                ('site', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='bento_delivery_lock', to=site_model_label())),
             ],
             options={
                 'verbose_name': 'delivery lock',

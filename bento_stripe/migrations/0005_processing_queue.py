@@ -4,6 +4,8 @@ re-routes are durable jobs."""
 import django.db.models.deletion
 from django.db import migrations, models
 
+from bento_stripe.conf import site_model_label
+
 
 def held_rows_to_connections(apps, schema_editor):
     """Give each held row the connection that held it: the one of its account and mode, on
@@ -35,6 +37,7 @@ def held_rows_to_connections(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
+        migrations.swappable_dependency(site_model_label()),
         ('bento_stripe', '0003_ledger'),
     ]
 
@@ -89,12 +92,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='reroute',
             name='new_site',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='bento_stripe.site'),
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=site_model_label()),
         ),
         migrations.AddField(
             model_name='reroute',
             name='old_site',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='bento_stripe.site'),
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=site_model_label()),
         ),
         migrations.RunPython(held_rows_to_connections, migrations.RunPython.noop),
     ]

@@ -1,13 +1,28 @@
-"""Models of bento-stripe: ``from bento_stripe.models import Team, Membership, Site, StripeAccount``."""
+"""Models of bento-stripe: ``from bento_stripe.models import StripeAccount, get_team_model, get_site_model``.
+
+Team and Site are swappable: reach them through ``get_team_model()`` and ``get_site_model()``.
+"""
 
 from .accounts import StripeAccount
 from .delivery import OutboxEvent, Subscriber
 from .events import Reroute, StripeEventRecord
 from .ledger import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
 from .ratelimit import DeliveryLock, RateLimitWindow
-from .teams import Membership, Site, Team
+from .teams import (
+    AbstractSite,
+    AbstractTeam,
+    Membership,
+    Site,
+    SiteModel,
+    Team,
+    TeamModel,
+    get_site_model,
+    get_team_model,
+)
 
 __all__ = [
+    "AbstractSite",
+    "AbstractTeam",
     "DeliveryLock",
     "LedgerCharge",
     "LedgerCustomer",
@@ -18,8 +33,12 @@ __all__ = [
     "RateLimitWindow",
     "Reroute",
     "Site",
+    "SiteModel",
     "StripeAccount",
     "StripeEventRecord",
     "Subscriber",
     "Team",
+    "TeamModel",
+    "get_site_model",
+    "get_team_model",
 ]

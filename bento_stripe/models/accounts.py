@@ -8,8 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from ..conf import site_model_label, team_model_label
 from ..fields import EncryptedTextField
-from .teams import Site, Team
 
 
 class StripeAccountQuerySet(models.QuerySet):
@@ -31,9 +31,13 @@ class StripeAccount(models.Model):
         CONNECT = "connect", _("Connect OAuth")
         APP = "app", _("Stripe App")
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="stripe_accounts")
+    team = models.ForeignKey(
+        team_model_label(), on_delete=models.CASCADE, related_name="stripe_accounts"
+    )
     #: Where this account's events go; always a site of ``team`` (checked in the database too).
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="stripe_accounts")
+    site = models.ForeignKey(
+        site_model_label(), on_delete=models.PROTECT, related_name="stripe_accounts"
+    )
     stripe_user_id = models.CharField(_("Stripe account id"), max_length=255, db_index=True)
     livemode = models.BooleanField(_("live mode"), default=False)
     scope = models.CharField(_("scope"), max_length=64, blank=True)

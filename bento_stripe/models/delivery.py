@@ -7,14 +7,16 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..conf import site_model_label
 from .accounts import StripeAccount
-from .teams import Site
 
 
 class Subscriber(models.Model):
     """A person's current Bento fields on a site, kept by the ledger, read at send time."""
 
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="subscribers")
+    site = models.ForeignKey(
+        site_model_label(), on_delete=models.CASCADE, related_name="bento_subscribers"
+    )
     email = models.EmailField(_("email"), max_length=254)
     #: Flat Bento fields (``lifetime_value``, ``mrr``, ``plan``, ...), JSON-safe values.
     fields = models.JSONField(_("fields"), default=dict, blank=True)
@@ -51,7 +53,9 @@ class OutboxEvent(models.Model):
         DEAD = "dead", _("Dead (attempts exhausted)")
         SKIPPED = "skipped", _("Skipped")
 
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="outbox")
+    site = models.ForeignKey(
+        site_model_label(), on_delete=models.CASCADE, related_name="bento_outbox"
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.EVENT)
     #: Bento event type (``$ChargeSucceeded``), or the command name, for filters.
     event_type = models.CharField(_("type"), max_length=100, blank=True, db_index=True)

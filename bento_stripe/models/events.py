@@ -6,8 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from ..conf import site_model_label
 from .accounts import StripeAccount
-from .teams import Site
 
 #: Statuses of events still to be applied (claimed by processing workers).
 WAITING_STATUSES = ("received", "failed")
@@ -47,7 +47,7 @@ class StripeEventRecord(models.Model):
     note = models.TextField(_("note"), blank=True)
     #: The site the event was routed to at processing time.
     site = models.ForeignKey(
-        Site, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        site_model_label(), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
@@ -83,8 +83,8 @@ class Reroute(models.Model):
     """A connection moved to another site: its people are recomputed by a queued, retried task."""
 
     account = models.ForeignKey(StripeAccount, on_delete=models.CASCADE, related_name="+")
-    old_site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
-    new_site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    old_site = models.ForeignKey(site_model_label(), on_delete=models.CASCADE, related_name="+")
+    new_site = models.ForeignKey(site_model_label(), on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)

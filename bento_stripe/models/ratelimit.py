@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .teams import Site
+from ..conf import site_model_label
 
 
 class RateLimitWindow(models.Model):
@@ -29,7 +29,9 @@ class RateLimitWindow(models.Model):
 class DeliveryLock(models.Model):
     """Which worker drains a site now, so a site's rows leave in creation order."""
 
-    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="delivery_lock")
+    site = models.OneToOneField(
+        site_model_label(), on_delete=models.CASCADE, related_name="bento_delivery_lock"
+    )
     owner = models.CharField(_("owner"), max_length=64, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
 

@@ -17,7 +17,8 @@ from django.views.decorators.debug import sensitive_variables
 from .. import services
 from ..conf import app_settings
 from ..exceptions import AlreadyConnectedError
-from ..models import Membership, Site, StripeAccount, Team
+from ..models import SiteModel, StripeAccount, TeamModel, get_site_model
+from ..policy import get_team_policy
 from ..stripe_app import api as app_api
 from ..stripe_app.tokens import ReconnectNeeded, RefreshInTransaction
 from . import client, state
@@ -33,7 +34,12 @@ def redirect_uri(request) -> str:
 
 
 def start(
-    request, team: Team, site: Site, *, kind: str | None = None, livemode: bool | None = None
+    request,
+    team: TeamModel,
+    site: SiteModel,
+    *,
+    kind: str | None = None,
+    livemode: bool | None = None,
 ) -> str:
     """The Stripe URL to send ``request.user`` to, with a fresh state for ``team``.
 
@@ -64,7 +70,7 @@ class Outcome:
     kind: str
     message: str
     status: int = 200
-    team: Team | None = None
+    team: TeamModel | None = None
     account: StripeAccount | None = None
     created: bool = False
 
@@ -85,8 +91,9 @@ def finish(request) -> Outcome:
             ),
             status=400,
         )
-    team = Team.objects.filter(pk=bound.team_id).first()
-    if team is None or team.role_of(request.user) not in Membership.MANAGER_ROLES:
+    policy = get_team_policy()
+    team = policy.teams(request.user, manage=True).filter(pk=bound.team_id).first()
+    if team is None:
         logger.warning(
             "Stripe OAuth callback for team %s refused: user %s is not an owner or admin.",
             bound.team_id,
@@ -104,7 +111,8 @@ def finish(request) -> Outcome:
         return Outcome(
             "stripe_error", _("Stripe sent no authorization code. Please try again."), 400, team
         )
-    site = Site.objects.filter(pk=bound.site_id, team=team).first() or team.sites.first()
+    sites = get_site_model().objects.filter(team=team).order_by("name", "pk")
+    site = sites.filter(pk=bound.site_id).first() or sites.first()
     if site is None:
         return Outcome("stripe_error", _("Add a site to the team first."), 400, team)
     if bound.kind == app_api.KIND_APP:
@@ -145,7 +153,7 @@ def finish(request) -> Outcome:
 
 
 @sensitive_variables("code", "grant")
-def _finish_app(request, team: Team, site: Site, code: str, livemode: bool) -> Outcome:
+def _finish_app(request, team: TeamModel, site: SiteModel, code: str, livemode: bool) -> Outcome:
     """A Stripe App install came back: exchange the code with the key of its mode, connect."""
     try:
         grant = app_api.exchange_code(code, livemode=livemode)
@@ -187,7 +195,7 @@ def _finish_app(request, team: Team, site: Site, code: str, livemode: bool) -> O
     return Outcome("connected", _("Stripe account connected."), 200, team, account, created)
 
 
-def _stripe_said_no(error: str, team: Team) -> Outcome:
+def _stripe_said_no(error: str, team: TeamModel) -> Outcome:
     if error == "access_denied":
         return Outcome(
             "cancelled",
@@ -206,7 +214,7 @@ def _stripe_said_no(error: str, team: Team) -> Outcome:
     )
 
 
-def _failure(exc: client.StripeCallError, team: Team) -> Outcome:
+def _failure(exc: client.StripeCallError, team: TeamModel) -> Outcome:
     if exc.kind == "invalid_grant":
         message = _(
             "Stripe did not accept the authorization (it may have expired or been used "

@@ -27,7 +27,14 @@ from .. import queue, signals
 from ..ledger.parse import UnreadableObject
 from ..ledger.people import FieldChange, refresh_people
 from ..ledger.session import CHUNK, LedgerSession
-from ..models import OutboxEvent, Site, StripeAccount, StripeEventRecord, Subscriber
+from ..models import (
+    OutboxEvent,
+    SiteModel,
+    StripeAccount,
+    StripeEventRecord,
+    Subscriber,
+    get_site_model,
+)
 from ..translators.base import BentoEvent, TranslationContext, iso_date
 from .lookup import Snapshot
 
@@ -121,7 +128,7 @@ class UnitOfWork:
     """``with UnitOfWork(account) as uow:`` — one transaction into the ledger of one connection."""
 
     def __init__(
-        self, account: StripeAccount, *, sites: Iterable[Site] = (), gather: bool = False
+        self, account: StripeAccount, *, sites: Iterable[SiteModel] = (), gather: bool = False
     ) -> None:
         self._account_pk = account.pk
         self._extra_site_ids = {s.pk for s in sites}
@@ -141,8 +148,10 @@ class UnitOfWork:
             # Lock order, everywhere: the connection, then its sites by primary key.
             self.account = StripeAccount.objects.select_for_update().get(pk=self._account_pk)
             site_ids = sorted({self.account.site_id, *self._extra_site_ids})
-            locked = Site.objects.select_for_update().filter(pk__in=site_ids).order_by("pk")
-            self.sites: dict[int, Site] = {s.pk: s for s in locked}
+            locked = (
+                get_site_model().objects.select_for_update().filter(pk__in=site_ids).order_by("pk")
+            )
+            self.sites: dict[int, SiteModel] = {s.pk: s for s in locked}
             self.site = self.sites[self.account.site_id]
             self.account.site = self.site
             self.changes.account = self.account
@@ -205,7 +214,7 @@ class UnitOfWork:
         self._outcomes[record.pk] = (status, note)
 
     def recompute(
-        self, site: Site, emails: Iterable[str], *, send: str = "", keep_empty: bool = False
+        self, site: SiteModel, emails: Iterable[str], *, send: str = "", keep_empty: bool = False
     ) -> None:
         """Recompute people on a locked ``site``; with ``send`` (a dedupe prefix), queue their
         changed fields for Bento as ``/batch/subscribers`` rows."""
@@ -231,7 +240,7 @@ class UnitOfWork:
         fields_of: dict[int, dict[str, dict]] = {}
         rows: list[OutboxEvent] = []
         for site_id in sorted(set(touched) | set(self._recompute)):
-            site = self.sites.get(site_id) or Site.objects.get(pk=site_id)
+            site = self.sites.get(site_id) or get_site_model().objects.get(pk=site_id)
             extra, send, keep_empty = self._recompute.get(site_id, (set(), "", False))
             refreshed = refresh_people(site, touched[site_id] | extra, keep_empty=keep_empty)
             fields_of[site_id] = refreshed.fields
@@ -328,7 +337,7 @@ class UnitOfWork:
         return rows
 
     def _subscriber_rows(
-        self, site: Site, prefix: str, changes: list[FieldChange], emails: set[str]
+        self, site: SiteModel, prefix: str, changes: list[FieldChange], emails: set[str]
     ) -> list[OutboxEvent]:
         return [
             OutboxEvent(

@@ -11,7 +11,7 @@ from ..ledger.parse import normalize_email, object_id
 
 if TYPE_CHECKING:
     from ..ledger.session import LedgerSession
-    from ..models import Site, StripeAccount
+    from ..models import SiteModel, StripeAccount
 
 
 def bento_type(stripe_type: str) -> str:
@@ -49,7 +49,7 @@ class TranslationContext:
 
     event: dict
     account: StripeAccount
-    site: Site
+    site: SiteModel
     ledger: LedgerSession
 
     @property

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from .. import services
 from ..exceptions import WrongTeamError
 from ..models import OutboxEvent, StripeAccount, StripeEventRecord
-from .access import account_for, can_manage
+from .access import account_for
 from .forms import SiteChoiceForm
 
 #: Rows shown in each "last events" table of the review page.
@@ -64,11 +64,11 @@ def delivered_events(account) -> list[OutboxEvent]:
 @require_GET
 def account_review(request, team_id: int, pk: int):
     """The connection's site, Stripe account, who connected it, its recent events, and actions."""
-    account, team, role = account_for(request, team_id, pk)
+    account, team, managing = account_for(request, team_id, pk)
     context = {
         "team": team,
         "account": account,
-        "can_manage": can_manage(role),
+        "can_manage": managing,
         "received": received_events(account),
         "delivered": delivered_events(account),
     }
@@ -79,7 +79,7 @@ def account_review(request, team_id: int, pk: int):
 @require_http_methods(["GET", "POST"])
 def account_settings(request, team_id: int, pk: int):
     """Choose another site of the team for the connection's events, from the next event on."""
-    account, team, _role = account_for(request, team_id, pk, manage=True)
+    account, team, _managing = account_for(request, team_id, pk, manage=True)
     form = SiteChoiceForm(request.POST or None, team=team, initial_site=account.site)
     if request.method == "POST" and form.is_valid():
         try:
@@ -106,7 +106,7 @@ def account_settings(request, team_id: int, pk: int):
 @require_http_methods(["GET", "POST"])
 def account_disconnect(request, team_id: int, pk: int):
     """GET: ask for confirmation; POST: disconnect now and revoke the app at Stripe in the background."""
-    account, team, _role = account_for(request, team_id, pk, manage=True)
+    account, team, _managing = account_for(request, team_id, pk, manage=True)
     if request.method == "POST":
         if account.is_active:
             services.disconnect(account, by=request.user)

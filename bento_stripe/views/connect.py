@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ..models import get_site_model
 from ..oauth import flow
 from ..stripe_app import api as app_api
 from .access import account_for, team_for
@@ -26,7 +27,7 @@ logger = logging.getLogger("bento_stripe.oauth")
 @require_http_methods(["GET", "POST"])
 def connect_new(request, team_id: int):
     """GET: confirm the site events will go to; POST (CSRF-checked): go to Stripe."""
-    team, _role = team_for(request, team_id, manage=True)
+    team, _managing = team_for(request, team_id, manage=True)
     app = app_api.install_kind() == app_api.KIND_APP
     modes = app_api.modes() if app else []
     form = ConnectForm(request.POST or None, team=team, modes=modes)
@@ -44,7 +45,7 @@ def connect_new(request, team_id: int):
     context = {
         "team": team,
         "form": form,
-        "has_sites": team.sites.exists(),
+        "has_sites": get_site_model().objects.filter(team=team).exists(),
         "error": error,
         "app_install": app,
     }

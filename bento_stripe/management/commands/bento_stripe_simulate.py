@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ... import services
 from ...bento.client import user_agent
 from ...delivery import simulation
-from ...models import Site, StripeAccount
+from ...models import StripeAccount, get_site_model
 from ...webhooks.endpoints import made_at_stripe
 
 #: The signing secret of the local endpoint the command makes (development only).
@@ -95,9 +95,9 @@ class Command(BaseCommand):
         if found is not None:
             return found
         site_obj = (
-            Site.objects.filter(pk=site_id).first()
+            get_site_model().objects.filter(pk=site_id).first()
             if site_id
-            else Site.objects.order_by("pk").first()
+            else get_site_model().objects.order_by("pk").first()
         )
         if site_obj is None:
             raise CommandError("No site yet: create a team and a site first (make demo seeds one).")

@@ -1,0 +1,250 @@
+"""The package as a stranger gets it: built, checked, installed into a fresh project, served.
+
+Builds the sdist and the wheel (``python -m build``), checks them with ``twine check``,
+installs the wheel into a fresh virtualenv (its dependencies come from the package
+index), makes a project with ``django-admin startproject``, adds the app the way
+README.rst says, runs ``migrate`` and ``check``, serves it with ``runserver`` and asks
+for the Stripe app page and the webhook endpoint over HTTP. Everything happens in a
+temporary directory. Marked ``packaging`` (minutes, and the package index):
+``tests/run_lanes.py`` runs it in its own lane, ``PACKAGING_TESTS=1`` turns it on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+import stripe
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.packaging
+
+#: What README.rst ("Installing into an existing project") tells a project to add.
+README_APPS = ["rest_framework", "django_q", "djstripe", "bento_stripe"]
+SECRET = "whsec_packaging_test_secret_0123456789"
+
+
+def _run(*args, cwd: Path | None = None, env: dict | None = None, timeout: int = 900) -> str:
+    result = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _add_app_as_readme_says(project: Path) -> None:
+    """The README's steps, applied to a new project's settings.py and urls.py."""
+    readme = (ROOT / "README.rst").read_text()
+    for app in README_APPS:
+        assert f'"{app}"' in readme, f"README.rst no longer lists {app}"
+    assert 'path("", include("bento_stripe.urls"))' in readme
+    settings = project / "mysite" / "settings.py"
+    text = settings.read_text()
+    text = text.replace(
+        "INSTALLED_APPS = [\n",
+        "INSTALLED_APPS = [\n" + "".join(f'    "{app}",\n' for app in README_APPS),
+        1,
+    )
+    after = readme.split(".. _minimal-settings:")[1].split(".. code-block:: python\n")[1]
+    lines = []
+    for line in after.splitlines():
+        if line and not line.startswith("    "):
+            break  # the first line back at the margin ends the code block
+        lines.append(line[4:])
+    code = "\n".join(lines).strip()
+    assert "BENTO_STRIPE = {" in code and "Q_CLUSTER" in code
+    text += "\n" + code.replace("<Fernet key>", Fernet.generate_key().decode()) + "\n"
+    settings.write_text(text)
+    urls = project / "mysite" / "urls.py"
+    urls.write_text(
+        urls.read_text()
+        .replace("from django.urls import path", "from django.urls import include, path")
+        .replace(
+            "    path('admin/', admin.site.urls),",
+            "    path('admin/', admin.site.urls),\n    path('', include('bento_stripe.urls')),",
+        )
+        .replace(
+            '    path("admin/", admin.site.urls),',
+            '    path("admin/", admin.site.urls),\n    path("", include("bento_stripe.urls")),',
+        )
+    )
+    assert "bento_stripe.urls" in urls.read_text()
+
+
+def test_wheel_installs_into_a_new_project_and_serves(tmp_path):
+    # 1. Build and check.
+    dist = tmp_path / "dist"
+    _run(sys.executable, "-m", "build", "--outdir", dist, ROOT, cwd=tmp_path)
+    (wheel,) = dist.glob("bento_stripe-*.whl")
+    (sdist,) = dist.glob("bento_stripe-*.tar.gz")
+    _run(sys.executable, "-m", "twine", "check", "--strict", wheel, sdist)
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for wanted in (
+        "bento_stripe/templates/bento_stripe/stripe_app.html",
+        "bento_stripe/templates/bento_stripe/admin/stripeaccount_change_form.html",
+        "bento_stripe/static/bento_stripe/bento_stripe.css",
+        "bento_stripe/migrations/0001_initial.py",
+        "bento_stripe/migrations/0002_site_team_guard.py",
+    ):
+        assert wanted in names, f"{wanted} is missing from the wheel"
+    assert not any(n.startswith(("tests/", "example_project/")) for n in names)
+    sdist_names = tarfile.open(sdist).getnames()
+    assert any(n.endswith("/CHANGELOG.rst") for n in sdist_names)
+    assert any(n.endswith("/README.rst") for n in sdist_names)
+
+    # 2. A fresh virtualenv with the wheel (dependencies from the package index).
+    venv = tmp_path / "venv"
+    _run(sys.executable, "-m", "venv", venv)
+    python = venv / "bin" / "python"
+    _run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel)
+
+    # 3. A new project, the app added as README.rst says.
+    project = tmp_path / "project"
+    project.mkdir()
+    _run(venv / "bin" / "django-admin", "startproject", "mysite", project)
+    _add_app_as_readme_says(project)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    env["PYTHONPATH"] = ""  # the installed wheel, never this checkout
+    manage = [python, project / "manage.py"]
+    _run(*manage, "migrate", "--no-input", cwd=project, env=env)
+    checked = _run(*manage, "check", cwd=project, env=env)
+    assert "no issues" in checked
+    where = _run(
+        python, "-c", "import bento_stripe, sys; print(bento_stripe.__file__)", cwd=tmp_path
+    )
+    assert str(venv) in where
+    _run(
+        *manage,
+        "shell",
+        "-c",
+        "from django.contrib.auth import get_user_model; "
+        "get_user_model().objects.create_superuser('admin', 'admin@example.com', 'pw-1234-x')",
+        cwd=project,
+        env=env,
+    )
+    endpoint = json.loads(
+        _run(
+            *manage,
+            "bento_stripe_endpoint",
+            "--url",
+            "http://127.0.0.1",
+            "--local",
+            "--secret",
+            SECRET,
+            "--json",
+            cwd=project,
+            env=env,
+        )
+    )
+
+    # 4. Served by runserver: the Stripe app page (signed in) and the webhook endpoint.
+    port = _free_port()
+    server = subprocess.Popen(
+        [*map(str, manage), "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                requests.get(base + "/admin/login/", timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        session = requests.Session()
+        login_page = session.get(base + "/admin/login/", timeout=10)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text)
+        assert token, login_page.text[:500]
+        signed_in = session.post(
+            base + "/admin/login/?next=/admin/",
+            data={
+                "csrfmiddlewaretoken": token.group(1),
+                "username": "admin",
+                "password": "pw-1234-x",
+            },
+            timeout=10,
+        )
+        assert signed_in.status_code == 200 and "/admin/logout/" in signed_in.text
+        page = session.get(base + "/account/apps/stripe/", timeout=10)
+        assert page.status_code == 200
+        assert 'id="install-stripe-app"' in page.text  # the wheel's template
+        css = re.search(r'href="([^"]*bento_stripe/bento_stripe\.css)"', page.text)
+        assert css, page.text[:500]
+        stylesheet = session.get(base + css.group(1), timeout=10)
+        assert stylesheet.status_code == 200 and stylesheet.text.strip()  # the wheel's static
+        teams = session.get(base + "/account/teams/", timeout=10)
+        assert teams.status_code == 200
+
+        event = {
+            "id": "evt_packaging_0001",
+            "object": "event",
+            "type": "customer.created",
+            "account": "acct_1PackagingShop01",
+            "livemode": False,
+            "created": int(time.time()),
+            "api_version": "2024-06-20",
+            "data": {"object": {"id": "cus_Packaging01", "object": "customer"}},
+        }
+        body = json.dumps(event)
+        stamp = int(time.time())
+        signature = stripe.WebhookSignature._compute_signature(f"{stamp}.{body}", SECRET)
+        url = base + endpoint["path"]
+        unsigned = requests.post(
+            url, data=body, headers={"Content-Type": "application/json"}, timeout=10
+        )
+        assert unsigned.status_code == 400
+        signed = requests.post(
+            url,
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "Stripe-Signature": f"t={stamp},v1={signature}",
+            },
+            timeout=10,
+        )
+        assert signed.status_code == 200, signed.text[:500]
+        unknown = requests.post(
+            base + "/stripe/webhook/00000000-0000-4000-8000-000000000000/",
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "Stripe-Signature": f"t={stamp},v1={signature}",
+            },
+            timeout=10,
+        )
+        assert unknown.status_code == 404
+    finally:
+        server.terminate()
+        try:
+            server.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
