@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import queue, signals
+from .backfill import services as backfill
 from .conf import app_settings
 from .exceptions import AlreadyConnectedError, WrongTeamError
 from .models import Reroute, Site, StripeAccount, Team
@@ -62,6 +63,7 @@ def mark_deauthorized(account: StripeAccount) -> StripeAccount:
         locked.access_token = ""
         locked.save(update_fields=["status", "disconnected_at", "access_token", "updated_at"])
         end_held_rows(locked)
+        backfill.stop(locked)
         transaction.on_commit(
             lambda: signals.account_disconnected.send(
                 sender=StripeAccount, account=locked, by=None, status=locked.status
@@ -98,6 +100,8 @@ def connect_account(
             account, created = _connect_locked(
                 team, site, stripe_user_id, livemode, scope, display_name, token, by
             )
+            # The history follows in queued tasks, after the commit (BACKFILL_ON_CONNECT).
+            backfill.start_on_connect(account)
     except IntegrityError as exc:
         # Another request connected the same account between our check and our write.
         raise AlreadyConnectedError(_taken_message(stripe_user_id)) from exc
@@ -160,6 +164,7 @@ def disconnect(
         locked.access_token = ""
         locked.save(update_fields=["status", "disconnected_at", "access_token", "updated_at"])
         end_held_rows(locked)
+        backfill.stop(locked)
         transaction.on_commit(
             lambda: signals.account_disconnected.send(
                 sender=StripeAccount, account=locked, by=by, status=locked.status

@@ -1,6 +1,7 @@
 """Models of bento-stripe: ``from bento_stripe.models import Team, Membership, Site, StripeAccount``."""
 
 from .accounts import StripeAccount
+from .backfill import BackfillCursor
 from .delivery import OutboxEvent, Subscriber
 from .events import Reroute, StripeEventRecord
 from .ledger import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
@@ -8,6 +9,7 @@ from .ratelimit import DeliveryLock, RateLimitWindow
 from .teams import Membership, Site, Team
 
 __all__ = [
+    "BackfillCursor",
     "DeliveryLock",
     "LedgerCharge",
     "LedgerCustomer",
