@@ -20,7 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django_q.conf import Conf
 
+from .factories import SiteFactory
 from .stripe_history import COUPONS, History
 
 LISTS = ("customers", "charges", "disputes", "subscriptions", "invoices")
@@ -217,3 +219,35 @@ def stripe_lists(settings):
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def pipeline(server, settings, monkeypatch):
+    """Backfill tests: tasks run in-process; Bento is the HTTP stand-in (``server``)."""
+    monkeypatch.setattr(Conf, "SYNC", True)
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "BACKEND": "http",
+        "API_URL": server.url,
+        "RETRY_BASE_DELAY": 0.05,
+    }
+
+
+@pytest.fixture
+def site(server):
+    """A site the Bento stand-in knows (module fixtures of the same name take precedence)."""
+    site = SiteFactory()
+    server.add_site(site)
+    return site
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """Run what is queued on commit (the tests' transaction never commits)."""
+
+    def run(func, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return func(*args, **kwargs)
+
+    return run

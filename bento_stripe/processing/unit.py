@@ -24,7 +24,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .. import queue, signals
-from ..ledger.parse import UnreadableObject, object_id, text
+from ..ledger.parse import UnreadableObject, listing, object_id, text
 from ..ledger.people import FieldChange, refresh_people
 from ..ledger.session import CHUNK, LedgerSession
 from ..models import OutboxEvent, Site, StripeAccount, StripeEventRecord, Subscriber
@@ -209,6 +209,7 @@ class UnitOfWork:
                     if kind == "dispute":
                         self.ledger.dispute(obj)
                     elif kind == "subscription":
+                        self._remember_discounts(obj)
                         self.ledger.subscription(obj)
                     else:
                         self.ledger.charge(obj)
@@ -216,6 +217,14 @@ class UnitOfWork:
             except UnreadableObject as error:  # the events that named it still apply
                 logger.warning("Stripe's %s %s is unreadable: %s", kind, obj.get("id"), error)
         return applied
+
+    def _remember_discounts(self, subscription: dict) -> None:
+        """A subscription's expanded discounts, remembered for its customer as their
+        ``customer.discount.*`` events would be: a later event naming them by id only
+        (current API versions) still finds their coupons."""
+        for discount in listing(subscription.get("discounts"), "subscription.discounts"):
+            if isinstance(discount, dict) and discount.get("customer"):
+                self.ledger.customer_discount(discount)
 
     def add_events(
         self, record: StripeEventRecord, ctx: TranslationContext, events: list[BentoEvent]
