@@ -14,6 +14,7 @@ from .. import services
 from ..exceptions import AlreadyConnectedError
 from ..forms import StripeAccountForm
 from ..models import StripeAccount
+from .backfill import BackfillCursorInline
 
 #: The custom permission behind the Disconnect button and bulk action.
 DISCONNECT_PERMISSION = "bento_stripe.disconnect_stripeaccount"
@@ -36,6 +37,7 @@ class StripeAccountAdmin(admin.ModelAdmin):
     search_fields = ["stripe_user_id", "display_name", "team__name", "site__name"]
     list_select_related = ["team", "site"]
     actions = ["disconnect_selected"]
+    inlines = [BackfillCursorInline]
     readonly_fields = [
         "status",
         "connected_by",
