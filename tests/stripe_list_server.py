@@ -20,9 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from django_q.conf import Conf
 
-from .factories import SiteFactory
 from .stripe_history import COUPONS, History
 
 LISTS = ("customers", "charges", "disputes", "subscriptions", "invoices")
@@ -52,6 +50,9 @@ class StripeLists:
         #: Called with the request's path before each list page is answered.
         self.before_page = None
         self.requests: list[dict] = []
+        #: Keep each request (tests); the benchmark's server only counts them.
+        self.record = True
+        self.served = 0
         self.busy = 0.0
         self.lock = threading.Lock()
         self.url = ""
@@ -154,15 +155,21 @@ def _handler(lists: StripeLists):
             parts = url.path.strip("/").split("/")
             resource = parts[1] if len(parts) > 1 else ""
             with lists.lock:
-                lists.requests.append(
-                    {
-                        "resource": resource,
-                        "path": url.path,
-                        "query": query,
-                        "account": self.headers.get("Stripe-Account", ""),
-                        "authorization": self.headers.get("Authorization", ""),
-                    }
-                )
+                lists.served += 1
+                if lists.record:
+                    lists.requests.append(
+                        {
+                            "resource": resource,
+                            "path": url.path,
+                            "query": query,
+                            "account": self.headers.get("Stripe-Account", ""),
+                            "authorization": self.headers.get("Authorization", ""),
+                        }
+                    )
+            if url.path == "/_busy":  # the benchmark's question: seconds spent answering
+                with lists.lock:
+                    busy = lists.busy
+                return self._send(200, {"busy": busy, "requests": lists.served})
             if parts[:2] == ["v1", "coupons"] and len(parts) == 3:
                 coupon = COUPONS.get(parts[2])
                 if coupon is None:
@@ -224,6 +231,8 @@ def stripe_lists(settings):
 @pytest.fixture
 def pipeline(server, settings, monkeypatch):
     """Backfill tests: tasks run in-process; Bento is the HTTP stand-in (``server``)."""
+    from django_q.conf import Conf
+
     monkeypatch.setattr(Conf, "SYNC", True)
     settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}
     settings.BENTO_STRIPE = {
@@ -237,6 +246,8 @@ def pipeline(server, settings, monkeypatch):
 @pytest.fixture
 def site(server):
     """A site the Bento stand-in knows (module fixtures of the same name take precedence)."""
+    from .factories import SiteFactory
+
     site = SiteFactory()
     server.add_site(site)
     return site
@@ -251,3 +262,28 @@ def commit(django_capture_on_commit_callbacks):
             return func(*args, **kwargs)
 
     return run
+
+
+def main() -> None:
+    """``python -m tests.stripe_list_server --account acct_... --customers N --charges M``:
+    serve a generated history from its own process (the benchmark's Stripe); prints its URL."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--account", required=True)
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--charges", type=int, default=10000)
+    args = parser.parse_args()
+    lists = StripeLists(History(args.account, customers=args.customers, charges=args.charges))
+    lists.record = False
+    server = serve(lists)
+    print(json.dumps({"url": lists.url}), flush=True)
+    try:
+        sys.stdin.read()  # until the parent closes our stdin (or kills us)
+    finally:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

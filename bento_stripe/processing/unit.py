@@ -275,7 +275,7 @@ class UnitOfWork:
             fields_of[site_id] = refreshed.fields
             self.changes.field_changes.extend(refreshed.changes)
             if self._fields_only:
-                everyone = touched[site_id] | extra
+                everyone = (touched[site_id] | extra) - self._waiting_subscriber_rows(site)
                 rows.extend(
                     self._subscriber_rows(site, self._fields_only, refreshed.changes, everyone)
                 )
@@ -370,6 +370,28 @@ class UnitOfWork:
             entry.bento_events.append(payload)
         self.changes.translated.extend(translated.values())
         return rows
+
+    def _waiting_subscriber_rows(self, site: Site) -> set[str]:
+        """People of ``site`` touched here who already have a pending ``/batch/subscribers``
+        row: it sends their fields as they are at send time, so they need no second one.
+
+        The rows are locked until commit, so a drain cannot take one (and read the fields)
+        between this look and the commit of the fields it relies on.
+        """
+        emails = sorted(self.ledger.touched)
+        waiting: set[str] = set()
+        for start in range(0, len(emails), CHUNK):
+            waiting.update(
+                OutboxEvent.objects.select_for_update()
+                .filter(
+                    site=site,
+                    kind=OutboxEvent.Kind.SUBSCRIBER,
+                    status=S.PENDING,
+                    email__in=emails[start : start + CHUNK],
+                )
+                .values_list("email", flat=True)
+            )
+        return waiting
 
     def _subscriber_rows(
         self, site: Site, prefix: str, changes: list[FieldChange], emails: set[str]
