@@ -74,6 +74,10 @@ class History:
             "discount": None,
         }
 
+    def charge_time(self, j: int) -> int:
+        """Charges spread evenly over the three years of the history."""
+        return self.start + 3600 + j * (3 * 365 * 86400 - 7 * 86400) // max(self.charges, 1)
+
     def _charge_plan(self, j: int) -> dict:
         rng = random.Random(self.seed * 1_000_003 + j)  # noqa: S311 - test data
         owner = rng.randrange(self.customers)
@@ -115,7 +119,7 @@ class History:
             "billing_details": {"email": f"guest{j}@example.com" if owner is None else None},
             "receipt_email": None,
             "disputed": plan["dispute"] is not None,
-            "created": self.start + j * 30,
+            "created": self.charge_time(j),
             "livemode": False,
         }
 
@@ -130,7 +134,7 @@ class History:
             "currency": plan["currency"],
             "charge": f"ch_{j:08d}",
             "status": status or plan["dispute"],
-            "created": self.start + j * 30 + 86400,
+            "created": self.charge_time(j) + 86400,
             "livemode": False,
         }
 
