@@ -1,10 +1,12 @@
-"""Admin of backfills: each connection's cursors, per resource, read-only."""
+"""Admin of backfills: each connection's cursors, per resource, read-only (on the Stripe
+account's change form, and in a list of their own)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 
-from ..models import BackfillCursor
+from ..models import BackfillCursor, StripeAccount
 
 FIELDS = (
     "resource",
@@ -19,20 +21,29 @@ FIELDS = (
     "since",
     "run",
 )
+#: Columns of the table on a Stripe account's change form.
+COLUMNS = ("resource", "state", "objects_done", "started_at", "finished_at", "last_error")
 
 
-class BackfillCursorInline(admin.TabularInline):
-    """The connection's backfill and reconciliation, one row per resource."""
+def backfill_table(account: StripeAccount) -> str:
+    """The account's cursors as a small HTML table (escaped), for its change form."""
+    cursors = list(BackfillCursor.objects.filter(account=account).order_by("pk"))
+    if not cursors:
+        return "—"
+    head = format_html_join("", "<th>{}</th>", [(f.replace("_", " "),) for f in COLUMNS])
+    rows = format_html_join(
+        "",
+        "<tr>{}</tr>",
+        [
+            (format_html_join("", "<td>{}</td>", [(_show(getattr(c, f)),) for f in COLUMNS]),)
+            for c in cursors
+        ],
+    )
+    return format_html('<table id="backfill-cursors"><tr>{}</tr>{}</table>', head, rows)
 
-    model = BackfillCursor
-    fields = FIELDS
-    readonly_fields = FIELDS
-    extra = 0
-    can_delete = False
-    verbose_name_plural = "Backfill and reconciliation"
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+def _show(value: object) -> object:
+    return "—" if value in (None, "") else value
 
 
 @admin.register(BackfillCursor)
