@@ -324,3 +324,46 @@ def test_full_size_account_equals_the_webhooks_ledger(pipeline, site, server, st
     assert fields(site) == expected
     assert server.bento(site.bento_site_uuid).subscribers == expected
     assert {r.endpoint for r in server.requests} == {"batch/subscribers"}
+
+
+def test_a_fields_only_unit_writes_no_command_for_an_email_change():
+    from .factories import StripeAccountFactory
+
+    account = StripeAccountFactory()
+    customer = {"id": "cus_1", "object": "customer", "email": "old@example.com", "created": 1}
+    with UnitOfWork(account) as uow:
+        uow.apply_snapshots([("customer", customer, (10, "api"))])
+    moved = {**customer, "email": "new@example.com"}
+    with UnitOfWork(account, fields_only="t:1") as uow:
+        uow.apply_snapshots([("customer", moved, (20, "api"))])
+    kinds = list(OutboxEvent.objects.values_list("kind", "email"))
+    assert kinds == [(OutboxEvent.Kind.SUBSCRIBER, "new@example.com")]
+    assert [c.email for c in uow.changes.field_changes] == ["new@example.com", "old@example.com"]
+
+
+def test_a_charges_page_takes_a_fixed_number_of_queries(
+    pipeline, site, stripe_lists, settings, django_assert_max_num_queries
+):
+    stripe_lists(small())
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
+    account = connect(site)
+    backfill.start(account, enqueue=False)
+    from bento_stripe.backfill import engine
+
+    engine.step(engine.first_open(account))  # the customers
+    cursor = engine.first_open(account)
+    assert cursor.resource == "charges"
+    # A hundred charges: the same few statements per table, whatever the page holds.
+    with django_assert_max_num_queries(25):
+        result = engine.step(cursor)
+    assert result.objects == 100
+
+
+def test_reconnecting_starts_a_new_backfill(pipeline, site, stripe_lists, commit):
+    stripe_lists(small())
+    account = connect(site, commit)
+    assert BackfillCursor.objects.filter(account=account, run=1, state=State.DONE).count() == 5
+    commit(services.disconnect, account)
+    again = connect(site, commit)
+    assert again.pk == account.pk
+    assert BackfillCursor.objects.filter(account=account, run=2, state=State.DONE).count() == 5
