@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from .. import queue
 from ..conf import app_settings
+from ..exceptions import NotConnectedError
 from ..models import BackfillCursor, StripeAccount
 from . import engine
 from .pages import Backoff
@@ -133,10 +134,13 @@ def start(account: StripeAccount, *, since: int = 0, enqueue: bool = True) -> Ba
     Idempotent: running it again on a finished backfill reads everything again and
     changes only what Stripe changed (people whose fields did not change get nothing).
     """
-    if not account.is_active:
-        raise ValueError(f"Stripe account {account.stripe_user_id} is not connected.")
     with transaction.atomic():
         locked = StripeAccount.objects.select_for_update().get(pk=account.pk)
+        if not locked.is_active:
+            raise NotConnectedError(
+                f"Stripe account {account.stripe_user_id} is not connected: connect it "
+                "again to import its history."
+            )
         cursors = {
             c.resource: c
             for c in BackfillCursor.objects.select_for_update().filter(
