@@ -40,8 +40,10 @@ DEAUTHORIZE = "bento_stripe.oauth.tasks.deauthorize_account"
 BACKFILL = "bento_stripe.backfill.tasks.backfill"
 #: Task: resume backfills that failed or whose worker died.
 BACKFILL_SWEEP = "bento_stripe.backfill.tasks.sweep"
-#: Task: reconcile every active connection with Stripe's events since the last run.
+#: Task: queue a reconciliation of every active connection (the nightly schedule).
 RECONCILE = "bento_stripe.backfill.tasks.reconcile"
+#: Task: reconcile one connection with Stripe's events since its last run (``StripeAccount`` id).
+RECONCILE_ACCOUNT = "bento_stripe.backfill.tasks.reconcile_account"
 
 
 @dataclass(frozen=True)

@@ -147,3 +147,31 @@ def test_system_check_names_the_reconcile_setting(settings):
     assert "RECONCILE_EVERY_MINUTES" in messages[0].msg
     settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "RECONCILE_EVERY_MINUTES": 1440}
     assert check_backfill_settings() == []
+
+
+def test_a_reconciliation_over_its_budget_goes_on_from_its_cursor(
+    pipeline, site, stripe_lists, commit
+):
+    from bento_stripe.backfill import tasks
+
+    history = History(ACCOUNT, customers=20, charges=60)
+    lists = stripe_lists(history)
+    account = connect(site, commit)
+    now = int(time.time())
+    lists.events = [
+        {**e, "created": now} for e in sorted(history.events(), key=lambda e: e["id"], reverse=True)
+    ]
+    assert len(lists.events) > 100
+    before = fields(site)
+
+    first = reconcile(account, budget=0)  # one page, then it stops
+    assert (first.finished, first.events) == (False, 100)
+    cursor = BackfillCursor.objects.get(account=account, resource="events")
+    assert cursor.state == "running" and cursor.starting_after == lists.events[99]["id"]
+
+    assert commit(tasks.reconcile) == [account.pk]  # the schedule's task: goes on (sync)
+    cursor.refresh_from_db()
+    assert cursor.state == "done" and cursor.objects_done == len(lists.events)
+    afters = [dict(r["query"]).get("starting_after") for r in lists.list_requests("events")]
+    assert afters == [None, lists.events[99]["id"]]
+    assert fields(site) == before  # every event was already in the ledger

@@ -17,6 +17,8 @@ from datetime import timedelta
 from typing import Any
 
 import stripe
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from ..conf import app_settings
@@ -26,7 +28,7 @@ from ..models import BackfillCursor, StripeAccount
 from ..processing.events import translator_of
 from ..processing.unit import UnitOfWork
 from ..translators.base import TranslationContext
-from .pages import Backoff, fetch_page
+from .pages import Backoff, Page, fetch_page
 from .resources import PAGE_SIZE
 
 logger = logging.getLogger("bento_stripe.backfill")
@@ -54,6 +56,8 @@ class Report:
     since: int
     events: int = 0
     corrections: list[Correction] = field(default_factory=list)
+    #: Whether the run read its last page (False: stopped at its time budget).
+    finished: bool = False
 
 
 def corrections_of(changes: list[FieldChange]) -> list[Correction]:
@@ -68,9 +72,9 @@ def corrections_of(changes: list[FieldChange]) -> list[Correction]:
 
 
 def _since(cursor: BackfillCursor | None, account: StripeAccount) -> int:
-    """Where this run starts: the previous run's start (minus an overlap), else the
-    connection's start, else ``RECONCILE_FIRST_WINDOW`` seconds ago."""
-    if cursor is not None and cursor.started_at is not None:
+    """Where a new run starts: the previous finished run's start (minus an overlap), else
+    the connection's start, else ``RECONCILE_FIRST_WINDOW`` seconds ago."""
+    if cursor is not None and cursor.started_at is not None and cursor.finished_at is not None:
         return int(cursor.started_at.timestamp()) - OVERLAP
     if account.connected_at is not None:
         return int(account.connected_at.timestamp()) - OVERLAP
@@ -78,71 +82,108 @@ def _since(cursor: BackfillCursor | None, account: StripeAccount) -> int:
     return int(first.timestamp())
 
 
-def reconcile(account: StripeAccount, *, backoff: Backoff | None = None) -> Report:
+def _begin(account: StripeAccount) -> BackfillCursor:
+    """The run to work on: the one under way (running, or failed on a page), else a new one."""
+    with transaction.atomic():
+        cursor = (
+            BackfillCursor.objects.select_for_update()
+            .filter(account=account, resource=BackfillCursor.Resource.EVENTS)
+            .first()
+        )
+        if cursor is not None and cursor.state in (State.RUNNING, State.FAILED):
+            return cursor
+        since = _since(cursor, account)
+        cursor, _ = BackfillCursor.objects.update_or_create(
+            account=account,
+            resource=BackfillCursor.Resource.EVENTS,
+            defaults={
+                "state": State.RUNNING,
+                "since": since,
+                "starting_after": "",
+                "started_at": timezone.now(),
+                "finished_at": None,
+                "objects_done": 0,
+                "pages_done": 0,
+                "attempts": 0,
+                "last_error": "",
+                "run": (cursor.run + 1) if cursor is not None else 1,
+            },
+        )
+        return cursor
+
+
+def reconcile(
+    account: StripeAccount, *, budget: float | None = None, backoff: Backoff | None = None
+) -> Report:
     """Replay the account's Stripe events since the last run into the ledger; the fields
-    that changed go to Bento. Raises Stripe's error when a page cannot be read (the next
-    run starts from the same point)."""
-    previous = BackfillCursor.objects.filter(
-        account=account, resource=BackfillCursor.Resource.EVENTS
-    ).first()
-    since = _since(previous, account)
-    started = timezone.now()
-    cursor, _ = BackfillCursor.objects.update_or_create(
-        account=account,
-        resource=BackfillCursor.Resource.EVENTS,
-        defaults={"state": State.RUNNING, "since": since, "last_error": ""},
-    )
-    report = Report(account, since)
-    starting_after = ""
-    pages = 0
+    that changed go to Bento.
+
+    Page by page, each page and the run's cursor in one transaction; with ``budget``
+    (seconds) it stops after the page that reaches it (``report.finished`` False) and the
+    next call goes on from there. Stripe's error is raised when a page cannot be read
+    (the run is marked failed and the next call tries that page again).
+    """
+    cursor = _begin(account)
+    report = Report(account, cursor.since)
+    deadline = None if budget is None else time.monotonic() + budget
     try:
         while True:
-            params: dict[str, Any] = {"limit": PAGE_SIZE, "created": {"gte": since}}
-            if starting_after:
-                params["starting_after"] = starting_after
+            params: dict[str, Any] = {"limit": PAGE_SIZE, "created": {"gte": cursor.since}}
+            if cursor.starting_after:
+                params["starting_after"] = cursor.starting_after
             page = fetch_page(account, "events", params, backoff=backoff)
-            changes = _apply(account, page.objects, f"reconcile:{cursor.pk}:{time.time_ns()}")
+            prefix = f"reconcile:{cursor.pk}:{cursor.run}:{cursor.pages_done}"
+            changes = _apply(account, cursor, page, prefix)
             report.events += len(page.objects)
             report.corrections.extend(corrections_of(changes))
-            pages += 1
-            if not page.has_more or not page.objects:
-                break
-            starting_after = page.last_id
+            if cursor.state == State.DONE:
+                report.finished = True
+                return report
+            if deadline is not None and time.monotonic() >= deadline:
+                return report
     except stripe.StripeError as error:
         BackfillCursor.objects.filter(pk=cursor.pk).update(
             state=State.FAILED,
+            attempts=F("attempts") + 1,
             last_error=f"Stripe answered {error.http_status or 'nothing'}: {error.user_message}",
         )
         raise
-    BackfillCursor.objects.filter(pk=cursor.pk).update(
-        state=State.DONE,
-        started_at=started,
-        finished_at=timezone.now(),
-        objects_done=report.events,
-        pages_done=pages,
-        run=cursor.run + 1,
-    )
-    return report
 
 
-def _apply(account: StripeAccount, events: list[dict], prefix: str) -> list[FieldChange]:
-    """Apply a page of events through their translators in one fields-only unit."""
+def _apply(
+    account: StripeAccount, cursor: BackfillCursor, page: Page, prefix: str
+) -> list[FieldChange]:
+    """Apply a page of events through their translators in one fields-only unit, and move
+    the run's cursor in the same transaction."""
     with UnitOfWork(account, fields_only=prefix) as uow:
-        if not uow.account.is_active:
-            return []
-        for event in events:
-            if event.get("livemode") != uow.account.livemode:
-                continue
-            kind = str(event.get("type") or "")
-            translate = translator_of(kind)
-            if translate is None or kind.startswith("account."):
-                continue  # a deauthorization is the webhook's to apply, with its checks
-            uow.ledger.at(int(event["created"]), str(event["id"]))
-            ctx = TranslationContext(
-                event=event, account=uow.account, site=uow.site, ledger=uow.ledger
-            )
-            try:
-                translate(ctx)  # its Bento events are dropped: reconciliation only sets fields
-            except UnreadableObject as error:
-                logger.info("Reconciliation skipped event %s: %s", event.get("id"), error)
+        if uow.account.is_active:
+            for event in page.objects:
+                _replay(uow, event)
+        cursor.starting_after = page.last_id or cursor.starting_after
+        cursor.objects_done += len(page.objects)
+        cursor.pages_done += 1
+        cursor.attempts = 0
+        cursor.last_error = ""
+        if not page.has_more or not page.objects or not uow.account.is_active:
+            cursor.state = State.DONE
+            cursor.finished_at = timezone.now()
+        else:
+            cursor.state = State.RUNNING
+        cursor.save()
     return uow.changes.field_changes
+
+
+def _replay(uow: UnitOfWork, event: dict) -> None:
+    """One event through its translator, as a webhook would; its Bento events are dropped."""
+    if event.get("livemode") != uow.account.livemode:
+        return
+    kind = str(event.get("type") or "")
+    translate = translator_of(kind)
+    if translate is None or kind.startswith("account."):
+        return  # a deauthorization is the webhook's to apply, with its checks
+    uow.ledger.at(int(event["created"]), str(event["id"]))
+    ctx = TranslationContext(event=event, account=uow.account, site=uow.site, ledger=uow.ledger)
+    try:
+        translate(ctx)
+    except UnreadableObject as error:
+        logger.info("Reconciliation skipped event %s: %s", event.get("id"), error)

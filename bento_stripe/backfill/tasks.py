@@ -30,14 +30,26 @@ def sweep() -> list[int]:
     return ids
 
 
-def reconcile() -> dict:
-    """Task (nightly by default): reconcile every active connection."""
-    results: dict[str, int | str] = {}
-    for account in StripeAccount.objects.active().order_by("pk"):
-        try:
-            report = reconciliation.reconcile(account)
-        except Exception as error:  # one account's trouble does not stop the others
-            results[account.stripe_user_id] = f"failed: {type(error).__name__}"
-            continue
-        results[account.stripe_user_id] = len(report.corrections)
-    return results
+def reconcile() -> list[int]:
+    """Task (nightly by default): queue a reconciliation of every active connection."""
+    ids = list(StripeAccount.objects.active().order_by("pk").values_list("pk", flat=True))
+    for account_id in ids:
+        queue.enqueue(
+            queue.RECONCILE_ACCOUNT, account_id, task_name=f"bento_stripe.reconcile.{account_id}"
+        )
+    return ids
+
+
+def reconcile_account(account_id: int) -> str:
+    """Task: reconcile one connection for ``BACKFILL_TASK_BUDGET`` seconds, then hand over."""
+    account = StripeAccount.objects.active().filter(pk=account_id).first()
+    if account is None:
+        return "gone"
+    budget = None if queue.is_sync() else float(app_settings.BACKFILL_TASK_BUDGET)
+    report = reconciliation.reconcile(account, budget=budget)
+    if not report.finished:
+        queue.enqueue(
+            queue.RECONCILE_ACCOUNT, account_id, task_name=f"bento_stripe.reconcile.{account_id}"
+        )
+        return "more"
+    return f"{len(report.corrections)} correction(s)"
