@@ -109,6 +109,10 @@ def step(
         BackfillCursor.objects.filter(pk=cursor.pk).update(
             state=State.RUNNING, started_at=cursor.started_at or timezone.now()
         )
+    # The version of what the page shows: the time *before* asking, so that any webhook
+    # about a change made while Stripe answered is newer and wins (at the same second
+    # too: an event id sorts after "api").
+    read_at = int(clock())
     try:
         page = fetch_page(
             account,
@@ -120,7 +124,7 @@ def step(
         fail(cursor, f"Stripe answered {error.http_status or 'nothing'}: {error.user_message}")
         raise
     coupons = coupons or Coupons(account)
-    return apply_page(cursor, page, resource.kind, coupons, int(clock()))
+    return apply_page(cursor, page, resource.kind, coupons, read_at)
 
 
 def apply_page(
