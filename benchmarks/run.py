@@ -15,6 +15,9 @@ Numbers, not tests: nothing here asserts a speed. One run measures, side by side
    server) has every event; Bento requests per 1,000 events, most requests a minute
    per site.
 4. **latency**: a steady 50 events/s, POST → Bento request, p50 and p99.
+5. **backfill**: objects imported per second from a Stripe list stand-in in its own
+   process (its answering time left out), and peak memory (resident set, sampled) at
+   10,000 and 100,000 charges, as a ratio (``benchmarks.backfill``).
 
 Every phase gets a fresh database copied from a migrated template (``bench_<pid>_*``
 databases on PostgreSQL, dropped at the end; temporary SQLite files with WAL); Redis is
@@ -24,6 +27,7 @@ writes ``benchmarks/results/latest.json``.
 
     make bench                      # full (about 15 minutes)
     BENCH_QUICK=1 make bench        # short (under about 4 minutes)
+    .venv/bin/python -m benchmarks.run --phases backfill --only postgres --out /tmp/b.json
     .venv/bin/python -m benchmarks.run --quick --only sqlite
 """
 
@@ -75,6 +79,8 @@ class Sizes:
     #: Backends whose steady-rate latency is measured.
     steady: tuple[str, ...] = ("sqlite", "postgres")
     steady_rate: int = 50
+    #: Charges of the small and the large account of the backfill phase.
+    backfill: tuple[int, ...] = (10000, 100000)
 
 
 QUICK = Sizes(
@@ -85,6 +91,7 @@ QUICK = Sizes(
     e2e={"sqlite": 500, "postgres": 2000},
     steady_seconds=15,
     steady=("postgres",),
+    backfill=(2000, 20000),
 )
 FULL = Sizes(
     ingest=8000,
@@ -388,6 +395,29 @@ class Bench:
                 log(f"[{backend.key}] processing {key}: {run['events_per_second']:,.0f} events/s")
         backend.flush_redis()
         return results
+
+    # -- 5. backfill ------------------------------------------------------------------
+    def backfill(self, backend: Backend) -> dict:
+        """Objects imported per second (the Stripe stand-in's time left out) and peak
+        memory at the small and the large account (``benchmarks.backfill``)."""
+        sizes = self.sizes.backfill
+        runs = {}
+        for charges in sizes:
+            url = backend.create(f"backfill{charges}", template="tpl")
+            argv = [PY, "-m", "benchmarks.backfill", "--charges", str(charges)]
+            runs[str(charges)] = run_json(argv, self.env(backend, url), "benchmarks.backfill")
+        small, large = runs[str(sizes[0])], runs[str(sizes[-1])]
+        part = {
+            "runs": runs,
+            "objects_per_second": min(r["objects_per_second"] for r in runs.values()),
+            "peak_ratio": ratio(large["peak_rss_bytes"], small["peak_rss_bytes"]),
+            "growth_ratio": ratio(large["peak_growth_bytes"], small["peak_growth_bytes"]),
+        }
+        log(
+            f"[{backend.key}] backfill: {part['objects_per_second']:,.0f} objects/s, "
+            f"peak memory {sizes[-1]:,} / {sizes[0]:,} charges = {part['peak_ratio']:.2f}x"
+        )
+        return part
 
     # -- 3. and 4. end to end ---------------------------------------------------------
     def e2e(self, backend: Backend) -> dict:
@@ -698,6 +728,23 @@ def report(results: dict) -> tuple[list[tuple], list[dict]]:
         target="<= 100",
         check=at_most(100),
     )
+    rows.append(("BACKFILL (Stripe list stand-in in its own process, its time left out)",))
+    row(
+        "objects imported/s",
+        "backfill",
+        "objects_per_second",
+        target=">= 1,000 (PG)",
+        check=at_least(1000, only="postgres"),
+    )
+    row(
+        "peak RSS, 100k / 10k charges",
+        "backfill",
+        "peak_ratio",
+        fmt="{:.2f}x",
+        target="< 1.3x",
+        check=below(1.3),
+    )
+    row("RSS growth during the run, 100k / 10k", "backfill", "growth_ratio", fmt="{:.2f}x")
     rate = get("postgres", "e2e", "steady", "rate") or get("sqlite", "e2e", "steady", "rate")
     rows.append((f"LATENCY (steady {rate or 50} events/s, POST → Bento request)",))
     row("p50, ms", "e2e", "steady", "p50_s", scale=1000)
@@ -835,7 +882,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", default=bool(os.environ.get("BENCH_QUICK")))
     parser.add_argument("--only", choices=["sqlite", "postgres"])
-    parser.add_argument("--phases", default="ingest,processing,e2e")
+    parser.add_argument(
+        "--phases",
+        default="ingest,processing,e2e,backfill",
+        help="comma-separated: ingest, processing, e2e, backfill (e.g. --phases backfill)",
+    )
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument(
         "--report", metavar="JSON", help="print an earlier run's table (its notes recomputed)"

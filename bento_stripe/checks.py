@@ -419,3 +419,46 @@ def check_team_policy(
     except ImproperlyConfigured as exc:
         return [checks.Error(str(exc), id="bento_stripe.E025")]
     return []
+
+
+@checks.register()
+def check_backfill_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """E026: a backfill or reconciliation setting out of range."""
+    messages: list[checks.CheckMessage] = []
+    timeout = (getattr(settings, "Q_CLUSTER", None) or {}).get("timeout")
+    for key, low, high in (
+        ("RECONCILE_EVERY_MINUTES", 5, 7 * 24 * 60),
+        ("RECONCILE_FIRST_WINDOW", 60, 30 * 24 * 60 * 60),
+        ("BACKFILL_MAX_RETRIES", 0, 20),
+        ("BACKFILL_MAX_ATTEMPTS", 1, 100),
+        ("BACKFILL_STALE_AFTER", 60, 24 * 60 * 60),
+    ):
+        value = getattr(app_settings, key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            messages.append(
+                checks.Error(
+                    f"settings.BENTO_STRIPE['{key}'] must be an integer from {low} to {high}.",
+                    id="bento_stripe.E026",
+                )
+            )
+    budget = app_settings.BACKFILL_TASK_BUDGET
+    if not isinstance(budget, int | float) or budget <= 0 or (timeout and budget >= timeout):
+        messages.append(
+            checks.Error(
+                "settings.BENTO_STRIPE['BACKFILL_TASK_BUDGET'] must be a positive number of "
+                f"seconds below Q_CLUSTER['timeout'] ({timeout}): django-q2 kills a task at "
+                "its timeout.",
+                id="bento_stripe.E026",
+            )
+        )
+    call = app_settings.BACKFILL_TIMEOUT
+    if not isinstance(call, int | float) or call <= 0:
+        messages.append(
+            checks.Error(
+                "settings.BENTO_STRIPE['BACKFILL_TIMEOUT'] must be a positive number of seconds.",
+                id="bento_stripe.E026",
+            )
+        )
+    return messages

@@ -91,6 +91,20 @@ DEFAULTS: dict[str, Any] = {
     # Who may view and manage a team: a dotted path to a TeamPolicy subclass (or to a
     # callable returning a policy object); see bento_stripe/policy.py.
     "TEAM_POLICY": "bento_stripe.policy.MembershipPolicy",
+    # Backfill: start one when a connection becomes active; seconds per Stripe call;
+    # retries of a page on 429/5xx/network errors (with backoff, Stripe-Should-Retry
+    # honoured); failed attempts of a page before the sweep leaves it for a human;
+    # seconds one task pages before handing over; seconds without progress after which
+    # a running backfill counts as abandoned (a killed worker) and is resumed.
+    "BACKFILL_ON_CONNECT": True,
+    "BACKFILL_TIMEOUT": 20.0,
+    "BACKFILL_MAX_RETRIES": 6,
+    "BACKFILL_MAX_ATTEMPTS": 10,
+    "BACKFILL_TASK_BUDGET": 40.0,
+    "BACKFILL_STALE_AFTER": 600,
+    # Reconciliation: minutes between runs (nightly), and how far back the first run looks.
+    "RECONCILE_EVERY_MINUTES": 24 * 60,
+    "RECONCILE_FIRST_WINDOW": 24 * 60 * 60,
 }
 
 #: The Django settings (top level, like ``AUTH_USER_MODEL``) that swap the app's Team and

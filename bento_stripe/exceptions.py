@@ -21,3 +21,7 @@ class InvalidWebhook(SuspiciousOperation):
 
 class AlreadyConnectedError(BentoStripeError):
     """A Stripe account that another team has actively connected cannot be connected again."""
+
+
+class NotConnectedError(BentoStripeError, ValueError):
+    """A backfill was asked of a Stripe connection that is not active."""

@@ -38,6 +38,14 @@ DELIVERY_SWEEP = "bento_stripe.delivery.tasks.sweep"
 DEAUTHORIZE = "bento_stripe.oauth.tasks.deauthorize_account"
 #: Task: roll the token pairs of Stripe App connections well before their year runs out.
 ROLL_APP_TOKENS = "bento_stripe.stripe_app.tasks.roll_tokens"
+#: Task: page through a connection's backfill for a time budget (``StripeAccount`` id).
+BACKFILL = "bento_stripe.backfill.tasks.backfill"
+#: Task: resume backfills that failed or whose worker died.
+BACKFILL_SWEEP = "bento_stripe.backfill.tasks.sweep"
+#: Task: queue a reconciliation of every active connection (the nightly schedule).
+RECONCILE = "bento_stripe.backfill.tasks.reconcile"
+#: Task: reconcile one connection with Stripe's events since its last run (``StripeAccount`` id).
+RECONCILE_ACCOUNT = "bento_stripe.backfill.tasks.reconcile_account"
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,21 @@ class Recurring:
     minutes: int
 
 
-#: The schedules the app keeps; created after ``migrate``, repaired when they drift.
+def schedules() -> tuple[Recurring, ...]:
+    """The recurring schedules now (reconciliation's interval is a setting)."""
+    return (
+        *SCHEDULES,
+        Recurring("bento_stripe: resume unfinished backfills", BACKFILL_SWEEP, 5),
+        Recurring(
+            "bento_stripe: reconcile connections with Stripe",
+            RECONCILE,
+            int(app_settings.RECONCILE_EVERY_MINUTES),
+        ),
+    )
+
+
+#: The every-minute schedules the app keeps; created after ``migrate``, repaired when they
+#: drift (``schedules()`` adds the backfill's).
 SCHEDULES = (
     Recurring("bento_stripe: process waiting Stripe events", PROCESSING_SWEEP, 1),
     Recurring("bento_stripe: look up held people at Stripe", LOOKUP_HELD, 1),
@@ -114,7 +136,7 @@ def ensure_schedules() -> None:
     from django_q.tasks import schedule
 
     Schedule.objects.filter(name__in=LEGACY_SCHEDULES).delete()
-    for item in SCHEDULES:
+    for item in schedules():
         existing = Schedule.objects.filter(name=item.name).order_by("pk")
         first = existing.first()
         if first is None:

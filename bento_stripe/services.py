@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import queue, signals
+from .backfill import services as backfill
 from .conf import app_settings
 from .exceptions import AlreadyConnectedError, WrongTeamError
 from .models import Reroute, SiteModel, StripeAccount, TeamModel
@@ -78,6 +79,7 @@ def mark_deauthorized(account: StripeAccount) -> StripeAccount:
         _wipe_tokens(locked)
         locked.save(update_fields=["status", "disconnected_at", *TOKEN_FIELDS, "updated_at"])
         end_held_rows(locked)
+        backfill.stop(locked)
         transaction.on_commit(
             lambda: signals.account_disconnected.send(
                 sender=StripeAccount, account=locked, by=None, status=locked.status
@@ -127,6 +129,8 @@ def connect_account(
             account, created = _connect_locked(
                 team, site, stripe_user_id, livemode, scope, display_name, kind, tokens, by
             )
+            # The history follows in queued tasks, after the commit (BACKFILL_ON_CONNECT).
+            backfill.start_on_connect(account)
     except IntegrityError as exc:
         # Another request connected the same account between our check and our write.
         raise AlreadyConnectedError(_taken_message(stripe_user_id)) from exc
@@ -205,6 +209,7 @@ def disconnect(
         _wipe_tokens(locked)
         locked.save(update_fields=["status", "disconnected_at", *TOKEN_FIELDS, "updated_at"])
         end_held_rows(locked)
+        backfill.stop(locked)
         transaction.on_commit(
             lambda: signals.account_disconnected.send(
                 sender=StripeAccount, account=locked, by=by, status=locked.status

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import accounts, connect, pages
+from .views import accounts, backfill, connect, pages
 
 app_name = "bento_stripe"
 
@@ -25,6 +25,11 @@ urlpatterns = [
         "account/teams/<int:team_id>/stripe_accounts/<int:pk>/",
         accounts.account_review,
         name="account_review",
+    ),
+    path(
+        "account/teams/<int:team_id>/stripe_accounts/<int:pk>/backfill.json",
+        backfill.backfill_state,
+        name="account_backfill_state",
     ),
     path(
         "account/teams/<int:team_id>/stripe_accounts/<int:pk>/settings/",

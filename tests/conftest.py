@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.stripe_events",
     "tests.stripe_api_server",
     "tests.stripe_app_server",
+    "tests.stripe_list_server",
     "tests.bento_server",
 ]
 

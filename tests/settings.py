@@ -16,6 +16,9 @@ BENTO_STRIPE = {
     "BACKEND": "locmem",
     "STRIPE_SECRET_KEY": "sk_test_platform_key_for_tests",
     "STRIPE_CONNECT_CLIENT_ID": "ca_test_client_id",
+    # Tests that connect accounts have no Stripe to read history from; the backfill's own
+    # tests turn it on with a stand-in (tests/stripe_list_server.py).
+    "BACKFILL_ON_CONNECT": False,
 }
 
 # dj-stripe's migration history takes a minute to replay (on SQLite and PostgreSQL alike).

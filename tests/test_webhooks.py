@@ -238,7 +238,7 @@ def test_sweeper_processes_events_whose_wake_up_was_lost(account, sync_q, no_loo
 
 
 def test_the_schedules_exist_once_after_migrate():
-    for item in queue.SCHEDULES:
+    for item in queue.schedules():
         schedule = Schedule.objects.get(name=item.name)
         assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
             item.func,
@@ -246,7 +246,9 @@ def test_the_schedules_exist_once_after_migrate():
             item.minutes,
         )
     queue.ensure_schedules()  # a second migrate (or two at once) adds nothing
-    assert Schedule.objects.filter(name__startswith="bento_stripe:").count() == len(queue.SCHEDULES)
+    assert Schedule.objects.filter(name__startswith="bento_stripe:").count() == len(
+        queue.schedules()
+    )
 
 
 def test_processing_twice_changes_nothing(account, deliver, no_lookup):

@@ -14,6 +14,7 @@ from .. import services
 from ..exceptions import AlreadyConnectedError
 from ..forms import StripeAccountForm
 from ..models import StripeAccount
+from .backfill import backfill_table
 
 #: The custom permission behind the Disconnect button and bulk action.
 DISCONNECT_PERMISSION = "bento_stripe.disconnect_stripeaccount"
@@ -55,8 +56,13 @@ class StripeAccountAdmin(admin.ModelAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             # The identity of a connection never changes; only its routing does.
-            fields += ["team", "stripe_user_id", "livemode", "scope"]
+            fields += ["team", "stripe_user_id", "livemode", "scope", "backfill"]
         return fields
+
+    @admin.display(description=_("Backfill and reconciliation"))
+    def backfill(self, obj: StripeAccount) -> str:
+        """The connection's cursors, one line per resource (read-only, no form to post)."""
+        return backfill_table(obj)
 
     def has_disconnect_permission(self, request, obj=None) -> bool:
         """Whether the user holds ``bento_stripe.disconnect_stripeaccount``."""

@@ -37,7 +37,7 @@ def _restore_triggers(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bento_stripe", "0007_one_team_per_account"),
+        ("bento_stripe", "0008_backfill"),
     ]
 
     operations = [

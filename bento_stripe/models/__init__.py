@@ -4,6 +4,7 @@ Team and Site are swappable: reach them through ``get_team_model()`` and ``get_s
 """
 
 from .accounts import StripeAccount
+from .backfill import BackfillCursor
 from .delivery import OutboxEvent, Subscriber
 from .events import Reroute, StripeEventRecord
 from .ledger import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
@@ -23,6 +24,7 @@ from .teams import (
 __all__ = [
     "AbstractSite",
     "AbstractTeam",
+    "BackfillCursor",
     "DeliveryLock",
     "LedgerCharge",
     "LedgerCustomer",

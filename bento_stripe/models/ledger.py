@@ -87,6 +87,13 @@ class LedgerCharge(LedgerRow):
                 name="bento_stripe_ledgercharge_unique",
             )
         ]
+        indexes = [
+            # A customer's charges are read by customer (preload, email moves, backfill pages).
+            models.Index(
+                fields=["stripe_account_id", "livemode", "customer_id"],
+                name="bento_stripe_charge_customer",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.charge_id
@@ -134,6 +141,12 @@ class LedgerSubscription(VersionedRow):
                 fields=["stripe_account_id", "livemode", "subscription_id"],
                 name="bento_stripe_ledgersubscription_unique",
             )
+        ]
+        indexes = [
+            models.Index(
+                fields=["stripe_account_id", "livemode", "customer_id"],
+                name="bento_stripe_sub_customer",
+            ),
         ]
 
     def __str__(self) -> str:

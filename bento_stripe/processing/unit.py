@@ -24,7 +24,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .. import queue, signals
-from ..ledger.parse import UnreadableObject
+from ..ledger.parse import UnreadableObject, listing, object_id, text
 from ..ledger.people import FieldChange, refresh_people
 from ..ledger.session import CHUNK, LedgerSession
 from ..models import (
@@ -128,9 +128,19 @@ class UnitOfWork:
     """``with UnitOfWork(account) as uow:`` — one transaction into the ledger of one connection."""
 
     def __init__(
-        self, account: StripeAccount, *, sites: Iterable[SiteModel] = (), gather: bool = False
+        self,
+        account: StripeAccount,
+        *,
+        sites: Iterable[SiteModel] = (),
+        gather: bool = False,
+        fields_only: str = "",
     ) -> None:
+        """``fields_only`` (a dedupe prefix, unique per unit) makes a unit that only sets
+        fields: each touched person whose fields changed gets a ``/batch/subscribers`` row,
+        and no event or command row is written (the backfill and reconciliation: history
+        must never fire Bento automations)."""
         self._account_pk = account.pk
+        self._fields_only = fields_only
         self._extra_site_ids = {s.pk for s in sites}
         self._atomic = transaction.atomic()
         self.changes = ChangeSet(account=account, gather=gather)
@@ -185,24 +195,52 @@ class UnitOfWork:
 
     # --- what entry points feed ---------------------------------------------------------
 
-    def apply_snapshots(self, snapshots: Iterable[Snapshot]) -> None:
-        """Apply customers and charges looked up at Stripe (each with its own version)."""
+    def apply_snapshots(self, snapshots: Iterable[Snapshot]) -> int:
+        """Apply objects read at Stripe, each with its own version (read time, ``"api"``).
+
+        Customers, coupons and charges (lookups), and disputes, subscriptions and invoices
+        (the backfill); an invoice only tells its customer's email, as its events do.
+        Returns how many were applied (an unreadable one is logged and skipped).
+        """
+        applied = 0
         for kind, obj, version in snapshots:
             try:
                 if kind == "customer":
                     self.ledger.customer(obj, version=version)
                 elif kind == "coupon":
                     self.ledger.remember_coupon(obj)
+                elif kind == "invoice":
+                    self.ledger.learn_email(
+                        object_id(obj.get("customer")), text(obj, "customer_email")
+                    )
                 else:
                     self.ledger.at(*version)
-                    self.ledger.charge(obj)
+                    if kind == "dispute":
+                        self.ledger.dispute(obj)
+                    elif kind == "subscription":
+                        self._remember_discounts(obj)
+                        self.ledger.subscription(obj)
+                    else:
+                        self.ledger.charge(obj)
+                applied += 1
             except UnreadableObject as error:  # the events that named it still apply
                 logger.warning("Stripe's %s %s is unreadable: %s", kind, obj.get("id"), error)
+        return applied
+
+    def _remember_discounts(self, subscription: dict) -> None:
+        """A subscription's expanded discounts, remembered for its customer as their
+        ``customer.discount.*`` events would be: a later event naming them by id only
+        (current API versions) still finds their coupons."""
+        for discount in listing(subscription.get("discounts"), "subscription.discounts"):
+            if isinstance(discount, dict) and discount.get("customer"):
+                self.ledger.customer_discount(discount)
 
     def add_events(
         self, record: StripeEventRecord, ctx: TranslationContext, events: list[BentoEvent]
     ) -> None:
         """Queue the Bento events a translator returned for ``record`` (written at the end)."""
+        if self._fields_only:
+            raise TypeError("A fields-only unit of work sends no Bento events.")
         for be in events:
             email = resolve_email(self.ledger, be)
             self.ledger.touched.update([email] if email else [])
@@ -245,9 +283,15 @@ class UnitOfWork:
             refreshed = refresh_people(site, touched[site_id] | extra, keep_empty=keep_empty)
             fields_of[site_id] = refreshed.fields
             self.changes.field_changes.extend(refreshed.changes)
-            if send:
+            if self._fields_only:
+                everyone = (touched[site_id] | extra) - self._waiting_subscriber_rows(site)
+                rows.extend(
+                    self._subscriber_rows(site, self._fields_only, refreshed.changes, everyone)
+                )
+            elif send:
                 rows.extend(self._subscriber_rows(site, send, refreshed.changes, extra))
-        rows[:0] = self._event_rows(fields_of.get(self.site.pk, {}), now)
+        if not self._fields_only:
+            rows[:0] = self._event_rows(fields_of.get(self.site.pk, {}), now)
         if rows:
             OutboxEvent.objects.bulk_create(rows, ignore_conflicts=True)
         ready = [r.site_id for r in rows if r.status == S.PENDING]
@@ -335,6 +379,28 @@ class UnitOfWork:
             entry.bento_events.append(payload)
         self.changes.translated.extend(translated.values())
         return rows
+
+    def _waiting_subscriber_rows(self, site: SiteModel) -> set[str]:
+        """People of ``site`` touched here who already have a pending ``/batch/subscribers``
+        row: it sends their fields as they are at send time, so they need no second one.
+
+        The rows are locked until commit, so a drain cannot take one (and read the fields)
+        between this look and the commit of the fields it relies on.
+        """
+        emails = sorted(self.ledger.touched)
+        waiting: set[str] = set()
+        for start in range(0, len(emails), CHUNK):
+            waiting.update(
+                OutboxEvent.objects.select_for_update()
+                .filter(
+                    site=site,
+                    kind=OutboxEvent.Kind.SUBSCRIBER,
+                    status=S.PENDING,
+                    email__in=emails[start : start + CHUNK],
+                )
+                .values_list("email", flat=True)
+            )
+        return waiting
 
     def _subscriber_rows(
         self, site: SiteModel, prefix: str, changes: list[FieldChange], emails: set[str]

@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import services
+from ..backfill import services as backfill
+from ..backfill import summary
 from ..exceptions import WrongTeamError
 from ..models import OutboxEvent, StripeAccount, StripeEventRecord
 from .access import account_for
@@ -69,6 +71,9 @@ def account_review(request, team_id: int, pk: int):
         "team": team,
         "account": account,
         "can_manage": managing,
+        "backfill": backfill.state(account),
+        "money": summary.money(account),
+        "people_with_value": summary.people_with_value(account),
         "received": received_events(account),
         "delivered": delivered_events(account),
     }

@@ -1,0 +1,143 @@
+"""The backfill phase: objects imported per second and peak memory of one account size.
+
+Run by ``benchmarks.run`` (``--phases backfill``) once per size, each in a fresh process
+on a fresh copy of the template database; Stripe is ``tests/stripe_list_server.py`` in
+another process serving a generated history (``tests/stripe_history.py``), so neither
+its memory nor its CPU is counted here, and the seconds it spent answering (it says, at
+``/_busy``) are taken out of the rate. Memory is the process's resident set, sampled
+every 20 ms during the run, above what it was just before (tracemalloc would slow the
+run several times over). Bento is the locmem backend (delivery is the outbox's, measured
+elsewhere). Prints one JSON object.
+
+    python -m benchmarks.backfill --charges 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import django
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
+sys.path.insert(0, str(ROOT))
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.test import override_settings  # noqa: E402
+
+from bento_stripe.backfill import services as backfill  # noqa: E402
+from bento_stripe.models import OutboxEvent, StripeAccount  # noqa: E402
+from tests.factories import SiteFactory, StripeAccountFactory  # noqa: E402
+
+
+def stand_in(account: str, charges: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.stripe_list_server", "--account", account]
+        + ["--customers", str(charges // 5), "--charges", str(charges)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if proc.stdout is None:
+        raise RuntimeError("the Stripe stand-in has no stdout")
+    return proc, json.loads(proc.stdout.readline())["url"]
+
+
+def busy(url: str) -> float:
+    with urllib.request.urlopen(f"{url}/_busy", timeout=10) as answer:  # noqa: S310 - local
+        return float(json.loads(answer.read())["busy"])
+
+
+def rss() -> int:
+    """This process's resident set size in bytes (Linux)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakRss:
+    """The highest resident set size seen while the block runs, sampled every 20 ms."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, rss())
+
+    def __enter__(self) -> PeakRss:
+        self.base = rss()
+        self.peak = self.base
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss())
+
+
+def one(charges: int) -> dict:
+    """Backfill a fresh account of ``charges`` charges (and a fifth as many customers)."""
+    account_id = f"acct_bench{os.getpid()}x{charges}"
+    proc, url = stand_in(account_id, charges)
+    try:
+        site = SiteFactory()
+        account = StripeAccountFactory(team=site.team, site=site, stripe_user_id=account_id)
+        account = StripeAccount.objects.get(pk=account.pk)
+        conf = {**settings.BENTO_STRIPE, "STRIPE_API_BASE": url, "BACKEND": "locmem"}
+        with override_settings(BENTO_STRIPE=conf):
+            backfill.start(account, enqueue=False)
+            before = busy(url)
+            with PeakRss() as memory:
+                began, cpu = time.perf_counter(), time.process_time()
+                outcome = backfill.run(account)
+                seconds = time.perf_counter() - began
+                cpu = time.process_time() - cpu
+            served = busy(url) - before
+        state = backfill.state(account)
+        objects = state.objects_done
+        own = max(seconds - served, 1e-9)
+        return {
+            "charges": charges,
+            "outcome": outcome,
+            "objects": objects,
+            "per_resource": {r.resource: r.objects_done for r in state.resources},
+            "seconds": seconds,
+            "stand_in_seconds": served,
+            "objects_per_second": objects / own,
+            # This process's own CPU seconds: on a busy machine the rate mostly measures
+            # waiting for a core; this shows what the work itself costs.
+            "cpu_seconds": cpu,
+            "objects_per_cpu_second": objects / max(cpu, 1e-9),
+            "rss_before_bytes": memory.base,
+            "peak_rss_bytes": memory.peak,
+            "peak_growth_bytes": memory.peak - memory.base,
+            "subscriber_rows": OutboxEvent.objects.filter(connection=account).count(),
+        }
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        proc.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--charges", type=int, default=10000)
+    args = parser.parse_args()
+    print(json.dumps(one(args.charges)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""One page of one resource of a backfill, applied through the unit of work."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..ledger.session import ObjectIds
+from ..models import BackfillCursor, StripeAccount
+from ..processing import lookup
+from ..processing.unit import UnitOfWork
+from ..stripe_app.tokens import ReconnectNeeded
+from .pages import Backoff, Page, fetch_page
+from .resources import ORDER, RESOURCES
+
+logger = logging.getLogger("bento_stripe.backfill")
+
+State = BackfillCursor.State
+
+
+@dataclass
+class Step:
+    """What one step did: the cursor after it, and how many objects it applied."""
+
+    cursor: BackfillCursor
+    objects: int = 0
+    #: Why nothing was applied ("" when a page was): done, stopped, failed, raced.
+    outcome: str = ""
+
+
+class Coupons:
+    """Coupons looked up at Stripe by id, once per run (discounts may name them by id only)."""
+
+    def __init__(self, account: StripeAccount) -> None:
+        self.account = account
+        self.found: dict[str, dict | None] = {}
+
+    def get(self, coupon_id: str) -> dict | None:
+        if coupon_id not in self.found:
+            self.found[coupon_id] = lookup.fetch(self.account, "coupon", coupon_id)
+        return self.found[coupon_id]
+
+    def inline(self, discount: Any) -> None:
+        """Put the coupon a discount names by id into it (``coupon`` or ``source.coupon``)."""
+        if not isinstance(discount, dict):
+            return
+        for holder in (discount, discount.get("source")):
+            if isinstance(holder, dict) and isinstance(holder.get("coupon"), str):
+                coupon = self.get(holder["coupon"])
+                if coupon is not None:
+                    holder["coupon"] = coupon
+
+    def inline_object(self, obj: dict) -> None:
+        """Every discount of a customer or subscription (and its items), coupons inline."""
+        self.inline(obj.get("discount"))
+        for discount in _listed(obj.get("discounts")):
+            self.inline(discount)
+        for item in _listed(obj.get("items")):
+            if isinstance(item, dict):
+                for discount in _listed(item.get("discounts")):
+                    self.inline(discount)
+
+
+def _listed(value: Any) -> list:
+    if isinstance(value, dict):
+        value = value.get("data")
+    return value if isinstance(value, list) else []
+
+
+def first_open(account: StripeAccount) -> BackfillCursor | None:
+    """The account's backfill cursor to work on next (resource order), if any."""
+    cursors = {
+        c.resource: c
+        for c in BackfillCursor.objects.filter(account=account, resource__in=ORDER)
+        if c.is_open
+    }
+    return next((cursors[r] for r in ORDER if r in cursors), None)
+
+
+def step(
+    cursor: BackfillCursor,
+    *,
+    backoff: Backoff | None = None,
+    coupons: Coupons | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Step:
+    """Read the cursor's next page and apply it with the cursor's move, in one transaction.
+
+    A Stripe error that outlasts the retries marks the cursor failed (with the error) and
+    is raised; the page is then read again by the next attempt. A page read by two
+    workers at once is applied by the first only.
+    """
+    account = cursor.account
+    if not account.is_active:
+        stop_cursors(account)
+        cursor.refresh_from_db()
+        return Step(cursor, outcome="stopped")
+    if not cursor.is_open:
+        return Step(cursor, outcome=cursor.state)
+    resource = RESOURCES[cursor.resource]
+    if cursor.state != State.RUNNING or cursor.started_at is None:
+        BackfillCursor.objects.filter(pk=cursor.pk).update(
+            state=State.RUNNING, started_at=cursor.started_at or timezone.now()
+        )
+    # The version of what the page shows: the time *before* asking, so that any webhook
+    # about a change made while Stripe answered is newer and wins (at the same second
+    # too: an event id sorts after "api").
+    read_at = int(clock())
+    try:
+        page = fetch_page(
+            account,
+            resource.name,
+            resource.params(cursor.starting_after, cursor.since),
+            backoff=backoff,
+        )
+    except stripe.StripeError as error:
+        fail(cursor, f"Stripe answered {error.http_status or 'nothing'}: {error.user_message}")
+        raise
+    except ReconnectNeeded:
+        # A Stripe App connection whose grant Stripe refused: Reconnect resumes it.
+        fail(cursor, "The connection needs to be connected again (its Stripe App token).")
+        raise
+    coupons = coupons or Coupons(account)
+    return apply_page(cursor, page, resource.kind, coupons, read_at)
+
+
+def apply_page(
+    cursor: BackfillCursor, page: Page, kind: str, coupons: Coupons, read_at: int
+) -> Step:
+    """Apply a page's objects (versioned by when they were read) and move the cursor."""
+    version = (read_at, "api")
+    for obj in page.objects:
+        if kind in ("customer", "subscription"):
+            coupons.inline_object(obj)
+    snapshots = [(kind, obj, version) for obj in page.objects]
+    ids = ObjectIds()
+    for obj in page.objects:
+        ids.add_object(obj)
+    prefix = f"backfill:{cursor.pk}:{cursor.run}:{cursor.pages_done}"
+    with UnitOfWork(cursor.account, fields_only=prefix) as uow:
+        locked = BackfillCursor.objects.select_for_update().get(pk=cursor.pk)
+        moved = (locked.run, locked.starting_after) != (cursor.run, cursor.starting_after)
+        if moved or not locked.is_open:
+            return Step(locked, outcome="raced")  # another worker applied it, or a stop
+        if not uow.account.is_active:
+            locked.state = State.STOPPED
+            locked.save(update_fields=["state", "updated_at"])
+            return Step(locked, outcome="stopped")
+        uow.ledger.preload(ids)
+        applied = uow.apply_snapshots(snapshots)
+        locked.starting_after = page.last_id or locked.starting_after
+        locked.objects_done += applied
+        locked.pages_done += 1
+        locked.attempts = 0
+        locked.last_error = ""
+        locked.state = State.RUNNING if page.has_more else State.DONE
+        if not page.has_more:
+            locked.finished_at = timezone.now()
+        locked.save()
+    return Step(locked, objects=applied)
+
+
+def fail(cursor: BackfillCursor, message: str) -> None:
+    """Record a failed attempt of the cursor's page (picked up again by the sweep)."""
+    logger.warning("Backfill of %s (%s) failed: %s", cursor.account_id, cursor.resource, message)
+    BackfillCursor.objects.filter(
+        pk=cursor.pk, state__in=[State.RUNNING, State.PENDING, State.FAILED]
+    ).update(state=State.FAILED, last_error=message[:2000], attempts=F("attempts") + 1)
+
+
+def stop_cursors(account: StripeAccount) -> int:
+    """Stop every open cursor of ``account`` (a disconnect); returns how many."""
+    with transaction.atomic():
+        return BackfillCursor.objects.filter(
+            account=account, state__in=[State.PENDING, State.RUNNING, State.FAILED]
+        ).update(state=State.STOPPED, finished_at=timezone.now())

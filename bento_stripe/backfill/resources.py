@@ -1,0 +1,50 @@
+"""The Stripe lists a backfill reads, in the order it reads them, and how each is asked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..models import BackfillCursor
+
+R = BackfillCursor.Resource
+#: Objects per page: Stripe's largest ``limit``.
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One Stripe list: its ``client.v1`` service, the snapshot kind of its objects, and the
+    extra parameters that save calls (``expand[]``) or widen it (``status=all``)."""
+
+    name: str
+    kind: str
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    def params(self, starting_after: str, since: int) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": PAGE_SIZE, **dict(self.extra)}
+        if starting_after:
+            params["starting_after"] = starting_after
+        if since:
+            params["created"] = {"gte": since}
+        return params
+
+
+#: Customers first, so the objects after them find their people's emails.
+RESOURCES: dict[str, Resource] = {
+    r.name: r
+    for r in (
+        Resource(R.CUSTOMERS, "customer"),
+        # amount_captured and amount_refunded are on the charge: refunds need no call.
+        Resource(R.CHARGES, "charge"),
+        Resource(R.DISPUTES, "dispute"),
+        # Every status (the default leaves canceled ones out); discounts expanded, or each
+        # would be one more call (items, prices and their amounts come with the list).
+        Resource(
+            R.SUBSCRIPTIONS, "subscription", (("status", "all"), ("expand", ["data.discounts"]))
+        ),
+        Resource(R.INVOICES, "invoice"),
+    )
+}
+#: The backfill's resources in the order they run.
+ORDER: tuple[str, ...] = tuple(RESOURCES)
