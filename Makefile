@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-sqlite lint typecheck format migrations-check bench clean
+.PHONY: venv demo test test-sqlite lint typecheck format migrations-check bench chaos clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,3 +55,9 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output db.sqlite3
+
+# The whole system soaked with Stripe traffic and faults, checked against an independent
+# model (chaos/); needs DATABASE_URL at PostgreSQL (the run makes and drops its own
+# database there) and redis-server on the PATH (it runs its own). SEED, MINUTES, RATE.
+chaos: $(BENCH_STAMP)
+	$(PY) -m chaos $(if $(SEED),--seed $(SEED)) $(if $(MINUTES),--minutes $(MINUTES)) $(if $(RATE),--rate $(RATE)) $(if $(CHAOS_DATABASE),--database $(CHAOS_DATABASE))
