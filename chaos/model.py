@@ -230,7 +230,15 @@ def expect(events: list[Event], before_reroute: set[str], before_disconnect: set
         for email in emails:
             fields[site][email] = person_fields(routed, email)
     for (site, account), ledger in frozen.items():
-        told = _told(by_account[account], before_reroute | before_disconnect)
+        accepted = before_reroute if account == rerouted else before_disconnect
+        told = _told(by_account[account], accepted)
+        # A customer named by an accepted event but told by none was looked up at Stripe
+        # (its current state), unless the lookup failed: then the person may be missing.
+        full = ledgers[account]
+        for e in by_account[account]:
+            cid = _customer_of(e, full)
+            if e.id in accepted and cid in full.customers and cid not in ledger.customers:
+                ledger.customers[cid] = full.customers[cid]
         for cid, cus in ledger.customers.items():
             email = cus.get("email")
             if email:
@@ -250,6 +258,7 @@ def expect(events: list[Event], before_reroute: set[str], before_disconnect: set
     maybe: set[str] = set()
     never: dict[str, str] = {}
     person_events: dict[str, list[str]] = defaultdict(list)
+    told_before_disconnect = _told(by_account[disconnected], before_disconnect)
     for e in events:
         if e.noise:
             never[e.id] = f"ignored ({e.noise})"
@@ -271,10 +280,9 @@ def expect(events: list[Event], before_reroute: set[str], before_disconnect: set
         else:
             site = ACCOUNT_SITES[index]
         expected_events[e.id] = (site, bento_type(e.type))
-        if e.account in (rerouted, disconnected):
-            told = _told(by_account[e.account], before_reroute | before_disconnect)
-            before = e.id in (before_reroute if e.account == rerouted else before_disconnect)
-            if before and customer not in told:
+        if e.account == disconnected and e.id in before_disconnect:
+            # Held when the disconnect came (no lookup answered): skipped, never sent.
+            if customer not in told_before_disconnect:
                 maybe.add(e.id)
     values: dict[str, tuple[str, int]] = {}
     refunded: dict[str, int] = {}

@@ -102,6 +102,7 @@ class Run:
         system = System(self.work, args.pg_admin, args.database, bento, stripe.url)
         self.system = system
         sender: Sender | None = None
+        result = 1
         started = time.time()
         try:
             system.start()
@@ -124,7 +125,10 @@ class Run:
             self.sampling.set()
             if sender is not None:
                 sender.stop()
-            system.stop()
+            keep = result != 0 and not args.drop_on_failure
+            system.stop(drop=not keep)
+            if keep:
+                log(f"database {args.database} kept for a look (dropped by the next run)")
             bento.stop()
             stripe_server.shutdown()
             stripe_server.server_close()
@@ -210,16 +214,16 @@ class Run:
         detail = ""
         try:
             if kind == "bento_5xx":
-                n = r.randint(8, 25)
+                n = r.randint(3, 8)
                 for _ in range(n):
                     b.fail(1, status=r.choice([500, 502, 503]))
                 detail = f"next {n} requests 5xx"
             elif kind == "bento_429_retry_after":
-                n = r.randint(5, 15)
+                n = r.randint(3, 8)
                 b.fail(n, status=429, retry_after=str(r.randint(1, 5)))
                 detail = f"next {n} requests 429 with Retry-After"
             elif kind == "bento_429":
-                n = r.randint(5, 15)
+                n = r.randint(3, 8)
                 b.fail(n, status=429)
                 detail = f"next {n} requests 429 without Retry-After"
             elif kind == "bento_timeout":
@@ -334,6 +338,7 @@ class Run:
             "lag_seconds": lag,
             "peak_queue_depth": self.peaks,
             "extra_stale_keys": len(found.extra_keys),
+            "frozen_people_without_fields": found.optional_without_fields,
             "failures": found.failures(),
             "ok": found.ok,
         }
@@ -468,6 +473,9 @@ def main(argv: list[str] | None = None) -> int:
         help="a PostgreSQL database of the run's own, created and dropped",
     )
     parser.add_argument("--quiet-cap", type=float, default=300.0)
+    parser.add_argument(
+        "--drop-on-failure", action="store_true", help="drop the database of a failing run too"
+    )
     parser.add_argument("--out", default=str(RESULTS / "latest.json"))
     args = parser.parse_args(argv)
     url = os.environ.get("DATABASE_URL", "")

@@ -146,9 +146,10 @@ class System:
             self.start_qcluster(n)
         self.start_gunicorn()
 
-    def stop(self) -> None:
+    def stop(self, drop: bool = True) -> None:
         self.procs.stop_all()
-        self.drop_database()
+        if drop:
+            self.drop_database()
 
     # --- faults --------------------------------------------------------------------------
     def kill_qcluster(self, n: int, down: float = 3.0) -> None:
