@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import pickle
 import random
 import signal
 import sys
@@ -279,7 +280,8 @@ class Run:
                     "SELECT (SELECT count(*) FROM bento_stripe_stripeeventrecord "
                     "        WHERE status IN ('received', 'failed')) + "
                     "       (SELECT count(*) FROM bento_stripe_outboxevent "
-                    "        WHERE status IN ('pending', 'sending'))"
+                    "        WHERE status IN ('pending', 'sending')) + "
+                    "       (SELECT count(*) FROM bento_stripe_reroute WHERE finished_at IS NULL)"
                 )
                 if left == 0:
                     self.bento.wait_idle()
@@ -301,6 +303,7 @@ class Run:
             "WHERE status IN ('received', 'failed')"
         )
         site_uuids = [s["uuid"] for s in self.system.sites]
+        self.dump(rows)
         found = checks.check(
             expected, self.bento, site_uuids, set(self.sender.accepted), rows, self.no_email_keys()
         )
@@ -344,6 +347,23 @@ class Run:
         }
         self.report(summary, found, expected, by_id)
         return 0 if found.ok else 1
+
+    def dump(self, rows: dict) -> None:
+        """What the checks read, so they can be run again (``--recheck``) after a model fix."""
+        state = {
+            "events": self.load.events,
+            "before": self.before,
+            "accepted": dict(self.sender.accepted),
+            "rows": rows,
+            "requests": list(self.bento.requests),
+            "state": dict(self.bento.state),
+            "breaches": self.bento.breaches,
+            "sites": self.system.sites,
+            "no_email": self.no_email_keys(),
+        }
+        with open(self.work / "state.pickle", "wb") as out:
+            pickle.dump(state, out)
+        log(f"check inputs saved to {self.work / 'state.pickle'}")
 
     def system_rows(self, status: str) -> list[tuple]:
         return self.system.query(
@@ -457,6 +477,36 @@ class Run:
                 print(line)
 
 
+def recheck(path: Path) -> int:
+    """The checks of an earlier run again, on its saved inputs (our own file)."""
+    with open(path, "rb") as f:
+        saved = pickle.load(f)  # noqa: S301 - a file this module wrote
+    bento = ChaosBento({s["uuid"]: (s["publishable"], s["secret"]) for s in saved["sites"]})
+    bento.requests, bento.state, bento.breaches = (
+        saved["requests"],
+        saved["state"],
+        saved["breaches"],
+    )
+    expected = model.expect(
+        saved["events"], saved["before"]["reroute"], saved["before"]["disconnect"]
+    )
+    found = checks.check(
+        expected,
+        bento,
+        [s["uuid"] for s in saved["sites"]],
+        set(saved["accepted"]),
+        saved["rows"],
+        saved["no_email"],
+    )
+    print(json.dumps(found.failures()))
+    for name in ("lost", "duplicates", "wrong_events", "wrong_values", "ghosts", "rows", "rate"):
+        for item in getattr(found, name)[:5]:
+            print(f"{name}: {item}")
+    for site, email, want, got in found.wrong_fields[:5]:
+        print(f"wrong fields: site {site} {email}\n  model {want}\n  Bento {got}")
+    return 0 if found.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=int(os.environ.get("SEED") or 7))
@@ -477,7 +527,10 @@ def main(argv: list[str] | None = None) -> int:
         "--drop-on-failure", action="store_true", help="drop the database of a failing run too"
     )
     parser.add_argument("--out", default=str(RESULTS / "latest.json"))
+    parser.add_argument("--recheck", metavar="PICKLE", help="run the checks again on saved inputs")
     args = parser.parse_args(argv)
+    if args.recheck:
+        return recheck(Path(args.recheck))
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         print(
