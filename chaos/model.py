@@ -79,6 +79,8 @@ class Ledger:
     customers: dict[str, dict] = field(default_factory=dict)
     charges: dict[str, _Charge] = field(default_factory=dict)
     subs: dict[str, _Sub] = field(default_factory=dict)
+    _by_email: dict[str, list[str]] | None = None
+    _by_customer: dict[str, tuple[list[_Charge], list[_Sub]]] | None = None
 
     @classmethod
     def of(cls, events: Iterable[Event]) -> Ledger:
@@ -131,6 +133,25 @@ class Ledger:
                 ledger.charges[charge_id].lost += amount
         return ledger
 
+    def by_email(self) -> dict[str, list[str]]:
+        """email → its customers' ids (computed once; the ledger is not changed after)."""
+        if self._by_email is None:
+            self._by_email = defaultdict(list)
+            for cid, cus in self.customers.items():
+                if cus.get("email"):
+                    self._by_email[cus["email"]].append(cid)
+        return self._by_email
+
+    def by_customer(self) -> dict[str, tuple[list[_Charge], list[_Sub]]]:
+        """customer id → its charges and subscriptions (computed once)."""
+        if self._by_customer is None:
+            self._by_customer = defaultdict(lambda: ([], []))
+            for ch in self.charges.values():
+                self._by_customer[ch.customer][0].append(ch)
+            for sub in self.subs.values():
+                self._by_customer[sub.customer][1].append(sub)
+        return self._by_customer
+
     def email(self, customer_id: str) -> str | None:
         cus = self.customers.get(customer_id)
         return (cus or {}).get("email") or None
@@ -140,10 +161,12 @@ def person_fields(ledgers: list[Ledger], email: str) -> dict:
     """The flat fields of ``email`` over the ledgers of the accounts routed to one site."""
     customers, charges, subs = [], [], []
     for ledger in ledgers:
-        mine = {cid for cid, c in ledger.customers.items() if c.get("email") == email}
+        mine = set(ledger.by_email().get(email, ()))
         customers += [ledger.customers[c] for c in mine]
-        charges += [ch for ch in ledger.charges.values() if ch.customer in mine]
-        subs += [s for s in ledger.subs.values() if s.customer in mine]
+        owned = ledger.by_customer()
+        for cid in mine:
+            charges += owned[cid][0]
+            subs += owned[cid][1]
     newest = max(customers, key=lambda c: (c["created"], c["id"]))
     main_ccy = newest["currency"]
     net: dict[str, int] = defaultdict(int)

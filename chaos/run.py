@@ -470,6 +470,15 @@ class Run:
         elif found.ghosts:
             site, person = found.ghosts[0]
             print(f"\nfirst diverging person: {person} on site {site} should not be in Bento")
+        else:
+            for item in found.lost + found.duplicates + found.wrong_events:
+                event_id = item.split(":", 1)[0]
+                person = next(
+                    (p for p, ids in expected.person_events.items() if event_id in ids), None
+                )
+                if person:
+                    print(f"\nfirst diverging person: {person} (event {event_id})")
+                    break
         if person:
             deliveries = Counter(i for _, i in self.plan_ids)
             print("  their events (created, id, type, account, object):")
