@@ -172,7 +172,7 @@ class Run:
             f"(waited {waited:.1f} s for them to be applied)"
         )
 
-    def wait_account(self, account: str, held: bool, cap: float = 90.0) -> float:
+    def wait_account(self, account: str, held: bool, cap: float = 180.0) -> float:
         started = time.time()
         while time.time() - started < cap:
             waiting = self.system.query(
@@ -184,6 +184,8 @@ class Run:
             if not waiting and not holding:
                 break
             time.sleep(0.5)
+        else:
+            log(f"{account}: events still waiting after {cap:.0f} s; the model may disagree")
         return time.time() - started
 
     def no_email_keys(self) -> set[str]:
@@ -215,20 +217,20 @@ class Run:
         detail = ""
         try:
             if kind == "bento_5xx":
-                n = r.randint(3, 8)
+                n = r.randint(3, 6)
                 for _ in range(n):
                     b.fail(1, status=r.choice([500, 502, 503]))
                 detail = f"next {n} requests 5xx"
             elif kind == "bento_429_retry_after":
-                n = r.randint(3, 8)
+                n = r.randint(3, 6)
                 b.fail(n, status=429, retry_after=str(r.randint(1, 5)))
                 detail = f"next {n} requests 429 with Retry-After"
             elif kind == "bento_429":
-                n = r.randint(3, 8)
+                n = r.randint(3, 6)
                 b.fail(n, status=429)
                 detail = f"next {n} requests 429 without Retry-After"
             elif kind == "bento_timeout":
-                n = r.randint(3, 8)
+                n = r.randint(2, 5)
                 for _ in range(n):
                     b.fail(1, status=504, delay=4.0, process=r.random() < 0.5)
                 detail = f"next {n} requests answered after the client's read timeout"
