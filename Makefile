@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-sqlite test-django60 lint typecheck format migrations-check bench clean
+.PHONY: venv demo test test-sqlite test-django60 lint typecheck format migrations-check bench chaos clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,9 @@ clean:
 # Django 6.0 (Python >= 3.12) with dj-stripe 2.11 in its own venv (.ci/django60 says how).
 test-django60:
 	.ci/django60
+
+# The whole system soaked with Stripe traffic and faults, checked against an independent
+# model (chaos/); needs DATABASE_URL at PostgreSQL (the run makes and drops its own
+# database there) and redis-server on the PATH (it runs its own). SEED, MINUTES, RATE.
+chaos: $(BENCH_STAMP)
+	$(PY) -m chaos $(if $(SEED),--seed $(SEED)) $(if $(MINUTES),--minutes $(MINUTES)) $(if $(RATE),--rate $(RATE)) $(if $(CHAOS_DATABASE),--database $(CHAOS_DATABASE))

@@ -17,6 +17,10 @@ class StripeStandIn:
         self.objects: dict[tuple[str, str], dict] = {}
         self.requests: list[dict] = []
         self.url = ""
+        #: While set, every lookup is answered 503 (Stripe unreachable for a while).
+        self.refusing = False
+        #: Keep only the last requests (a long chaos run makes many).
+        self.keep_requests = True
 
     def add(self, account: str, obj: dict) -> None:
         self.objects[(account, obj["id"])] = obj
@@ -39,6 +43,9 @@ def _handler(stand_in: StripeStandIn):
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
             form = parse_qsl(self.rfile.read(length).decode())
+            if self.path == "/oauth/deauthorize":
+                fields = dict(form)
+                return self._send(200, {"stripe_user_id": fields.get("stripe_user_id", "")})
             stand_in.requests.append(
                 {
                     "method": "POST",
@@ -70,13 +77,16 @@ def _handler(stand_in: StripeStandIn):
 
         def do_GET(self):
             account = self.headers.get("Stripe-Account", "")
-            stand_in.requests.append(
-                {
-                    "path": self.path,
-                    "account": account,
-                    "authorization": self.headers.get("Authorization", ""),
-                }
-            )
+            if stand_in.keep_requests:
+                stand_in.requests.append(
+                    {
+                        "path": self.path,
+                        "account": account,
+                        "authorization": self.headers.get("Authorization", ""),
+                    }
+                )
+            if stand_in.refusing:
+                return self._send(503, {"error": {"type": "api_error", "message": "Refusing"}})
             parts = self.path.split("?")[0].strip("/").split("/")
             if (
                 len(parts) != 3
@@ -101,14 +111,20 @@ def _handler(stand_in: StripeStandIn):
     return Handler
 
 
+def serve(stand_in: StripeStandIn) -> ThreadingHTTPServer:
+    """Serve ``stand_in`` on a free port of 127.0.0.1 (sets its ``url``); ``shutdown()`` ends it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stand_in))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
+    return server
+
+
 @pytest.fixture
 def stripe_api(settings):
     """Start the stand-in on 127.0.0.1 and point ``STRIPE_API_BASE`` at it."""
     stand_in = StripeStandIn()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stand_in))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
+    server = serve(stand_in)
     settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_API_BASE": stand_in.url}
     try:
         yield stand_in

@@ -409,3 +409,23 @@ def test_the_processing_task_stays_while_rows_gather_and_sends_them_when_it_stop
     assert tasks.process_waiting(linger=0, budget=0.5) == 4
     assert time.monotonic() - started >= 0.5
     assert drained == [[account.site_id]]
+
+
+def test_an_email_change_later_in_a_batch_moves_the_batchs_earlier_events_too(account, no_lookup):
+    """Found by ``make chaos``: a charge applied before its customer's email change in the
+    same batch went to the old email after the ``change_email`` command, so Bento got the
+    old person back."""
+    customer, charge = person_events(account.stripe_user_id, 0, 1, email=False)
+    updated = load("customer_created")
+    updated.update(id="evt_cus0_moved", type="customer.updated", account=account.stripe_user_id)
+    updated["created"] = customer["created"] + 10
+    updated["data"]["object"].update(id="cus_0", email="moved@example.com")
+    updated["data"]["previous_attributes"] = {"email": "p0@example.com"}
+    record(customer, charge, updated)
+    apply(list(StripeEventRecord.objects.order_by("pk")))
+    rows = list(OutboxEvent.objects.order_by("pk").values_list("event_type", "email"))
+    command = rows.index(("change_email", "moved@example.com"))
+    # Nothing goes to the old email after the command that moves the person.
+    assert all(email != "p0@example.com" for _, email in rows[command + 1 :])
+    assert ("$ChargeSucceeded", "moved@example.com") in rows
+    assert set(Subscriber.objects.values_list("email", flat=True)) == {"moved@example.com"}

@@ -264,11 +264,15 @@ class UnitOfWork:
 
     def _finish(self) -> None:
         now = timezone.now()
-        # A later event of the batch may have told the email of an earlier one's person.
+        # A later event of the batch may have told the email of an earlier one's person, or
+        # changed it: the rows go to the person's email at the end of the batch, after its
+        # change_email command (an event left on the old email would bring the old person
+        # back in Bento after the move).
         for pending in self._pending:
-            if not pending.email:
-                pending.email = resolve_email(self.ledger, pending.bento)
-                self.ledger.touched.update([pending.email] if pending.email else [])
+            email = resolve_email(self.ledger, pending.bento) or pending.email
+            if email != pending.email:
+                pending.email = email
+                self.ledger.touched.add(email)
         released = self._release_held()
         self.ledger.flush()
         touched: dict[int, set[str]] = defaultdict(set)

@@ -1,0 +1,1 @@
+"""``make chaos``: the whole system under load and faults, checked against an independent model."""
