@@ -11,12 +11,13 @@ CHROMIUM = "/usr/bin/chromium"
 
 #: Fixtures of the local Stripe stand-in (``stripe_server``, ``stripe_settings``), and of the
 #: webhook tests (signed Stripe events, endpoint, account, the Stripe API lookup stand-in),
-#: and of the Bento stand-in (``server``).
+#: of the Bento stand-in (``server``), and of the REST API tests (``world``).
 pytest_plugins = [
     "tests.stripe_server",
     "tests.stripe_events",
     "tests.stripe_api_server",
     "tests.bento_server",
+    "tests.api_helpers",
 ]
 
 

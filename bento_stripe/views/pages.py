@@ -62,4 +62,5 @@ def teams(request):
         }
         for m in _memberships(request.user)
     ]
-    return render(request, "bento_stripe/teams.html", {"rows": rows})
+    context = {"rows": rows, "api_tokens_url": reverse("bento_stripe:api_tokens")}
+    return render(request, "bento_stripe/teams.html", context)

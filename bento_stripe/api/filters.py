@@ -1,0 +1,102 @@
+"""django-filter filter sets of the API's lists (a bad value is a 400 in the error shape)."""
+
+from __future__ import annotations
+
+from django import forms
+from django_filters import rest_framework as filters
+
+from ..models import OutboxEvent, Site, StripeAccount, StripeEventRecord, Subscriber
+
+
+class IdFilter(filters.NumberFilter):
+    """A primary key: a whole number (``1.5`` is refused, not rounded)."""
+
+    field_class = forms.IntegerField
+
+
+class StrictBooleanField(forms.Field):
+    """``true``/``false`` (or ``1``/``0``); anything else is refused rather than ignored."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in ("true", "1"):
+            return True
+        if text in ("false", "0"):
+            return False
+        raise forms.ValidationError("Enter true or false.", code="invalid")
+
+
+class BooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        # django-filter's BooleanWidget reads an unknown value as "no filter": keep it.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
+class SiteFilter(filters.FilterSet):
+    team = IdFilter(field_name="team_id", help_text="Only this team's sites.")
+
+    class Meta:
+        model = Site
+        fields = ["team"]
+
+
+class StripeAccountFilter(filters.FilterSet):
+    team = IdFilter(field_name="team_id", help_text="Only this team's connections.")
+    site = IdFilter(field_name="site_id", help_text="Only connections to this site.")
+    status = filters.ChoiceFilter(choices=StripeAccount.Status.choices)
+    livemode = BooleanFilter()
+
+    class Meta:
+        model = StripeAccount
+        fields = ["team", "site", "status", "livemode"]
+
+
+class StripeEventFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(
+        choices=StripeEventRecord.Status.choices,
+        help_text="Processing status (repeat the parameter for several).",
+    )
+    type = filters.CharFilter(
+        field_name="event_type",
+        help_text="Stripe event type, exactly (charge.succeeded), or a prefix ending in a dot (charge.).",
+        method="filter_type",
+    )
+    delivery_status = filters.ChoiceFilter(
+        choices=OutboxEvent.Status.choices,
+        method="filter_delivery_status",
+        help_text="Only events with a Bento row in this delivery status.",
+    )
+    received_after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+
+    class Meta:
+        model = StripeEventRecord
+        fields = ["status", "type", "delivery_status", "received_after", "received_before"]
+
+    def filter_type(self, queryset, name, value):
+        if value.endswith("."):
+            return queryset.filter(event_type__startswith=value)
+        return queryset.filter(event_type=value)
+
+    def filter_delivery_status(self, queryset, name, value):
+        # Only the rows written for this connection's team (its view knows the connection).
+        account = self.request.parser_context["view"].account
+        rows = OutboxEvent.objects.filter(status=value, site__team_id=account.team_id)
+        return queryset.filter(stripe_event_id__in=rows.values("stripe_event_id"))
+
+
+class SubscriberFilter(filters.FilterSet):
+    site = IdFilter(field_name="site_id", help_text="Only people of this site.")
+    team = IdFilter(field_name="site__team_id", help_text="Only this team's people.")
+    email = filters.CharFilter(
+        field_name="email", lookup_expr="iexact", help_text="The email, any case."
+    )
+
+    class Meta:
+        model = Subscriber
+        fields = ["site", "team", "email"]
