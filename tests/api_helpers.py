@@ -37,14 +37,11 @@ def record_event(account: StripeAccount, event_id: str, **extra) -> StripeEventR
         "status": StripeEventRecord.Status.PROCESSED,
         "created": 1764324000,
         "payload": {"id": event_id, "type": "charge.succeeded"},
+        "stripe_account_id": account.stripe_user_id,
+        "livemode": account.livemode,
         **extra,
     }
-    return StripeEventRecord.objects.create(
-        stripe_event_id=event_id,
-        stripe_account_id=account.stripe_user_id,
-        livemode=account.livemode,
-        **values,
-    )
+    return StripeEventRecord.objects.create(stripe_event_id=event_id, **values)
 
 
 def delivered_row(account: StripeAccount, event_id: str, **extra) -> OutboxEvent:

@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django_filters import rest_framework as filters
+from django_filters.fields import MultipleChoiceField
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from ..models import OutboxEvent, Site, StripeAccount, StripeEventRecord, Subscriber
 
+#: The largest id a database's bigint holds (a larger one would be a database error).
+MAX_ID = 2**63 - 1
 
+
+class IdField(forms.IntegerField):
+    """An id: digits only, 1 to ``MAX_ID`` (``1.5``, ``1.0`` and ``-1`` are refused)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        text = "" if value is None else str(value)
+        if text and not re.fullmatch(r"[0-9]+", text):
+            raise forms.ValidationError("Enter an id: a whole number from 1.", code="invalid")
+        return super().to_python(text)
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.NumberFilter):
-    """A primary key: a whole number (``1.5`` is refused, not rounded)."""
+    """A primary key."""
 
-    field_class = forms.IntegerField
+    field_class = IdField
 
 
 class StrictBooleanField(forms.Field):
@@ -28,6 +52,7 @@ class StrictBooleanField(forms.Field):
         raise forms.ValidationError("Enter true or false.", code="invalid")
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class BooleanFilter(filters.BooleanFilter):
     field_class = StrictBooleanField
 
@@ -35,6 +60,17 @@ class BooleanFilter(filters.BooleanFilter):
         # django-filter's BooleanWidget reads an unknown value as "no filter": keep it.
         kwargs.setdefault("widget", forms.TextInput)
         super().__init__(*args, **kwargs)
+
+
+class ChoicesField(MultipleChoiceField):
+    """Several choices (``?status=a&status=b``); an empty value (``?status=``) is no filter."""
+
+    def to_python(self, value):
+        return [v for v in super().to_python(value) if v != ""]
+
+
+class MultipleChoiceFilter(filters.MultipleChoiceFilter):
+    field_class = ChoicesField
 
 
 class SiteFilter(filters.FilterSet):
@@ -57,7 +93,7 @@ class StripeAccountFilter(filters.FilterSet):
 
 
 class StripeEventFilter(filters.FilterSet):
-    status = filters.MultipleChoiceFilter(
+    status = MultipleChoiceFilter(
         choices=StripeEventRecord.Status.choices,
         help_text="Processing status (repeat the parameter for several).",
     )

@@ -15,6 +15,10 @@ SCHEMA_SETTINGS = {
     ),
     "VERSION": __version__,
     "PREPROCESSING_HOOKS": ["bento_stripe.api.schema.only_this_api"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "bento_stripe.api.schema.query_parameters",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ConnectionStatusEnum": "bento_stripe.models.StripeAccount.Status",

@@ -25,5 +25,5 @@ urlpatterns = [
     path("docs/", DocsView.as_view(), name="docs"),
     *router.urls,
     # Anything else under the API: a 404 in the API's error shape, not an HTML page.
-    re_path(r"^.*$", NotFoundView.as_view(), name="not_found"),
+    re_path(r"^[\s\S]*$", NotFoundView.as_view(), name="not_found"),
 ]

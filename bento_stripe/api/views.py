@@ -6,6 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from .. import services
@@ -27,11 +28,12 @@ from .serializers import (
 class ApiViewSet(ErrorShapeMixin, viewsets.GenericViewSet):
     """What every viewset of the API shares, whatever the host's DRF defaults say.
 
-    Session and API token authentication, signed-in users only, the error shape,
-    pagination, django-filter and the schema with its error responses.
+    Session and API token authentication, signed-in users only, JSON bodies, the
+    error shape, pagination, django-filter and the schema with its error responses.
     """
 
     authentication_classes = AUTHENTICATION_CLASSES
+    parser_classes = [JSONParser]
     permission_classes = [permissions.IsAuthenticated]
     pagination_class = Pagination
     filter_backends = [DjangoFilterBackend]
