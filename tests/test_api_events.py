@@ -218,3 +218,16 @@ def test_subscribers_query_count_is_fixed(fed, django_assert_max_num_queries):
     with django_assert_max_num_queries(9):
         page = client.get("/api/subscribers/").json()
     assert page["count"] == 16
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "received_before=3304-07-07T01:57:38.56%2B16:06",  # an offset PostgreSQL refuses
+        "received_after=0001-01-01T00:00:00%2B15:00",  # before year 1 in UTC
+        "received_before=9999-12-31T23:59:59-15:00",  # after 9999 in UTC
+    ],
+)
+def test_any_iso_datetime_is_a_filter_not_an_error(world, query):
+    response = client_for(world["member"]).get(events_url(world["account"], f"?{query}"))
+    assert response.status_code == 200, response.content

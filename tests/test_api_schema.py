@@ -203,3 +203,12 @@ def test_live_api_never_5xx_and_never_contradicts_its_schema(live_server, world)
         if method == "GET":
             assert 200 in seen, (path, sorted(set(seen)))
     assert sum(len(seen) for seen in statuses.values()) >= EXAMPLES * len(OPERATIONS)
+
+
+def test_a_missing_api_app_is_a_system_check_error(settings):
+    from bento_stripe.checks import check_api_apps
+
+    assert check_api_apps() == []
+    settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != "knox"]
+    (error,) = check_api_apps()
+    assert error.id == "bento_stripe.E020" and "'knox'" in error.msg

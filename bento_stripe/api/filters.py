@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django import forms
 from django_filters import rest_framework as filters
-from django_filters.fields import MultipleChoiceField
+from django_filters.fields import IsoDateTimeField, MultipleChoiceField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -73,6 +74,25 @@ class MultipleChoiceFilter(filters.MultipleChoiceFilter):
     field_class = ChoicesField
 
 
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date and time, read in UTC (PostgreSQL refuses offsets past 15:59)."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            # Past the ends of Python's calendar in UTC: the nearest end (nothing lies beyond).
+            edge = dt.datetime.min if moment.year == dt.MINYEAR else dt.datetime.max
+            return edge.replace(tzinfo=dt.UTC)
+
+
+class DateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class SiteFilter(filters.FilterSet):
     team = IdFilter(field_name="team_id", help_text="Only this team's sites.")
 
@@ -107,8 +127,12 @@ class StripeEventFilter(filters.FilterSet):
         method="filter_delivery_status",
         help_text="Only events with a Bento row in this delivery status.",
     )
-    received_after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = DateTimeFilter(
+        field_name="received_at", lookup_expr="gte", help_text="Received at or after (ISO 8601)."
+    )
+    received_before = DateTimeFilter(
+        field_name="received_at", lookup_expr="lt", help_text="Received before (ISO 8601)."
+    )
 
     class Meta:
         model = StripeEventRecord
