@@ -18,13 +18,14 @@ from .redaction import Masked
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
+    from django_stubs_ext import StrOrPromise
 
 #: Lifetimes offered when a token is made: (days or None for no expiry, label).
-LIFETIMES: list[tuple[int | None, str]] = [
-    (30, str(_("30 days"))),
-    (90, str(_("90 days"))),
-    (365, str(_("1 year"))),
-    (None, str(_("No expiry"))),
+LIFETIMES: list[tuple[int | None, StrOrPromise]] = [
+    (30, _("30 days")),
+    (90, _("90 days")),
+    (365, _("1 year")),
+    (None, _("No expiry")),
 ]
 
 

@@ -88,6 +88,11 @@ def world(db):
     }
 
 
+def account_url(w) -> str:
+    """The world's connection's API URL."""
+    return f"/api/stripe-accounts/{w['account'].pk}/"
+
+
 def client_for(user=None, *, csrf: bool = False, token: str | None = None) -> APIClient:
     """A client signed in as ``user`` (session), or sending ``token``, or anonymous."""
     client = APIClient(enforce_csrf_checks=csrf)
