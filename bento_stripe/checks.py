@@ -462,3 +462,31 @@ def check_backfill_settings(
             )
         )
     return messages
+
+
+#: Apps the REST API, its tokens, filters, schema and docs need, with what each is for.
+API_APPS = {
+    "rest_framework": "the REST API",
+    "knox": "API tokens (the API tokens page and the token authentication)",
+    "django_filters": "the REST API's filters",
+    "drf_spectacular": "the API schema and docs",
+    "drf_spectacular_sidecar": "the API docs' local static files",
+}
+
+
+@checks.register()
+def check_api_apps(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """E027: an app the REST API and the API tokens page need is not installed."""
+    from django.apps import apps
+
+    return [
+        checks.Error(
+            f"bento-stripe needs {name!r} in INSTALLED_APPS for {purpose}.",
+            hint=f'Add "{name}" to INSTALLED_APPS (README: Installing into an existing project).',
+            id="bento_stripe.E027",
+        )
+        for name, purpose in API_APPS.items()
+        if not apps.is_installed(name)
+    ]

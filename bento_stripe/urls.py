@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import accounts, backfill, connect, pages
+from .views import accounts, backfill, connect, pages, tokens
 
 app_name = "bento_stripe"
 
@@ -11,6 +11,12 @@ urlpatterns = [
     # Account pages (Stripe app install journey).
     path("account/apps/stripe/", pages.stripe_app, name="stripe_app"),
     path("account/teams/", pages.teams, name="teams"),
+    path("account/api-tokens/", tokens.api_tokens, name="api_tokens"),
+    path(
+        "account/api-tokens/<str:digest>/revoke/",
+        tokens.revoke_api_token,
+        name="revoke_api_token",
+    ),
     path(
         "account/teams/<int:team_id>/oauth/stripe_accounts/new",
         connect.connect_new,

@@ -6,6 +6,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from bento_stripe.api.schema_settings import SCHEMA_SETTINGS as BENTO_STRIPE_SCHEMA_SETTINGS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -47,6 +49,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "knox",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "djstripe",
     "bento_stripe",
@@ -179,7 +185,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+# The OpenAPI schema of bento-stripe's API (its schema and docs views apply these
+# settings themselves; here for `manage.py spectacular`): only bento-stripe's endpoints,
+# Swagger UI from drf-spectacular-sidecar's local files.
+SPECTACULAR_SETTINGS = {**BENTO_STRIPE_SCHEMA_SETTINGS}
 
 LOGGING = {
     "version": 1,

@@ -11,7 +11,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 #: Fixtures of the local Stripe stand-in (``stripe_server``, ``stripe_settings``), and of the
 #: webhook tests (signed Stripe events, endpoint, account, the Stripe API lookup stand-in),
-#: and of the Bento stand-in (``server``).
+#: of the Bento stand-in (``server``), and of the REST API tests (``world``).
 pytest_plugins = [
     "tests.stripe_server",
     "tests.stripe_events",
@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.stripe_app_server",
     "tests.stripe_list_server",
     "tests.bento_server",
+    "tests.api_helpers",
 ]
 
 

@@ -179,3 +179,49 @@ def test_admin_settings_and_disconnect_in_a_real_browser(
     assert stripe_server.state.deauthorized == [account.stripe_user_id]
     messages = [e.get_change_message() for e in LogEntry.objects.filter(object_id=account.pk)]
     assert "Disconnected from Stripe." in messages and any("Site" in m for m in messages)
+
+
+def test_api_tokens_and_docs_in_a_real_browser(live_server, browser_page, output_dir):
+    """Teams → API tokens: make one, see it once, use it, revoke it; the docs render offline."""
+    user, team, _sites = manager("member")
+    user.is_staff = True  # the example project logs in through the admin's login page
+    user.save()
+    page = browser_page
+
+    page.goto(f"{live_server.url}/account/teams/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/account/teams/")
+    page.click("text=API token")
+    page.wait_for_url("**/account/api-tokens/")
+    page.select_option("#id_lifetime", "30")
+    page.click("text=Make token")
+    token = page.inner_text("#new-token").strip()
+    page.screenshot(path=os.path.join(output_dir, "1-token-made.png"), full_page=True)
+    api = f"{live_server.url}/api/teams/"
+    auth = {"Authorization": f"Token {token}"}
+    answer = requests.get(api, headers=auth, timeout=10)
+    assert answer.status_code == 200
+    assert [t["id"] for t in answer.json()["results"]] == [team.pk]
+
+    page.goto(f"{live_server.url}/account/api-tokens/")
+    assert token not in page.content()  # shown once
+    page.click("text=Revoke")
+    page.wait_for_url("**/account/api-tokens/")
+    assert "The token is revoked" in page.content()
+    page.screenshot(path=os.path.join(output_dir, "2-token-revoked.png"), full_page=True)
+    refused = requests.get(api, headers=auth, timeout=10)
+    assert refused.status_code == 401 and refused.json()["code"] == "authentication_failed"
+
+    # Swagger UI from local static files only (this machine has no route to a CDN).
+    external = []
+    page.on(
+        "request",
+        lambda r: external.append(r.url) if not r.url.startswith(live_server.url) else None,
+    )
+    page.goto(f"{live_server.url}/api/docs/")
+    page.wait_for_selector(".opblock", timeout=20000)
+    assert page.locator(".opblock").count() >= 14
+    page.screenshot(path=os.path.join(output_dir, "3-api-docs.png"), full_page=True)
+    assert external == []

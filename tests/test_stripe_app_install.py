@@ -117,7 +117,7 @@ def test_install_connects_the_account_with_encrypted_tokens(client, owner, app_s
     # Review page and API show the connection.
     review = client.get(response["Location"]).content.decode()
     assert "Stripe App" in review and APP_ACCOUNT in review and 'id="needs-reconnect"' not in review
-    (row,) = client.get("/api/stripe-accounts/").json()
+    (row,) = client.get("/api/stripe-accounts/").json()["results"]
     assert (row["kind"], row["needs_reconnect"], row["livemode"]) == ("app", False, live)
 
 

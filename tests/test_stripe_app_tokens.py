@@ -155,7 +155,7 @@ def test_invalid_grant_needs_reconnect_and_reconnect_restores(
     page = client.get(review_url).content.decode()
     assert 'id="needs-reconnect"' in page and "Needs to be connected again" in page
     assert 'id="reconnect-button"' in page
-    (row,) = client.get("/api/stripe-accounts/").json()
+    (row,) = client.get("/api/stripe-accounts/").json()["results"]
     assert row["needs_reconnect"] is True
     # Reconnect: the install runs again in the same mode, for the same connection.
     response = client.post(reverse("bento_stripe:account_reconnect", args=[team.pk, installed.pk]))

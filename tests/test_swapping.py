@@ -280,5 +280,5 @@ def test_pages_follow_a_replaced_policy(client, settings):
     page = client.get("/account/teams/")
     assert page.status_code == 200 and site.team.name in page.content.decode()
     assert client.get(f"/account/teams/{site.team.pk}/oauth/stripe_accounts/new").status_code == 403
-    teams = client.get("/api/teams/").json()
+    teams = client.get("/api/teams/").json()["results"]
     assert [(t["id"], t["role"]) for t in teams] == [(site.team.pk, "member")]

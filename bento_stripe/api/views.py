@@ -1,33 +1,50 @@
-"""Viewsets of the REST API: every change goes through ``bento_stripe.services``."""
+"""Viewsets of the REST API: every change goes through the service layer."""
 
 from __future__ import annotations
 
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from .. import services
-from ..models import StripeAccount, Subscriber, get_site_model
+from ..models import StripeAccount, get_site_model
 from ..policy import get_team_policy
+from .authentication import AUTHENTICATION_CLASSES
+from .errors import ErrorShapeMixin
+from .filters import SiteFilter, StripeAccountFilter
+from .pagination import Pagination
 from .permissions import IsTeamManagerForWrites, team_ids_of
+from .schema import ApiSchema, api_schema
 from .serializers import (
     SiteSerializer,
+    StripeAccountDetailSerializer,
     StripeAccountSerializer,
-    SubscriberSerializer,
     TeamSerializer,
 )
 
 
-def _filter_int(request, name: str) -> int | None:
-    value = request.query_params.get(name, "")
-    return int(value) if value.isdigit() else None
+class ApiViewSet(ErrorShapeMixin, viewsets.GenericViewSet):
+    """What every viewset of the API shares, whatever the host's DRF defaults say.
+
+    Session and API token authentication, signed-in users only, JSON bodies, the
+    error shape, pagination, django-filter and the schema with its error responses.
+    """
+
+    authentication_classes = AUTHENTICATION_CLASSES
+    parser_classes = [JSONParser]
+    permission_classes = [permissions.IsAuthenticated]
+    pagination_class = Pagination
+    filter_backends = [DjangoFilterBackend]
+    schema = ApiSchema()
 
 
-class TeamViewSet(viewsets.ReadOnlyModelViewSet):
+class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """The teams of the signed-in user, with their role."""
 
     serializer_class = TeamSerializer
-    permission_classes = [permissions.IsAuthenticated]
+    filter_backends = []
 
     def get_queryset(self):
         return get_team_policy().teams(self.request.user).order_by("name", "pk")
@@ -38,57 +55,63 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
         return context
 
 
-class SiteViewSet(viewsets.ReadOnlyModelViewSet):
+class SiteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Sites of the user's teams (``?team=<id>`` narrows); keys are never exposed."""
 
     serializer_class = SiteSerializer
-    permission_classes = [permissions.IsAuthenticated]
+    filterset_class = SiteFilter
 
     def get_queryset(self):
-        queryset = get_site_model().objects.filter(team_id__in=team_ids_of(self.request.user))
-        team = _filter_int(self.request, "team")
-        return queryset.filter(team_id=team) if team is not None else queryset
+        return (
+            get_site_model()
+            .objects.filter(team_id__in=team_ids_of(self.request.user))
+            .order_by("team_id", "name", "pk")
+        )
 
 
 class StripeAccountViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ApiViewSet
 ):
     """Stripe connections of the user's teams: PATCH ``site`` re-routes, POST disconnect stops."""
 
-    serializer_class = StripeAccountSerializer
     permission_classes = [permissions.IsAuthenticated, IsTeamManagerForWrites]
+    filterset_class = StripeAccountFilter
 
     def get_queryset(self):
-        queryset = StripeAccount.objects.filter(team_id__in=team_ids_of(self.request.user))
-        team = _filter_int(self.request, "team")
-        return queryset.filter(team_id=team) if team is not None else queryset
+        return StripeAccount.objects.filter(team_id__in=team_ids_of(self.request.user)).order_by(
+            "team_id", "-connected_at", "pk"
+        )
 
-    def perform_update(self, serializer):
+    def get_serializer_class(self):
+        if self.action == "list":
+            return StripeAccountSerializer
+        return StripeAccountDetailSerializer
+
+    @api_schema(responses=StripeAccountDetailSerializer)
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @api_schema(request=StripeAccountSerializer, responses=StripeAccountDetailSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        """Route the connection's events to another site of its team (``{"site": <id>}``)."""
+        return super().partial_update(request, *args, **kwargs)
+
+    @api_schema(request=StripeAccountSerializer, responses=StripeAccountDetailSerializer)
+    def update(self, request, *args, **kwargs):
+        """Route the connection's events to another site of its team (``{"site": <id>}``)."""
+        account = self.get_object()
+        serializer = StripeAccountSerializer(
+            account, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
         site = serializer.validated_data.get("site")
         if site is not None:
-            serializer.instance = services.change_site(
-                serializer.instance, site, by=self.request.user
-            )
+            account = services.change_site(account, site, by=request.user)
+        return Response(StripeAccountDetailSerializer(account).data)
 
+    @api_schema(request=None, responses=StripeAccountDetailSerializer)
     @action(detail=True, methods=["post"])
     def disconnect(self, request, pk=None):
+        """Stop forwarding the connection's events now; Stripe is told in the background."""
         account = services.disconnect(self.get_object(), by=request.user)
-        return Response(self.get_serializer(account).data)
-
-
-class SubscriberViewSet(viewsets.ReadOnlyModelViewSet):
-    """Each person's current Bento fields per site (``?site=<id>``, ``?email=``)."""
-
-    serializer_class = SubscriberSerializer
-    permission_classes = [permissions.IsAuthenticated]
-
-    def get_queryset(self):
-        queryset = Subscriber.objects.filter(site__team_id__in=team_ids_of(self.request.user))
-        site = _filter_int(self.request, "site")
-        if site is not None:
-            queryset = queryset.filter(site_id=site)
-        email = self.request.query_params.get("email")
-        return queryset.filter(email__iexact=email) if email else queryset
+        return Response(StripeAccountDetailSerializer(account).data)

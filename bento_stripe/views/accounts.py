@@ -12,7 +12,8 @@ from .. import services
 from ..backfill import services as backfill
 from ..backfill import summary
 from ..exceptions import WrongTeamError
-from ..models import OutboxEvent, StripeAccount, StripeEventRecord
+from ..history import connection_events, connection_rows
+from ..models import OutboxEvent, StripeEventRecord
 from .access import account_for
 from .forms import SiteChoiceForm
 
@@ -21,44 +22,14 @@ RECENT = 10
 
 
 def received_events(account) -> list[StripeEventRecord]:
-    """The last Stripe events received for ``account`` in its mode, with how each was handled.
-
-    Only those of this connection's time: from its connection on, until another
-    connection of the same Stripe account began (events that arrive after a disconnect
-    are still shown, as ignored, until then). The account may have been another team's
-    before, or be another team's now, and its events' ids and notes are theirs.
-    """
-    since = account.connected_at or account.created_at
-    events = StripeEventRecord.objects.filter(
-        stripe_account_id=account.stripe_user_id,
-        livemode=account.livemode,
-        received_at__gte=since,
-    )
-    successor = (
-        StripeAccount.objects.filter(
-            stripe_user_id=account.stripe_user_id,
-            livemode=account.livemode,
-            connected_at__gt=since,
-        )
-        .exclude(pk=account.pk)
-        .order_by("connected_at")
-        .values_list("connected_at", flat=True)
-        .first()
-    )
-    if successor is not None:
-        events = events.filter(received_at__lt=successor)
-    return list(events.order_by("-received_at", "-pk")[:RECENT])
+    """The last Stripe events of ``account``'s own time, with how each was handled."""
+    return list(connection_events(account)[:RECENT])
 
 
 def delivered_events(account) -> list[OutboxEvent]:
     """The last Bento items written for ``account``'s events to its team's sites, any status."""
     return list(
-        # Only this team's sites: another team may have had the same account connected before.
-        OutboxEvent.objects.filter(
-            stripe_account_id=account.stripe_user_id, site__team_id=account.team_id
-        )
-        .select_related("site")
-        .order_by("-created_at", "-pk")[:RECENT]
+        connection_rows(account).select_related("site").order_by("-created_at", "-pk")[:RECENT]
     )
 
 

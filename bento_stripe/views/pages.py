@@ -65,4 +65,5 @@ def teams(request):
         }
         for team in teams
     ]
-    return render(request, "bento_stripe/teams.html", {"rows": rows})
+    context = {"rows": rows, "api_tokens_url": reverse("bento_stripe:api_tokens")}
+    return render(request, "bento_stripe/teams.html", context)

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from bento_stripe.models import (
+    BackfillCursor,
     LedgerCharge,
     LedgerCustomer,
     LedgerDispute,
@@ -96,6 +97,7 @@ def world(db) -> World:
     LedgerDispute.objects.create(dispute_id="dp_1TeamA", charge_id="ch_1TeamA", **common)
     LedgerSubscription.objects.create(subscription_id="sub_1TeamA", **common)
     Reroute.objects.create(account=account, old_site=account.site, new_site=second_site)
+    BackfillCursor.objects.create(account=account, resource=BackfillCursor.Resource.CUSTOMERS)
     return World(
         account=account,
         second_site=second_site,

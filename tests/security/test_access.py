@@ -75,7 +75,7 @@ def any_logged_in(status: int) -> Callable[[str], object]:
 def api(members: int = 200, others: int = 404) -> Callable[[str], object]:
     def rule(actor: str) -> object:
         if actor == "logged_out":
-            return 403
+            return 401  # no credentials: 401 with WWW-Authenticate: Token
         return members if actor in MEMBERS else others
 
     return rule
@@ -89,6 +89,8 @@ RULES: dict[str, Callable[[str], object]] = {
     "bento_stripe:connect_new": page(members=403),
     "bento_stripe:oauth_callback": any_logged_in(400),  # no state: refused, nothing made
     "bento_stripe:account_review": page(members=200),
+    # The review page's backfill progress (JSON), under the page's own rule.
+    "bento_stripe:account_backfill_state": page(members=200),
     "bento_stripe:account_settings": page(members=403),
     "bento_stripe:account_disconnect": page(members=403),
     # POST only (it sends the user to Stripe): a GET is refused before any lookup; who may
@@ -106,6 +108,16 @@ RULES: dict[str, Callable[[str], object]] = {
     "bento_stripe_api:subscriber-detail": api(),
     # POST only: a GET is refused before any lookup (POSTs are checked below).
     "bento_stripe_api:stripeaccount-disconnect": api(members=405, others=405),
+    # A connection's events: nested under it, so a non-member's lookup is a 404 first.
+    "bento_stripe_api:stripeevent-list": api(),
+    "bento_stripe_api:stripeevent-detail": api(),
+    "bento_stripe_api:stripeevent-replay": api(members=405),
+    # The schema and its docs describe the API to anyone; they hold no data.
+    "bento_stripe_api:schema": lambda actor: 200,
+    "bento_stripe_api:docs": lambda actor: 200,
+    # The user's own API tokens; revoking is a POST (checked in tests/test_api_tokens.py).
+    "bento_stripe:api_tokens": any_logged_in(200),
+    "bento_stripe:revoke_api_token": any_logged_in(405),
 }
 
 #: Admin views of bento_stripe's models, by the suffix of their URL name.
@@ -157,6 +169,12 @@ def app_url(world: World, name: str) -> str:
         kwargs = {"team_id": account.team_id}
     elif name.startswith("bento_stripe:account_"):
         kwargs = {"team_id": account.team_id, "pk": account.pk}
+    elif name == "bento_stripe:revoke_api_token":
+        kwargs = {"digest": "0" * 128}
+    elif name.startswith("bento_stripe_api:stripeevent-"):
+        kwargs = {"account_pk": account.pk}
+        if not name.endswith("-list"):
+            kwargs["stripe_event_id"] = world.event.stripe_event_id
     elif name.endswith("-detail") or name.endswith("-disconnect"):
         target = {
             "team": account.team,
@@ -259,10 +277,10 @@ def test_api_lists_show_no_other_teams_objects(world, actor):
     for name, pk in ours.items():
         response = client.get(reverse(f"bento_stripe_api:{name}"))
         if actor == "logged_out":
-            assert response.status_code == 403
+            assert response.status_code == 401
             continue
         assert response.status_code == 200
-        assert pk not in [row["id"] for row in response.json()], name
+        assert pk not in [row["id"] for row in response.json()["results"]], name
 
 
 def test_view_only_and_permissionless_staff_get_no_admin_actions(world):
