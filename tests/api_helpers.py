@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from bento_stripe import tokens
 from bento_stripe.models import (
+    BackfillCursor,
     Membership,
     OutboxEvent,
     Reroute,
@@ -130,4 +131,5 @@ def snapshot() -> tuple:
         list(StripeEventRecord.objects.order_by("pk").values_list("pk", "status")),
         list(Subscriber.objects.order_by("pk").values_list("pk", "fields")),
         AuthToken.objects.count(),
+        list(BackfillCursor.objects.order_by("pk").values_list("pk", "state", "run")),
     )

@@ -25,6 +25,7 @@ OPERATIONS = {
     ("/api/stripe-accounts/{id}/", "put"),
     ("/api/stripe-accounts/{id}/", "patch"),
     ("/api/stripe-accounts/{id}/disconnect/", "post"),
+    ("/api/stripe-accounts/{id}/backfill/", "post"),
     ("/api/stripe-accounts/{account_pk}/events/", "get"),
     ("/api/stripe-accounts/{account_pk}/events/{stripe_event_id}/", "get"),
     ("/api/stripe-accounts/{account_pk}/events/{stripe_event_id}/replay/", "post"),

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import (
+    BackfillCursor,
     LedgerCharge,
     LedgerDispute,
     LedgerSubscription,
@@ -94,6 +95,41 @@ class EventCountsSerializer(serializers.Serializer):
     failed = serializers.IntegerField()
 
 
+class BackfillResourceSerializer(serializers.Serializer):
+    """Where one resource (customers, charges, ...) of the history import stands."""
+
+    resource = serializers.ChoiceField(choices=BackfillCursor.Resource.choices)
+    label = serializers.CharField()  # type: ignore[assignment]
+    state = serializers.ChoiceField(choices=BackfillCursor.State.choices)
+    objects_done = serializers.IntegerField(help_text="Stripe objects applied so far.")
+    pages_done = serializers.IntegerField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField(allow_blank=True)
+
+
+class BackfillSerializer(serializers.Serializer):
+    """The connection's history import (backfill), as a whole and per resource."""
+
+    state = serializers.ChoiceField(
+        choices=["none", "pending", "running", "failed", "stopped", "done"],
+        help_text="none: never started; failed: a resource waits on a retry.",
+    )
+    done = serializers.BooleanField()
+    percent = serializers.IntegerField(help_text="Resources finished, in percent.")
+    objects_done = serializers.IntegerField()
+    resources = BackfillResourceSerializer(many=True)
+
+
+class BackfillStartSerializer(serializers.Serializer):
+    """What ``POST .../backfill/`` takes: nothing, or a date to import from."""
+
+    since = serializers.DateField(
+        required=False,
+        help_text="Only objects created on or after this day (UTC); default: all history.",
+    )
+
+
 class StripeAccountDetailSerializer(StripeAccountSerializer):
     """One connection, with what the list leaves out.
 
@@ -104,10 +140,19 @@ class StripeAccountDetailSerializer(StripeAccountSerializer):
     events = serializers.SerializerMethodField(
         help_text="Counts of the connection's recorded Stripe events per processing status."
     )
+    backfill = serializers.SerializerMethodField(
+        help_text="The import of the account's history (POST .../backfill/ starts or resumes it)."
+    )
 
     class Meta(StripeAccountSerializer.Meta):
-        fields = [*StripeAccountSerializer.Meta.fields, "events"]
-        read_only_fields = [*StripeAccountSerializer.Meta.read_only_fields, "events"]
+        fields = [*StripeAccountSerializer.Meta.fields, "events", "backfill"]
+        read_only_fields = [*StripeAccountSerializer.Meta.read_only_fields, "events", "backfill"]
+
+    @extend_schema_field(BackfillSerializer)
+    def get_backfill(self, account: StripeAccount) -> dict:
+        from ..backfill import services as backfill
+
+        return backfill.state(account).as_dict()
 
     @extend_schema_field(EventCountsSerializer)
     def get_events(self, account: StripeAccount) -> dict[str, int]:

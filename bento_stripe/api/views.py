@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, permissions, viewsets
 from rest_framework.decorators import action
@@ -9,15 +11,18 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from .. import services
+from ..backfill import services as backfill
+from ..exceptions import NotConnectedError
 from ..models import StripeAccount, get_site_model
 from ..policy import get_team_policy
 from .authentication import AUTHENTICATION_CLASSES
-from .errors import ErrorShapeMixin
+from .errors import Conflict, ErrorShapeMixin
 from .filters import SiteFilter, StripeAccountFilter
 from .pagination import Pagination
 from .permissions import IsTeamManagerForWrites, team_ids_of
 from .schema import ApiSchema, api_schema
 from .serializers import (
+    BackfillStartSerializer,
     SiteSerializer,
     StripeAccountDetailSerializer,
     StripeAccountSerializer,
@@ -72,10 +77,13 @@ class SiteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
 class StripeAccountViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, ApiViewSet
 ):
-    """Stripe connections of the user's teams: PATCH ``site`` re-routes, POST disconnect stops."""
+    """Stripe connections of the user's teams: PATCH ``site`` re-routes, POST disconnect stops,
+    POST backfill imports the history."""
 
     permission_classes = [permissions.IsAuthenticated, IsTeamManagerForWrites]
     filterset_class = StripeAccountFilter
+    #: Error statuses an action documents beyond the common ones (set per action).
+    extra_errors: tuple[int, ...] = ()
 
     def get_queryset(self):
         return StripeAccount.objects.filter(team_id__in=team_ids_of(self.request.user)).order_by(
@@ -107,6 +115,25 @@ class StripeAccountViewSet(
         site = serializer.validated_data.get("site")
         if site is not None:
             account = services.change_site(account, site, by=request.user)
+        return Response(StripeAccountDetailSerializer(account).data)
+
+    @api_schema(request=BackfillStartSerializer, responses=StripeAccountDetailSerializer)
+    @action(detail=True, methods=["post"], extra_errors=(409,))
+    def backfill(self, request, pk=None):
+        """Start the import of the account's history, or resume the one under way (fields
+        only: no Bento event is sent for history). ``{"since": "YYYY-MM-DD"}`` narrows it."""
+        account = self.get_object()
+        body = BackfillStartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        day = body.validated_data.get("since")
+        since = (
+            int(datetime.combine(day, datetime.min.time(), tzinfo=UTC).timestamp()) if day else 0
+        )
+        try:
+            backfill.start(account, since=since)
+        except NotConnectedError as exc:
+            raise Conflict(str(exc)) from None
+        account.refresh_from_db()
         return Response(StripeAccountDetailSerializer(account).data)
 
     @api_schema(request=None, responses=StripeAccountDetailSerializer)

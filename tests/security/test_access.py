@@ -108,6 +108,7 @@ RULES: dict[str, Callable[[str], object]] = {
     "bento_stripe_api:subscriber-detail": api(),
     # POST only: a GET is refused before any lookup (POSTs are checked below).
     "bento_stripe_api:stripeaccount-disconnect": api(members=405, others=405),
+    "bento_stripe_api:stripeaccount-backfill": api(members=405, others=405),
     # A connection's events: nested under it, so a non-member's lookup is a 404 first.
     "bento_stripe_api:stripeevent-list": api(),
     "bento_stripe_api:stripeevent-detail": api(),
@@ -175,7 +176,7 @@ def app_url(world: World, name: str) -> str:
         kwargs = {"account_pk": account.pk}
         if not name.endswith("-list"):
             kwargs["stripe_event_id"] = world.event.stripe_event_id
-    elif name.endswith("-detail") or name.endswith("-disconnect"):
+    elif name.endswith(("-detail", "-disconnect", "-backfill")):
         target = {
             "team": account.team,
             "site": account.site,
