@@ -31,8 +31,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.packaging
 
-#: What README.rst ("Installing into an existing project") tells a project to add.
-README_APPS = ["rest_framework", "django_q", "djstripe", "bento_stripe"]
+#: Apps README.rst ("Installing into an existing project") must tell a project to add.
+REQUIRED_APPS = {"rest_framework", "knox", "django_q", "djstripe", "bento_stripe"}
+
+
+def readme_apps(readme: str) -> list[str]:
+    """The apps README.rst's ``INSTALLED_APPS = [...]`` block lists, in its order."""
+    block = readme.split("    INSTALLED_APPS = [\n", 1)[1].split("\n    ]", 1)[0]
+    return re.findall(r'^\s+"([a-z_.]+)",', block, flags=re.M)
+
+
 SECRET = "whsec_packaging_test_secret_0123456789"
 
 
@@ -59,14 +67,17 @@ def _free_port() -> int:
 def _add_app_as_readme_says(project: Path) -> None:
     """The README's steps, applied to a new project's settings.py and urls.py."""
     readme = (ROOT / "README.rst").read_text()
-    for app in README_APPS:
-        assert f'"{app}"' in readme, f"README.rst no longer lists {app}"
+    apps = readme_apps(readme)
+    assert REQUIRED_APPS <= set(apps), (
+        f"README.rst's INSTALLED_APPS lacks {REQUIRED_APPS - set(apps)}"
+    )
     assert 'path("", include("bento_stripe.urls"))' in readme
+    assert 'path("api/", include("bento_stripe.api.urls"))' in readme
     settings = project / "mysite" / "settings.py"
     text = settings.read_text()
     text = text.replace(
         "INSTALLED_APPS = [\n",
-        "INSTALLED_APPS = [\n" + "".join(f'    "{app}",\n' for app in README_APPS),
+        "INSTALLED_APPS = [\n" + "".join(f'    "{app}",\n' for app in apps),
         1,
     )
     after = readme.split(".. _minimal-settings:")[1].split(".. code-block:: python\n")[1]
@@ -85,11 +96,13 @@ def _add_app_as_readme_says(project: Path) -> None:
         .replace("from django.urls import path", "from django.urls import include, path")
         .replace(
             "    path('admin/', admin.site.urls),",
-            "    path('admin/', admin.site.urls),\n    path('', include('bento_stripe.urls')),",
+            "    path('admin/', admin.site.urls),\n    path('api/', include('bento_stripe.api.urls')),"
+            "\n    path('', include('bento_stripe.urls')),",
         )
         .replace(
             '    path("admin/", admin.site.urls),',
-            '    path("admin/", admin.site.urls),\n    path("", include("bento_stripe.urls")),',
+            '    path("admin/", admin.site.urls),\n    path("api/", include("bento_stripe.api.urls")),'
+            '\n    path("", include("bento_stripe.urls")),',
         )
     )
     assert "bento_stripe.urls" in urls.read_text()
@@ -202,6 +215,14 @@ def test_wheel_installs_into_a_new_project_and_serves(tmp_path):
         assert stylesheet.status_code == 200 and stylesheet.text.strip()  # the wheel's static
         teams = session.get(base + "/account/teams/", timeout=10)
         assert teams.status_code == 200
+        # The REST API mounted as README says: its schema, and its docs' local static files.
+        schema = session.get(base + "/api/schema/?format=json", timeout=30)
+        assert schema.status_code == 200 and schema.json()["openapi"].startswith("3.")
+        docs = session.get(base + "/api/docs/", timeout=10)
+        assert docs.status_code == 200
+        sidecar = re.search(r'src="([^"]*swagger-ui-bundle\.js)"', docs.text)
+        assert sidecar, docs.text[:500]
+        assert session.get(base + sidecar.group(1), timeout=10).status_code == 200
 
         event = {
             "id": "evt_packaging_0001",
