@@ -824,8 +824,14 @@ def notes(results: dict) -> list[str]:
 
 
 def machine(backends: list[Backend]) -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
     import django
-    import gunicorn
+
+    try:
+        gunicorn_version = version("gunicorn")
+    except PackageNotFoundError:  # --phases backfill runs without the bench extra
+        gunicorn_version = "not installed"
 
     info = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -835,7 +841,7 @@ def machine(backends: list[Backend]) -> dict:
         # Other work on the machine skews every number: the load average when the run ended.
         "load_average": os.getloadavg(),
         "django": django.get_version(),
-        "gunicorn": gunicorn.__version__,
+        "gunicorn": gunicorn_version,
     }
     for b in backends:
         with contextlib.suppress(Exception):
