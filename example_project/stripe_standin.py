@@ -3,7 +3,9 @@
 It answers the few Stripe calls bento-stripe makes when a team installs the app:
 ``GET /oauth/authorize`` (a page with "Authorize" and "Cancel" buttons),
 ``POST /oauth/token``, ``POST /oauth/deauthorize`` and ``GET /v1/accounts/<id>``,
-with Stripe's response shapes. Failures can be switched on (``fail_token``,
+with Stripe's response shapes, and the lists the backfill and reconciliation read
+(``GET /v1/customers``, ``charges``, ``disputes``, ``subscriptions``, ``invoices``,
+``events``): empty, as the demo account has no history. Failures can be switched on (``fail_token``,
 ``fail_account``, ``fail_deauthorize``) to exercise every error path.
 """
 
@@ -17,6 +19,12 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+#: Stripe lists the backfill and reconciliation page through; the demo account's are empty.
+HISTORY_LISTS = frozenset(
+    f"/v1/{name}"
+    for name in ("customers", "charges", "disputes", "subscriptions", "invoices", "events")
+)
 
 
 @dataclass
@@ -167,6 +175,12 @@ class StandInHandler(BaseHTTPRequestHandler):
             return self._authorize_page(params)
         if path.startswith("/v1/accounts/"):
             return self._account(path.rsplit("/", 1)[-1])
+        if path in HISTORY_LISTS:
+            if not self._authorized():
+                return self._json(
+                    401, {"error": {"type": "invalid_request_error", "message": "No API key."}}
+                )
+            return self._json(200, {"object": "list", "url": path, "has_more": False, "data": []})
         if path == "/health":
             return self._json(200, {"ok": True})
         return self._json(404, {"error": {"type": "invalid_request_error", "message": "Not found"}})

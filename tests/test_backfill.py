@@ -374,3 +374,16 @@ def test_reconnecting_starts_a_new_backfill(pipeline, site, stripe_lists, commit
     again = connect(site, commit)
     assert again.pk == account.pk
     assert BackfillCursor.objects.filter(account=account, run=2, state=State.DONE).count() == 5
+
+
+def test_the_demo_stripe_stand_in_lets_a_backfill_finish(stripe_settings, stripe_server):
+    """``make demo`` starts a backfill on connect: its stand-in answers the lists (empty),
+    so the review page shows the import done, not failed on a 404."""
+    from bento_stripe.backfill import services as backfill_services
+    from tests.factories import StripeAccountFactory
+
+    account = StripeAccountFactory()
+    backfill_services.start(account, enqueue=False)
+    assert backfill_services.run(account) == "done"
+    state = backfill_services.state(account)
+    assert state.state == "done" and state.objects_done == 0
