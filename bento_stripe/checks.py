@@ -100,7 +100,7 @@ def check_stripe_app_settings(
     link's mode."""
     from urllib.parse import parse_qs, urlsplit
 
-    from .stripe_clients import is_test_key
+    from .stripe_keys import is_test_key
 
     messages: list[checks.CheckMessage] = []
     kind = str(app_settings.STRIPE_INSTALL_KIND or "connect").strip().lower()

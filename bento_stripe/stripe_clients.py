@@ -20,53 +20,17 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import stripe
-from django.core.exceptions import ImproperlyConfigured
 
 from .conf import app_settings
+from .exceptions import ReconnectNeeded, RefreshInTransaction
 from .redaction import Masked, install_stripe_log_filter
+from .stripe_app import tokens
+from .stripe_keys import connect_key, secret_key
 
 if TYPE_CHECKING:
     from .models import StripeAccount
 
 logger = logging.getLogger("bento_stripe.stripe")
-
-TEST_PREFIXES = ("sk_test_", "rk_test_")
-
-
-def is_test_key(key: str) -> bool:
-    return str(key).startswith(TEST_PREFIXES)
-
-
-def secret_key(livemode: bool) -> str:
-    """The app owner's secret key of a mode (Stripe wants the install's mode for its tokens).
-
-    Live: ``STRIPE_SECRET_KEY``, which must be a live key. Test: ``STRIPE_TEST_SECRET_KEY``,
-    else ``STRIPE_SECRET_KEY`` when that is a test key.
-    """
-    main = app_settings.STRIPE_SECRET_KEY
-    if livemode:
-        key = app_settings.require("STRIPE_SECRET_KEY")
-        if is_test_key(key):
-            raise ImproperlyConfigured(
-                "settings.BENTO_STRIPE['STRIPE_SECRET_KEY'] is a test-mode key: live-mode "
-                "Stripe App installs need the live key (sk_live_...)."
-            )
-        return key
-    if app_settings.STRIPE_TEST_SECRET_KEY:
-        return app_settings.STRIPE_TEST_SECRET_KEY
-    if main and is_test_key(main):
-        return main
-    raise ImproperlyConfigured(
-        "settings.BENTO_STRIPE['STRIPE_TEST_SECRET_KEY'] is not set: test-mode Stripe App "
-        "installs need the app owner's test key (sk_test_...) while STRIPE_SECRET_KEY is live."
-    )
-
-
-def _connect_key(livemode: bool) -> str:
-    """The platform key for a Connect connection: the test key for test mode when one is set."""
-    if not livemode and app_settings.STRIPE_TEST_SECRET_KEY:
-        return app_settings.STRIPE_TEST_SECRET_KEY
-    return app_settings.require("STRIPE_SECRET_KEY")
 
 
 def _http_client(timeout: float | None) -> stripe.HTTPClient | None:
@@ -114,7 +78,7 @@ def owner_for_account(
     What a Connect connection's calls use, and what the app owner uses to uninstall an app.
     """
     install_stripe_log_filter()
-    key = secret_key(account.livemode) if account.is_app else _connect_key(account.livemode)
+    key = secret_key(account.livemode) if account.is_app else connect_key(account.livemode)
     return stripe.StripeClient(
         key,
         stripe_account=account.stripe_user_id,
@@ -130,13 +94,11 @@ def for_account(
     """A client acting on ``account``: its access token for an app install, else the
     platform key with the ``Stripe-Account`` header.
 
-    For an app install this raises :class:`bento_stripe.stripe_app.tokens.ReconnectNeeded`
+    For an app install this raises :class:`bento_stripe.exceptions.ReconnectNeeded`
     while the connection has no usable token (it needs to be connected again).
     """
     if not account.is_app:
         return owner_for_account(account, timeout=timeout, retries=retries)
-    from .stripe_app import tokens
-
     install_stripe_log_filter()
     # Sets account.access_token_expires_at: the client asks again only once that is near.
     token = tokens.access_token(account)
@@ -165,8 +127,6 @@ class TokenHttpClient(stripe.RequestsClient):
     def request(  # type: ignore[override]  # RequestsClient's own signature
         self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
     ) -> tuple[bytes, int, Mapping[str, str]]:
-        from .stripe_app import tokens
-
         if tokens.due_in_memory(self._account):
             self._token = Masked(tokens.access_token(self._account))
         response = super().request(method, url, self._with_token(headers), post_data)
@@ -174,7 +134,7 @@ class TokenHttpClient(stripe.RequestsClient):
             return response
         try:
             self._token = Masked(tokens.refresh(self._account, refused=self._token))
-        except (tokens.ReconnectNeeded, tokens.RefreshInTransaction) as exc:
+        except (ReconnectNeeded, RefreshInTransaction) as exc:
             logger.warning("Stripe refused the token of %s: %s", self._account.stripe_user_id, exc)
             return response  # Stripe's own 401 reaches the caller as an AuthenticationError
         logger.info(

@@ -13,11 +13,11 @@ from django_q.models import Schedule
 from django_q.signing import SignedPackage
 
 from bento_stripe import bento, queue
-from bento_stripe.bento.exceptions import BentoRejectedError, BentoRetryableError
 from bento_stripe.delivery import locks, tasks
 from bento_stripe.delivery.clock import ManualClock
 from bento_stripe.delivery.ratelimit import DatabaseRateLimiter, get_limiter
 from bento_stripe.delivery.worker import backoff, drain_site, sites_due
+from bento_stripe.exceptions import BentoRejectedError, BentoRetryableError
 from bento_stripe.models import OutboxEvent
 from tests.factories import OutboxEventFactory, SiteFactory, SubscriberFactory
 

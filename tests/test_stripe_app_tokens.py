@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 from django.utils import timezone
 
-from bento_stripe import queue, services, signals, stripe_clients
+from bento_stripe import queue, services, signals, stripe_clients, stripe_keys
 from bento_stripe.models import OutboxEvent, StripeAccount
 from bento_stripe.processing import tasks
 from bento_stripe.stripe_app import tokens
@@ -211,7 +211,7 @@ def tasks_roll() -> str:
 
 
 def test_a_transient_refresh_failure_changes_nothing(installed, app_server, settings):
-    from bento_stripe.oauth.client import StripeCallError
+    from bento_stripe.exceptions import StripeCallError
     from example_project.stripe_standin import refused_url
 
     app_server.state.advance(3700)
@@ -308,13 +308,13 @@ def test_connect_clients_are_unchanged_and_take_the_test_key_in_test_mode(settin
 
 def test_the_key_of_each_mode(settings):
     settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_SECRET_KEY": "sk_test_a"}
-    assert stripe_clients.secret_key(False) == "sk_test_a"
+    assert stripe_keys.secret_key(False) == "sk_test_a"
     with pytest.raises(ImproperlyConfigured, match="live key"):
-        stripe_clients.secret_key(True)
+        stripe_keys.secret_key(True)
     settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_SECRET_KEY": "sk_live_b"}
     with pytest.raises(ImproperlyConfigured, match="STRIPE_TEST_SECRET_KEY"):
-        stripe_clients.secret_key(False)
-    assert stripe_clients.secret_key(True) == "sk_live_b"
+        stripe_keys.secret_key(False)
+    assert stripe_keys.secret_key(True) == "sk_live_b"
 
 
 def test_an_app_client_needs_a_token(installed):

@@ -23,8 +23,8 @@ from django.utils import timezone
 from ..bento import get_backend
 from ..bento.backends.base import BaseBackend
 from ..bento.client import family_of
-from ..bento.exceptions import BentoError, BentoRejectedError
 from ..conf import app_settings
+from ..exceptions import BentoError, BentoRejectedError
 from ..models import OutboxEvent, SiteModel, get_site_model
 from . import locks
 from .clock import Clock, SystemClock

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from ..exceptions import UnreadableObject
 from .shapes import Discount, Item, Subscription
-
-
-class UnreadableObject(ValueError):
-    """A Stripe object the ledger cannot read: no id, an amount that is not an integer, ...
-
-    Raised before the ledger changes anything for the object; the event is then recorded
-    as ignored with the message as its reason, never as a failed task.
-    """
 
 
 def _describe(obj: dict) -> str:

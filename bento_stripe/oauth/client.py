@@ -16,23 +16,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import stripe_clients
 from ..conf import app_settings
-from ..exceptions import BentoStripeError
+from ..exceptions import StripeCallError
 from ..redaction import Masked, redact
-
-
-class StripeCallError(BentoStripeError):
-    """A Stripe call failed; ``kind`` is "invalid_grant", "unreachable", "server" or "refused"."""
-
-    #: Kinds worth retrying later: Stripe was unreachable or answered 5xx.
-    TRANSIENT = ("unreachable", "server")
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind
-
-    @property
-    def transient(self) -> bool:
-        return self.kind in self.TRANSIENT
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,16 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import services
 from ..conf import app_settings
-from ..exceptions import AlreadyConnectedError
+from ..exceptions import (
+    AlreadyConnectedError,
+    ReconnectNeeded,
+    RefreshInTransaction,
+    StripeCallError,
+)
 from ..models import SiteModel, StripeAccount, TeamModel, get_site_model
 from ..policy import get_team_policy
 from ..stripe_app import api as app_api
-from ..stripe_app.tokens import ReconnectNeeded, RefreshInTransaction
+from ..stripe_app import grants
 from . import client, state
 
 logger = logging.getLogger("bento_stripe.oauth")
@@ -119,12 +124,12 @@ def finish(request) -> Outcome:
         return _finish_app(request, team, site, code, bool(bound.livemode))
     try:
         grant = client.exchange_code(code)
-    except client.StripeCallError as exc:
+    except StripeCallError as exc:
         logger.warning("Stripe OAuth token exchange for team %s failed: %s", team.pk, exc)
         return _failure(exc, team)
     try:
         display_name = client.account_display_name(grant.stripe_user_id)
-    except client.StripeCallError as exc:
+    except StripeCallError as exc:
         # The code is spent and the account authorized: connect anyway, name it later.
         logger.warning("Looking up Stripe account %s failed: %s", grant.stripe_user_id, exc)
         display_name = ""
@@ -156,8 +161,8 @@ def finish(request) -> Outcome:
 def _finish_app(request, team: TeamModel, site: SiteModel, code: str, livemode: bool) -> Outcome:
     """A Stripe App install came back: exchange the code with the key of its mode, connect."""
     try:
-        grant = app_api.exchange_code(code, livemode=livemode)
-    except client.StripeCallError as exc:
+        grant = grants.exchange_code(code, livemode=livemode)
+    except StripeCallError as exc:
         logger.warning("Stripe App token exchange for team %s failed: %s", team.pk, exc)
         return _failure(exc, team)
     try:
@@ -178,7 +183,7 @@ def _finish_app(request, team: TeamModel, site: SiteModel, code: str, livemode: 
         return Outcome("taken", str(exc), 409, team)
     try:
         name = app_api.account_display_name(account)
-    except (client.StripeCallError, ReconnectNeeded, RefreshInTransaction) as exc:
+    except (StripeCallError, ReconnectNeeded, RefreshInTransaction) as exc:
         # The install is made: it goes unnamed (the id is shown), as for Connect.
         logger.warning("Looking up Stripe account %s failed: %s", account.stripe_user_id, exc)
         name = ""
@@ -214,7 +219,7 @@ def _stripe_said_no(error: str, team: TeamModel) -> Outcome:
     )
 
 
-def _failure(exc: client.StripeCallError, team: TeamModel) -> Outcome:
+def _failure(exc: StripeCallError, team: TeamModel) -> Outcome:
     if exc.kind == "invalid_grant":
         message = _(
             "Stripe did not accept the authorization (it may have expired or been used "

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.core import signing
 
 from ..conf import app_settings
-from ..exceptions import BentoStripeError
+from ..exceptions import InvalidState
 
 #: Session key of the pending states:
 #: ``{nonce: {"team": id, "site": id, "user": id, "t": ts, "kind": str, "live": bool|None}}``.
@@ -28,10 +28,6 @@ SESSION_KEY = "bento_stripe_oauth_states"
 SALT = "bento_stripe.oauth.state"
 #: Pending states kept per session at most (the oldest are dropped).
 MAX_PENDING = 10
-
-
-class InvalidState(BentoStripeError):
-    """The callback's ``state`` is missing, forged, expired, replayed or not this user's."""
 
 
 @dataclass(frozen=True)

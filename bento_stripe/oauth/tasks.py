@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from .. import queue
+from ..exceptions import StripeCallError
 from ..models import StripeAccount
 from ..stripe_app import api
 from . import client
@@ -51,7 +52,7 @@ def deauthorize_account(account_pk: int, attempt: int = 1) -> str:
     except ImproperlyConfigured as exc:
         logger.error("Cannot deauthorize Stripe account %s: %s", account.stripe_user_id, exc)
         return f"not configured: {exc}"
-    except client.StripeCallError as exc:
+    except StripeCallError as exc:
         if not exc.transient:
             # Stripe no longer knows the connection (already revoked there): nothing left to do.
             logger.warning(

@@ -24,21 +24,12 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import signals
 from ..conf import app_settings
-from ..exceptions import BentoStripeError
+from ..exceptions import ReconnectNeeded, RefreshInTransaction, StripeCallError
 from ..models import StripeAccount
-from ..oauth.client import StripeCallError
 from ..redaction import Masked
-from . import api
+from . import grants
 
 logger = logging.getLogger("bento_stripe.stripe_app")
-
-
-class ReconnectNeeded(BentoStripeError):
-    """The app connection has no usable token: it must be connected again (or is gone)."""
-
-
-class RefreshInTransaction(BentoStripeError, RuntimeError):
-    """A refresh was asked for inside a transaction: refused before Stripe is asked."""
 
 
 def _in_callers_transaction() -> bool:
@@ -117,7 +108,7 @@ def refresh(
             account.access_token_expires_at = row.access_token_expires_at
             return Masked(row.access_token)
         try:
-            grant = api.refresh(row.refresh_token, livemode=row.livemode)
+            grant = grants.refresh(row.refresh_token, livemode=row.livemode)
         except StripeCallError as exc:
             if exc.kind != "invalid_grant":
                 raise

@@ -11,8 +11,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ...conf import app_settings
+from ...exceptions import BentoRejectedError, BentoRetryableError
 from ..client import error_message, parse_retry_after, user_agent
-from ..exceptions import BentoRejectedError, BentoRetryableError
 from .base import BaseBackend
 
 logger = logging.getLogger("bento_stripe.bento")
