@@ -48,10 +48,13 @@ def change_site(
         locked.save(update_fields=["site", "updated_at"])
         job = Reroute.objects.create(account=locked, old_site=old_site, new_site=site)
         queue.enqueue_on_commit(queue.REROUTE, job.pk, task_name=f"bento_stripe.reroute.{job.pk}")
-        transaction.on_commit(
-            lambda: signals.account_site_changed.send(
-                sender=StripeAccount, account=locked, old_site=old_site, new_site=site, by=by
-            )
+        signals.send_on_commit(
+            signals.account_site_changed,
+            StripeAccount,
+            account=locked,
+            old_site=old_site,
+            new_site=site,
+            by=by,
         )
     account.site = site
     return locked
@@ -80,10 +83,12 @@ def mark_deauthorized(account: StripeAccount) -> StripeAccount:
         locked.save(update_fields=["status", "disconnected_at", *TOKEN_FIELDS, "updated_at"])
         end_held_rows(locked)
         backfill.stop(locked)
-        transaction.on_commit(
-            lambda: signals.account_disconnected.send(
-                sender=StripeAccount, account=locked, by=None, status=locked.status
-            )
+        signals.send_on_commit(
+            signals.account_disconnected,
+            StripeAccount,
+            account=locked,
+            by=None,
+            status=locked.status,
         )
     return locked
 
@@ -134,10 +139,8 @@ def connect_account(
     except IntegrityError as exc:
         # Another request connected the same account between our check and our write.
         raise AlreadyConnectedError(_taken_message(stripe_user_id)) from exc
-    transaction.on_commit(
-        lambda: signals.account_connected.send(
-            sender=StripeAccount, account=account, by=by, created=created
-        )
+    signals.send_on_commit(
+        signals.account_connected, StripeAccount, account=account, by=by, created=created
     )
     return account, created
 
@@ -210,10 +213,8 @@ def disconnect(
         locked.save(update_fields=["status", "disconnected_at", *TOKEN_FIELDS, "updated_at"])
         end_held_rows(locked)
         backfill.stop(locked)
-        transaction.on_commit(
-            lambda: signals.account_disconnected.send(
-                sender=StripeAccount, account=locked, by=by, status=locked.status
-            )
+        signals.send_on_commit(
+            signals.account_disconnected, StripeAccount, account=locked, by=by, status=locked.status
         )
         # Stripe is called from the queue, after the commit: the page never waits on it.
         # A broker outage is logged and does not undo or fail the disconnect.

@@ -1,6 +1,19 @@
-"""Signals sent by bento-stripe. Receivers take ``**kwargs``; senders pass keyword arguments."""
+"""Signals sent by bento-stripe. Receivers take ``**kwargs``; senders pass keyword arguments.
 
+They are for host projects: the app's own parts never listen to them. Every signal is sent
+through :func:`send_robust` (most of them after commit, with :func:`send_on_commit`), so a
+receiver that raises is logged and never breaks the app's own work.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
 from django.dispatch import Signal
+
+logger = logging.getLogger("bento_stripe.signals")
 
 #: Sent after a Stripe connection is created or reactivated.
 #: kwargs: ``account`` (StripeAccount), ``by`` (user or None), ``created`` (bool).
@@ -44,3 +57,20 @@ event_translated = Signal()
 #: kwargs: ``site``, ``email``, ``old_fields`` (dict or None), ``new_fields`` (dict or None:
 #: the person left the site, e.g. after an email change).
 value_changed = Signal()
+
+
+def send_robust(signal: Signal, sender: type, **kwargs: Any) -> None:
+    """Send ``signal`` to every receiver; one that raises is logged with its traceback."""
+    for receiver, result in signal.send_robust(sender=sender, **kwargs):
+        if isinstance(result, Exception):
+            logger.error(
+                "A receiver of bento_stripe.signals (%r) raised: %s",
+                receiver,
+                result,
+                exc_info=(type(result), result, result.__traceback__),
+            )
+
+
+def send_on_commit(signal: Signal, sender: type, **kwargs: Any) -> None:
+    """:func:`send_robust` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: send_robust(signal, sender, **kwargs))

@@ -43,3 +43,30 @@ def test_mark_deauthorized_is_idempotent():
     assert first.status == second.status == StripeAccount.Status.DEAUTHORIZED
     assert first.disconnected_at == second.disconnected_at
     assert StripeAccount.objects.get(pk=account.pk).access_token == ""
+
+
+@pytest.mark.parametrize(
+    ("signal", "act"),
+    [
+        (signals.account_site_changed, lambda a: services.change_site(a, SiteFactory(team=a.team))),
+        (signals.account_disconnected, lambda a: services.disconnect(a)),
+        (signals.account_disconnected, lambda a: services.mark_deauthorized(a)),
+    ],
+)
+def test_a_receiver_that_raises_breaks_nothing_and_is_logged(
+    signal, act, django_capture_on_commit_callbacks, caplog
+):
+    account = StripeAccountFactory()
+
+    def receiver(**kwargs):
+        raise RuntimeError("the host's receiver failed")
+
+    signal.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            act(account)
+    finally:
+        signal.disconnect(receiver)
+    assert callbacks, "the signal is sent after commit"
+    assert "the host's receiver failed" in caplog.text
+    assert any(r.name == "bento_stripe.signals" and r.exc_info for r in caplog.records)

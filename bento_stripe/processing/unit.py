@@ -481,11 +481,4 @@ def announce(changes: ChangeSet) -> None:
 
 
 def _send(signal: Signal, sender: type[Model], **kwargs: Any) -> None:
-    for receiver, result in signal.send_robust(sender=sender, **kwargs):
-        if isinstance(result, Exception):
-            logger.error(
-                "A receiver of bento_stripe.signals (%r) raised: %s",
-                receiver,
-                result,
-                exc_info=(type(result), result, result.__traceback__),
-            )
+    signals.send_robust(signal, sender, **kwargs)

@@ -155,9 +155,7 @@ def _mark_needs_reconnect(row: StripeAccount) -> None:
     row.access_token = ""
     row.refresh_token = ""
     row.access_token_expires_at = None
-    transaction.on_commit(
-        lambda: signals.account_needs_reconnect.send(sender=StripeAccount, account=row)
-    )
+    signals.send_on_commit(signals.account_needs_reconnect, StripeAccount, account=row)
     row.save(
         update_fields=[
             "needs_reconnect",
