@@ -137,10 +137,6 @@ class AppSettings:
             raise AttributeError(f"BENTO_STRIPE has no setting {name!r}")
         return self._user_settings().get(name, DEFAULTS[name])
 
-    def is_set(self, name: str) -> bool:
-        """Whether the host project gave ``name`` a value of its own."""
-        return name in self._user_settings()
-
     def require(self, name: str) -> Any:
         """The value of ``name``, or ImproperlyConfigured naming the key when it is empty."""
         value = getattr(self, name)

@@ -9,6 +9,7 @@ from bento_stripe.checks import (
     check_encryption_keys,
     check_processing_settings,
     check_stripe_settings,
+    check_unknown_settings,
     check_webhook_settings,
 )
 
@@ -158,3 +159,16 @@ def test_app_links_without_a_key_of_their_mode_warn():
 def test_app_kind_needs_no_connect_client_id():
     with bento(STRIPE_INSTALL_KIND="app", STRIPE_CONNECT_CLIENT_ID=""):
         assert check_stripe_settings() == []
+
+
+def test_an_unknown_key_is_named_with_the_closest_known_one():
+    with bento(BATCH_SIZ=50, SOMETHING_ELSE=1):
+        messages = check_unknown_settings()
+    assert ids(messages) == ["bento_stripe.E028", "bento_stripe.E028"]
+    by_key = {m.msg.split("'")[1]: m for m in messages}
+    assert by_key["BATCH_SIZ"].hint == "Did you mean 'BATCH_SIZE'?"
+    assert "settings reference" in by_key["SOMETHING_ELSE"].hint
+
+
+def test_known_keys_pass_the_unknown_key_check():
+    assert check_unknown_settings() == []

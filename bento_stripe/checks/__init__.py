@@ -1,0 +1,35 @@
+"""System checks of bento-stripe; importing this package registers them (``AppConfig.ready``).
+
+Every message names the exact setting to fix. The ids: E001-E008 and W002-W004 the core
+settings, E009-E012, W005 and W006 Stripe App installs, E020-E025 the swapped models and the
+team policy, E026 the backfill, E027 the apps the API needs, E028 an unknown key.
+"""
+
+from .models import API_APPS, check_api_apps, check_swapped_models, check_team_policy
+from .settings import (
+    check_backend,
+    check_backfill_settings,
+    check_delivery_settings,
+    check_encryption_keys,
+    check_processing_settings,
+    check_stripe_app_settings,
+    check_stripe_settings,
+    check_unknown_settings,
+    check_webhook_settings,
+)
+
+__all__ = [
+    "API_APPS",
+    "check_api_apps",
+    "check_backend",
+    "check_backfill_settings",
+    "check_delivery_settings",
+    "check_encryption_keys",
+    "check_processing_settings",
+    "check_stripe_app_settings",
+    "check_stripe_settings",
+    "check_swapped_models",
+    "check_team_policy",
+    "check_unknown_settings",
+    "check_webhook_settings",
+]
