@@ -5,7 +5,7 @@ reconciliation, disconnect) asks :func:`for_account` for its client:
 
 - a Connect OAuth connection: the platform key with the account in ``Stripe-Account``;
 - a Stripe App install: the connection's own access token as the key (Bearer), handed
-  out by :mod:`bento_stripe.stripe_app.tokens`, refreshed ahead of expiry, and on a 401
+  out by :mod:`bento_stripe.stripe_app.access_tokens`, refreshed ahead of expiry, and on a 401
   refreshed once and the call retried once.
 
 Platform-level calls (webhook endpoints, the Connect OAuth token exchange) use
@@ -24,7 +24,7 @@ import stripe
 from .conf import app_settings
 from .exceptions import ReconnectNeeded, RefreshInTransaction
 from .redaction import Masked, install_stripe_log_filter
-from .stripe_app import tokens
+from .stripe_app import access_tokens
 from .stripe_keys import connect_key, secret_key
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def for_account(
         return owner_for_account(account, timeout=timeout, retries=retries)
     install_stripe_log_filter()
     # Sets account.access_token_expires_at: the client asks again only once that is near.
-    token = tokens.access_token(account)
+    token = access_tokens.access_token(account)
     return stripe.StripeClient(
         token,
         base_addresses=_bases(),  # type: ignore[arg-type]
@@ -127,13 +127,13 @@ class TokenHttpClient(stripe.RequestsClient):
     def request(  # type: ignore[override]  # RequestsClient's own signature
         self, method: str, url: str, headers: Mapping[str, str] | None, post_data: Any = None
     ) -> tuple[bytes, int, Mapping[str, str]]:
-        if tokens.due_in_memory(self._account):
-            self._token = Masked(tokens.access_token(self._account))
+        if access_tokens.due_in_memory(self._account):
+            self._token = Masked(access_tokens.access_token(self._account))
         response = super().request(method, url, self._with_token(headers), post_data)
         if response[1] != 401:
             return response
         try:
-            self._token = Masked(tokens.refresh(self._account, refused=self._token))
+            self._token = Masked(access_tokens.refresh(self._account, refused=self._token))
         except (ReconnectNeeded, RefreshInTransaction) as exc:
             logger.warning("Stripe refused the token of %s: %s", self._account.stripe_user_id, exc)
             return response  # Stripe's own 401 reaches the caller as an AuthenticationError

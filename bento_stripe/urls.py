@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import accounts, backfill, connect, pages, tokens
+from .views import accounts, backfill, connect, pages, token_pages
 
 app_name = "bento_stripe"
 
@@ -11,10 +11,10 @@ urlpatterns = [
     # Account pages (Stripe app install journey).
     path("account/apps/stripe/", pages.stripe_app, name="stripe_app"),
     path("account/teams/", pages.teams, name="teams"),
-    path("account/api-tokens/", tokens.api_tokens, name="api_tokens"),
+    path("account/api-tokens/", token_pages.api_tokens, name="api_tokens"),
     path(
         "account/api-tokens/<str:digest>/revoke/",
-        tokens.revoke_api_token,
+        token_pages.revoke_api_token,
         name="revoke_api_token",
     ),
     path(

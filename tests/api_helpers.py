@@ -7,7 +7,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from bento_stripe import tokens
+from bento_stripe import api_tokens
 from bento_stripe.models import (
     BackfillCursor,
     Membership,
@@ -106,7 +106,7 @@ def client_for(user=None, *, csrf: bool = False, token: str | None = None) -> AP
 
 def token_for(user, days: int | None = 30) -> str:
     """A fresh API token of ``user`` (through the service the pages and the admin use)."""
-    return str(tokens.create_token(user, days=days)[1])
+    return str(api_tokens.create_token(user, days=days)[1])
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

@@ -170,12 +170,12 @@ def test_a_token_reaches_only_its_users_teams(world):
 
 
 def test_a_revoked_token_is_refused(world):
-    from bento_stripe import tokens
+    from bento_stripe import api_tokens
 
-    row, token = tokens.create_token(world["member"], days=30)
+    row, token = api_tokens.create_token(world["member"], days=30)
     client = client_for(token=str(token))
     assert client.get("/api/teams/").status_code == 200
-    assert tokens.revoke_token(world["member"], row.digest)
+    assert api_tokens.revoke_token(world["member"], row.digest)
     assert_error(client.get("/api/teams/"), 401, "authentication_failed")
 
 

@@ -139,9 +139,9 @@ def test_admin_makes_a_token_for_a_user_and_shows_it_once(staff):
 
 def test_admin_revokes_a_token(staff):
     user = UserFactory()
-    from bento_stripe import tokens
+    from bento_stripe import api_tokens
 
-    row, token = tokens.create_token(user, days=30)
+    row, token = api_tokens.create_token(user, days=30)
     response = staff.post(reverse("admin:knox_authtoken_delete", args=[row.pk]), {"post": "yes"})
     assert response.status_code == 302
     assert not AuthToken.objects.exists()
@@ -149,9 +149,9 @@ def test_admin_revokes_a_token(staff):
 
 
 def test_admin_cannot_edit_a_token(staff):
-    from bento_stripe import tokens
+    from bento_stripe import api_tokens
 
-    row, _token = tokens.create_token(UserFactory(), days=30)
+    row, _token = api_tokens.create_token(UserFactory(), days=30)
     url = reverse("admin:knox_authtoken_change", args=[row.pk])
     staff.post(url, {"user": UserFactory().pk})
     assert AuthToken.objects.get().user == row.user

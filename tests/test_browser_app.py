@@ -9,7 +9,7 @@ import pytest
 from django_q.conf import Conf
 
 from bento_stripe.models import OutboxEvent, StripeAccount
-from bento_stripe.stripe_app import tokens
+from bento_stripe.stripe_app import access_tokens
 from tests.oauth_helpers import manager
 from tests.stripe_app_server import TEST_LINK_PATH
 from tests.stripe_events import load, with_changes
@@ -71,8 +71,8 @@ def test_app_install_journey_in_a_real_browser(
     # Stripe refuses the refresh token (invalid_grant): "needs to be connected again".
     app_server.state._kill_account(account.stripe_user_id, False)
     app_server.state.advance(3700)
-    with pytest.raises(tokens.ReconnectNeeded):
-        tokens.access_token(account)
+    with pytest.raises(access_tokens.ReconnectNeeded):
+        access_tokens.access_token(account)
     page.reload()
     assert page.text_content("#needs-reconnect") == "Needs to be connected again"
     shot("4-needs-reconnect")

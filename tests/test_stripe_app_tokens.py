@@ -14,7 +14,7 @@ from django.utils import timezone
 from bento_stripe import queue, services, signals, stripe_clients, stripe_keys
 from bento_stripe.models import OutboxEvent, StripeAccount
 from bento_stripe.processing import tasks
-from bento_stripe.stripe_app import tokens
+from bento_stripe.stripe_app import access_tokens
 from tests.factories import StripeAccountFactory
 from tests.oauth_helpers import callback_path, manager
 from tests.stripe_app_helpers import (
@@ -92,11 +92,11 @@ def test_a_401_refreshes_once_and_retries_the_call_once(installed, app_server):
 def test_a_refused_token_another_worker_replaced_is_not_refreshed_again(installed, app_server):
     first = stripe_clients.for_account(installed)
     # Another worker refreshes meanwhile (and Stripe kills the token `first` holds).
-    tokens.refresh(installed, issued_before=timezone.now() + timedelta(seconds=1))
+    access_tokens.refresh(installed, issued_before=timezone.now() + timedelta(seconds=1))
     assert app_server.state.refreshes == 1
     app_server.state.add(APP_ACCOUNT, customer())
     # `first` still holds the killed token and believes it good for the hour.
-    assert not tokens.due_in_memory(installed)
+    assert not access_tokens.due_in_memory(installed)
     assert first.v1.customers.retrieve("cus_app0").to_dict()["id"] == "cus_app0"
     assert app_server.state.refreshes == 1  # the stored, newer token was used
 
@@ -129,10 +129,10 @@ def test_invalid_grant_needs_reconnect_and_reconnect_restores(
     )
     try:
         with (
-            pytest.raises(tokens.ReconnectNeeded),
+            pytest.raises(access_tokens.ReconnectNeeded),
             django_capture_on_commit_callbacks(execute=True),
         ):
-            tokens.access_token(installed)
+            access_tokens.access_token(installed)
     finally:
         signals.account_needs_reconnect.disconnect(dispatch_uid="t")
     assert told_hosts == [installed.pk]
@@ -217,7 +217,7 @@ def test_a_transient_refresh_failure_changes_nothing(installed, app_server, sett
     app_server.state.advance(3700)
     settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "STRIPE_API_BASE": refused_url()}
     with pytest.raises(StripeCallError) as caught:
-        tokens.access_token(installed)
+        access_tokens.access_token(installed)
     assert caught.value.transient
     stored = StripeAccount.objects.get()
     assert stored.refresh_token == installed.refresh_token and not stored.needs_reconnect
@@ -320,7 +320,7 @@ def test_the_key_of_each_mode(settings):
 def test_an_app_client_needs_a_token(installed):
     StripeAccount.objects.filter(pk=installed.pk).update(needs_reconnect=True)
     installed.refresh_from_db()
-    with pytest.raises(tokens.ReconnectNeeded):
+    with pytest.raises(access_tokens.ReconnectNeeded):
         stripe_clients.for_account(installed, timeout=5, retries=1)
 
 
@@ -328,11 +328,11 @@ def test_the_token_costs_one_query_and_a_refresh_a_few(
     installed, app_server, django_assert_max_num_queries
 ):
     with django_assert_max_num_queries(1):
-        tokens.access_token(installed)
+        access_tokens.access_token(installed)
     app_server.state.advance(3700)
     # Read the row; in the lock: read it again, write the pair (plus the test's savepoint).
     with django_assert_max_num_queries(5) as captured:
-        tokens.access_token(installed)
+        access_tokens.access_token(installed)
     assert app_server.state.refreshes == 1
     sql = [q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert len(sql) == 3 and sql[-1].startswith('UPDATE "bento_stripe_stripeaccount"')
@@ -342,8 +342,8 @@ def test_a_refresh_inside_a_transaction_is_refused(installed, app_server):
     from django.db import transaction
 
     app_server.state.advance(3700)
-    with pytest.raises(tokens.RefreshInTransaction), transaction.atomic():
-        tokens.access_token(installed)
+    with pytest.raises(access_tokens.RefreshInTransaction), transaction.atomic():
+        access_tokens.access_token(installed)
     assert app_server.state.refreshes == 0  # Stripe was not asked: no grant is lost
     # A call inside a transaction that Stripe answers 401 reaches the caller as Stripe's 401.
     app_server.state.add(APP_ACCOUNT, customer())

@@ -1,3 +1,3 @@
 """Django admin of bento-stripe, one module per area."""
 
-from . import accounts, backfill, delivery, events, teams, tokens  # noqa: F401  (registers the ModelAdmins)
+from . import accounts, api_tokens, backfill, delivery, events, teams  # noqa: F401  (registers the ModelAdmins)

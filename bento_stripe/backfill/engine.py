@@ -13,11 +13,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..exceptions import ReconnectNeeded
 from ..ledger.session import ObjectIds
 from ..models import BackfillCursor, StripeAccount
 from ..processing import lookup
 from ..processing.unit import UnitOfWork
-from ..stripe_app.tokens import ReconnectNeeded
 from .pages import Backoff, Page, fetch_page
 from .resources import ORDER, RESOURCES
 

@@ -22,12 +22,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..conf import app_settings
+from ..exceptions import ReconnectNeeded
 from ..ledger.parse import UnreadableObject
 from ..ledger.people import FieldChange
 from ..models import BackfillCursor, StripeAccount
 from ..processing.events import translator_of
 from ..processing.unit import UnitOfWork
-from ..stripe_app.tokens import ReconnectNeeded
 from ..translators.base import TranslationContext
 from .pages import Backoff, Page, fetch_page
 from .resources import PAGE_SIZE

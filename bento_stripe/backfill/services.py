@@ -13,9 +13,8 @@ from django.utils import timezone
 
 from .. import queue
 from ..conf import app_settings
-from ..exceptions import NotConnectedError
+from ..exceptions import NotConnectedError, ReconnectNeeded
 from ..models import BackfillCursor, StripeAccount
-from ..stripe_app.tokens import ReconnectNeeded
 from . import engine
 from .pages import Backoff
 from .resources import ORDER

@@ -11,9 +11,10 @@ import stripe
 
 from .. import stripe_clients
 from ..conf import app_settings
+from ..exceptions import ReconnectNeeded
 from ..ledger.parse import charge_email, normalize_email, object_id
 from ..models import LedgerCharge, LedgerCustomer, StripeAccount
-from ..stripe_app.tokens import ReconnectNeeded, can_call
+from ..stripe_app.access_tokens import can_call
 
 logger = logging.getLogger("bento_stripe.processing")
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import tokens
+from . import access_tokens
 
 
 def roll_tokens() -> str:
     """Roll the token pairs that are due (``APP_REFRESH_TOKEN_ROLL_DAYS``); a summary line."""
-    counts = tokens.roll_due()
+    counts = access_tokens.roll_due()
     return ", ".join(f"{name}: {count}" for name, count in counts.items())

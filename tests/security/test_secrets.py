@@ -174,7 +174,7 @@ def test_no_stripe_app_token_is_anywhere_in_plain_text(
     from django.utils import timezone
 
     from bento_stripe import stripe_clients
-    from bento_stripe.stripe_app import tokens
+    from bento_stripe.stripe_app import access_tokens
     from tests.stripe_app_server import OWNER_KEYS
 
     caplog.set_level(logging.DEBUG)
@@ -220,8 +220,8 @@ def test_no_stripe_app_token_is_anywhere_in_plain_text(
     # The refresh token dies at Stripe: needs reconnect; then Reconnect installs again.
     app_server.state._kill_account(account.stripe_user_id, False)
     app_server.state.advance(3700)
-    with pytest.raises(tokens.ReconnectNeeded):
-        tokens.access_token(account)
+    with pytest.raises(access_tokens.ReconnectNeeded):
+        access_tokens.access_token(account)
     account = install()
     assert account.refresh_token and not account.needs_reconnect
 

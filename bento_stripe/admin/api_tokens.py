@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
-from .. import tokens
+from .. import api_tokens
 
 if admin.site.is_registered(AuthToken):
     admin.site.unregister(AuthToken)
@@ -21,7 +21,9 @@ class TokenAddForm(forms.ModelForm):
 
     lifetime = forms.TypedChoiceField(
         label=_("Expires after"),
-        choices=[("" if days is None else str(days), label) for days, label in tokens.LIFETIMES],
+        choices=[
+            ("" if days is None else str(days), label) for days, label in api_tokens.LIFETIMES
+        ],
         coerce=lambda value: int(value) if value else None,
         empty_value=None,
         required=False,
@@ -67,7 +69,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:  # pragma: no cover - has_change_permission is False
             return
-        row, token = tokens.create_token(obj.user, days=form.cleaned_data["lifetime"])
+        row, token = api_tokens.create_token(obj.user, days=form.cleaned_data["lifetime"])
         obj.digest, obj.token_key, obj.created, obj.expiry = (
             row.digest,
             row.token_key,

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import tokens
+from ..api_tokens import LIFETIMES, create_token, revoke_token, tokens_of
 
 
 class TokenForm(forms.Form):
@@ -20,7 +20,7 @@ class TokenForm(forms.Form):
 
     lifetime = forms.TypedChoiceField(
         label=gettext_lazy("Expires after"),
-        choices=[("" if days is None else str(days), label) for days, label in tokens.LIFETIMES],
+        choices=[("" if days is None else str(days), label) for days, label in LIFETIMES],
         coerce=lambda value: int(value) if value else None,
         empty_value=None,
         required=False,
@@ -39,14 +39,14 @@ def api_tokens(request):
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            _row, token = tokens.create_token(request.user, days=form.cleaned_data["lifetime"])
+            _row, token = create_token(request.user, days=form.cleaned_data["lifetime"])
             status = 201
         else:
             status = 400
     context = {
         "form": form,
         "token": token,
-        "tokens": list(tokens.tokens_of(request.user)),
+        "tokens": list(tokens_of(request.user)),
     }
     return render(request, "bento_stripe/api_tokens.html", context, status=status)
 
@@ -55,7 +55,7 @@ def api_tokens(request):
 @require_POST
 def revoke_api_token(request, digest: str):
     """Revoke one of the user's tokens at once (another user's is a 404-like no-op message)."""
-    if tokens.revoke_token(request.user, digest):
+    if revoke_token(request.user, digest):
         messages.success(request, _("The token is revoked: scripts using it are refused now."))
     else:
         messages.error(request, _("No such token of yours (it may be revoked or expired)."))
