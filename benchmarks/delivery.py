@@ -172,9 +172,8 @@ def webhook_latency(server, customers=40, gap=0.02):
     from django.db import connection
     from django.test import Client, override_settings
 
-    from bento_stripe import signals
+    from bento_stripe import signals, simulation
     from bento_stripe.bento.backends.http import HttpBackend
-    from bento_stripe.delivery import simulation
     from bento_stripe.delivery.worker import drain_site
     from bento_stripe.models import OutboxEvent
     from tests.factories import StripeAccountFactory

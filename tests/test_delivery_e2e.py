@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.test import override_settings
 from django_q.conf import Conf
 
-from bento_stripe.delivery import simulation
+from bento_stripe import simulation
 from bento_stripe.models import OutboxEvent
 from tests.factories import SiteFactory, StripeAccountFactory
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import stripe
 
-from bento_stripe.delivery import simulation
+from bento_stripe import simulation
 
 pytestmark = pytest.mark.django_db
 

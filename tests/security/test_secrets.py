@@ -19,7 +19,7 @@ from django.urls import reverse
 from django_q.conf import Conf
 from djstripe.models import WebhookEndpoint
 
-from bento_stripe.delivery import simulation
+from bento_stripe import simulation
 from bento_stripe.models import OutboxEvent, StripeAccount
 from bento_stripe.redaction import RedactingFilter
 from tests.factories import UserFactory

@@ -10,9 +10,8 @@ import requests
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from ... import services
+from ... import services, simulation
 from ...bento.client import user_agent
-from ...delivery import simulation
 from ...models import StripeAccount, get_site_model
 from ...webhooks.endpoints import made_at_stripe
 
