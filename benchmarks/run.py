@@ -19,8 +19,11 @@ Numbers, not tests: nothing here asserts a speed. One run measures, side by side
    process (its answering time left out), and peak memory (resident set, sampled) at
    10,000 and 100,000 charges, as a ratio (``benchmarks.backfill``).
 
-Every phase gets a fresh database copied from a migrated template (``bench_<pid>_*``
-databases on PostgreSQL, dropped at the end; temporary SQLite files with WAL); Redis is
+Every phase gets a fresh database copied from a template: the schema is migrated once
+per code version and kept (``benchmarks.template_db``: ``bst_tpl_<hash>`` on PostgreSQL,
+a cached SQLite file), copied into a seeded ``tpl`` per run, and that is copied per phase
+(``bench_<pid>_*`` databases on PostgreSQL, dropped at the end; temporary SQLite files
+with WAL); Redis is
 database 14 (``BENCH_REDIS_URL``), flushed between phases. Stripe's API is a local
 stand-in that refuses every call and counts it. Prints a table with the targets and
 writes ``benchmarks/results/latest.json``.
@@ -52,6 +55,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import template_db
 from .load import percentile
 from .standins import StripeNowhere
 
@@ -64,6 +68,8 @@ GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "2", "--keep-alive", "60"]
 LOAD_THREADS = 4
 #: django-q2's cluster name in example_project.settings (its Redis list is django_q:<name>:q).
 CLUSTER = "bento_stripe"
+#: The settings every bench process runs with (the template is migrated with them).
+SETTINGS = "benchmarks.settings"
 
 
 @dataclass(frozen=True)
@@ -234,6 +240,14 @@ class Backend:
             shutil.copyfile(self.work / f"{template}.sqlite3", self.work / f"{name}.sqlite3")
         return self.url(name)
 
+    def clone_migrated(self, name: str) -> str:
+        """A fresh copy of the migrated template database (``benchmarks.template_db``)."""
+        url = self.url(name)
+        template_db.clone_url(url, SETTINGS)
+        if self.pg_admin:
+            self.made.append(url.rsplit("/", 1)[1])
+        return url
+
     def flush_redis(self) -> None:
         if self.redis_url:
             import redis
@@ -299,12 +313,10 @@ class Bench:
         """Migrate a template database and add the tenants and both webhook endpoints."""
         from .events import SECRET
 
-        url = backend.create("tpl")
-        env = self.env(backend, url)
         started = time.time()
-        subprocess.run(
-            [PY, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True
-        )
+        # A copy of the migrated template of this code version (migrated once, kept).
+        url = backend.clone_migrated("tpl")
+        env = self.env(backend, url)
         endpoint = run_json(
             [PY, "manage.py", "bento_stripe_endpoint", "--url", "http://127.0.0.1:8000"]
             + ["--local", "--secret", SECRET, "--json"],
@@ -319,7 +331,7 @@ class Bench:
         )
         self.sites = tenants["sites"]  # the same credentials in every template
         backend.paths = (endpoint["path"], tenants["djstripe_path"])
-        log(f"[{backend.key}] template migrated in {time.time() - started:.0f} s")
+        log(f"[{backend.key}] template ready in {time.time() - started:.0f} s")
 
     # -- servers ----------------------------------------------------------------------
     def gunicorn(self, name: str, env: dict) -> tuple[int, subprocess.Popen]:
