@@ -57,6 +57,8 @@ from pathlib import Path
 
 from . import template_db
 from .load import percentile
+from .stages import render as render_stages
+from .stages import stage_breakdown
 from .standins import StripeNowhere
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +70,13 @@ GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "2", "--keep-alive", "60"]
 LOAD_THREADS = 4
 #: django-q2's cluster name in example_project.settings (its Redis list is django_q:<name>:q).
 CLUSTER = "bento_stripe"
+#: The end-to-end phase's qcluster processes: two on the default (processing) cluster and
+#: one on the delivery cluster (example_project.settings with Q_SEPARATE_QUEUES=1).
+QCLUSTERS = (
+    (1, {}),
+    (2, {}),
+    (3, {"Q_CLUSTER_NAME": "bento_stripe_delivery"}),
+)
 #: The settings every bench process runs with (the template is migrated with them).
 SETTINGS = "benchmarks.settings"
 
@@ -304,6 +313,8 @@ class Bench:
         self.stripe = StripeNowhere().start()
         self.base_env = base_env
         self.sites: list[dict] = []
+        #: The database of the end-to-end phase now running (read back for the stages).
+        self.db_url = ""
 
     def env(self, backend: Backend, db_url: str, settings: str = "benchmarks.settings", **extra):
         return backend.env(db_url, settings, **self.base_env, **extra)
@@ -451,17 +462,23 @@ class Bench:
             BENTO_API_URL=bento.url,
             BENTO_BACKEND="http",
             STRIPE_API_BASE=self.stripe.url,
+            Q_SEPARATE_QUEUES="1",
         )
         started: list[subprocess.Popen] = []
         results: dict = {}
         try:
-            for n in (1, 2):
+            # Two processing clusters, as before, and one delivery cluster: a delivery loop
+            # never waits behind processing tasks (docs/operations/scaling.rst).
+            for n, queue_env in QCLUSTERS:
                 name = f"{backend.key}-qcluster{n}"
-                started.append(self.procs.start(name, [PY, "manage.py", "qcluster"], env))
+                started.append(
+                    self.procs.start(name, [PY, "manage.py", "qcluster"], {**env, **queue_env})
+                )
             port, server = self.gunicorn(f"{backend.key}-e2e-gunicorn", env)
             started.append(server)
-            for n in (1, 2):
+            for n, _ in QCLUSTERS:
                 wait_log(self.procs, f"{backend.key}-qcluster{n}", "running")
+            self.db_url = url
             wait_http(f"http://127.0.0.1:{port}/admin/login/")
             self.stripe.take()
             phases = ["burst"] + (["steady"] if backend.key in self.sizes.steady else [])
@@ -481,7 +498,7 @@ class Bench:
         return results
 
     def log_marks(self, backend: Backend) -> dict[Path, int]:
-        paths = [self.work / f"{backend.key}-qcluster{n}.log" for n in (1, 2)]
+        paths = [self.work / f"{backend.key}-qcluster{n}.log" for n, _ in QCLUSTERS]
         return {p: p.stat().st_size for p in paths}
 
     def tasks_since(self, marks: dict[Path, int]) -> dict[str, int]:
@@ -545,6 +562,7 @@ class Bench:
             "bento_requests_per_1000": 1000 * len(requests) / n,
             "bento_statuses": _count(str(r.status) for r in requests),
             "max_requests_per_minute_per_site": max(per_site.values(), default=0),
+            "stages": self.stages("evt_e2e", sent, seen),
         }
         log(
             f"[{backend.key}] e2e burst: {result['events_per_second']:,.0f} events/s "
@@ -552,6 +570,16 @@ class Bench:
             f"{result['bento_requests_per_1000']:.1f} Bento requests per 1,000"
         )
         return result
+
+    def stages(self, prefix: str, sent: dict, seen: dict) -> dict:
+        """The per-event stage breakdown (``benchmarks.stages``), printed as it is taken."""
+        try:
+            breakdown = stage_breakdown(self.db_url, prefix, sent, seen)
+        except Exception as exc:  # noqa: BLE001 - a number missing, not a run lost
+            log(f"stage breakdown failed: {exc}")
+            return {}
+        log(f"  stages of {breakdown['events']} events ({prefix}):\n{render_stages(breakdown)}")
+        return breakdown
 
     def steady(self, bento, port: int, path: str, backend: Backend) -> dict:
         rate, seconds = self.sizes.steady_rate, self.sizes.steady_seconds
@@ -576,6 +604,7 @@ class Bench:
             "webhook_p50_ms": load["p50_ms"],
             "webhook_p99_ms": load["p99_ms"],
             "bento_requests": len(requests),
+            "stages": self.stages("evt_lat", sent, seen),
         }
         log(
             f"[{backend.key}] steady {rate}/s for {seconds} s: POST → Bento p50 "
