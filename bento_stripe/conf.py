@@ -88,6 +88,9 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_MAX_DELAY": 600.0,
     "LEASE_SECONDS": 120,
     "REDIS_URL": "",
+    # Seconds a web process keeps a webhook endpoint and its decrypted secret (saving or
+    # deleting the endpoint drops it at once in that process); 0: read it every request.
+    "ENDPOINT_CACHE_SECONDS": 5.0,
     # django-q2 cluster (queue) names per kind of work: "processing" (Stripe events),
     # "delivery" (the delivery loops) and "backfill" (backfills and reconciliation); a
     # missing or empty name means the default cluster. Run one qcluster per name used
