@@ -896,6 +896,12 @@ def print_report(results: dict) -> None:
     results["targets"] = targets
     results["notes"] = notes(results)
     print(render(rows))
+    for key in ("sqlite", "postgres"):
+        for phase in ("burst", "steady"):
+            breakdown = (results.get(key, {}).get("e2e") or {}).get(phase, {}).get("stages")
+            if breakdown:
+                print(f"\nstages, {key} {phase} ({breakdown['events']} events):")
+                print(render_stages(breakdown))
     print()
     for line in results["notes"]:
         print(f"- {line}")
