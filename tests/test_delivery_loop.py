@@ -176,3 +176,31 @@ def test_tasks_go_to_the_queue_of_their_kind(monkeypatch):
         queue.enqueue(queue.PROCESS_EVENTS)
     assert [kw.get("cluster") for kw in seen] == ["bs_delivery", "bs_backfill", None]
     assert queue.cluster_of(queue.RECONCILE_ACCOUNT) is None  # QUEUES unset: default cluster
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"QUEUES": ["delivery"]}, "bento_stripe.E030"),
+        ({"QUEUES": {"sending": "x"}}, "bento_stripe.E030"),
+        ({"QUEUES": {"delivery": "nowhere"}}, "bento_stripe.W010"),
+        ({"DELIVERY_BUDGET": 600}, "bento_stripe.E031"),
+        ({"DELIVERY_LINGER": 0.1, "DELIVERY_WAKE_INTERVAL": 0.25}, "bento_stripe.E032"),
+        ({"GATHER_SECONDS": 6, "GATHER_MAX_SECONDS": 5}, "bento_stripe.E033"),
+        ({"ENDPOINT_CACHE_SECONDS": "5"}, "bento_stripe.E034"),
+    ],
+)
+def test_system_checks_of_the_queues_and_the_loop(values, expected):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    with conf(**values), pytest.raises(SystemCheckError, match=expected):
+        call_command("check", fail_level="WARNING")
+
+
+def test_the_queues_of_the_example_layout_pass_the_checks():
+    from bento_stripe.delivery.checks import check_delivery_loop, check_queues
+
+    q_cluster = {**settings.Q_CLUSTER, "ALT_CLUSTERS": {"bs_delivery": {}}}
+    with override_settings(Q_CLUSTER=q_cluster), conf(QUEUES={"delivery": "bs_delivery"}):
+        assert check_queues() == [] and check_delivery_loop() == []
