@@ -71,10 +71,10 @@ def check_delivery_loop(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             )
         )
     linger, interval = app_settings.DELIVERY_LINGER, app_settings.DELIVERY_WAKE_INTERVAL
-    if not (_seconds(linger) and _seconds(interval) and linger > interval):
+    if not (_seconds(linger) and _seconds(interval) and linger > 1.5 * interval):
         messages.append(
             checks.Error(
-                "settings.BENTO_STRIPE['DELIVERY_LINGER'] must be longer than "
+                "settings.BENTO_STRIPE['DELIVERY_LINGER'] must be longer than 1.5 times "
                 "['DELIVERY_WAKE_INTERVAL']: commits within the interval wake no loop, and "
                 "the loop woken before them must still be looking.",
                 id="bento_stripe.E032",
