@@ -23,10 +23,11 @@ Every phase gets a fresh database copied from a template: the schema is migrated
 per code version and kept (``benchmarks.template_db``: ``bst_tpl_<hash>`` on PostgreSQL,
 a cached SQLite file), copied into a seeded ``tpl`` per run, and that is copied per phase
 (``bench_<pid>_*`` databases on PostgreSQL, dropped at the end; temporary SQLite files
-with WAL); Redis is
-database 14 (``BENCH_REDIS_URL``), flushed between phases. Stripe's API is a local
-stand-in that refuses every call and counts it. Prints a table with the targets and
-writes ``benchmarks/results/latest.json``.
+with WAL). Redis is a redis-server the bench starts on a free port (or
+``BENCH_REDIS_URL``), flushed between phases. Stripe's API is a local stand-in that
+refuses every call and counts it. Each end-to-end run prints where each event's time
+went (``benchmarks.stages``). Prints a table with the targets and writes
+``benchmarks/results/latest.json``; ``python -m benchmarks.docs`` makes the docs' page.
 
     make bench                      # full (about 15 minutes)
     BENCH_QUICK=1 make bench        # short (under about 4 minutes)
@@ -916,6 +917,30 @@ def print_report(results: dict) -> None:
 # --- main --------------------------------------------------------------------------------
 
 
+def start_redis(work: Path) -> tuple[str, subprocess.Popen | None]:
+    """A redis-server on a free port (``redis://127.0.0.1:<port>/0``), or db 14 of the
+    local server when no redis-server binary is installed."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(binary).exists():
+        return "redis://127.0.0.1:6379/14", None
+    port = free_port()
+    out = open(work / "redis.log", "ab")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    out.close()
+    deadline = time.time() + 20
+    while "Ready to accept connections" not in (work / "redis.log").read_text(errors="replace"):
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("redis-server did not start")
+        time.sleep(0.1)
+    return f"redis://127.0.0.1:{port}/0", proc
+
+
 def available(pg_admin: str, redis_url: str) -> str:
     """Why PostgreSQL + Redis cannot be used, or ""."""
     try:
@@ -962,8 +987,13 @@ def main(argv: list[str] | None = None) -> int:
         "Q_WORKERS": "2",
     }
     pg_admin = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     work = Path(tempfile.mkdtemp(prefix="bento-bench-"))
+    own_redis: subprocess.Popen | None = None
+    redis_url = os.environ.get("BENCH_REDIS_URL", "")
+    if not redis_url and args.only != "sqlite":
+        # A redis-server of its own on a free port: flushing it between phases touches
+        # nobody else's data.
+        redis_url, own_redis = start_redis(work)
     backends = []
     if args.only != "postgres":
         backends.append(Backend("sqlite", "SQLite (file, WAL) + ORM broker", work))
@@ -1026,6 +1056,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bench.procs.stop_all()
         bench.stripe.stop()
+        if own_redis is not None:
+            own_redis.terminate()
+            own_redis.wait(timeout=10)
         for b in backends:
             b.drop_all()
     for db in work.glob("*.sqlite3*"):
