@@ -188,7 +188,6 @@ def test_tasks_go_to_the_queue_of_their_kind(monkeypatch):
         ({"QUEUES": {"delivery": "nowhere"}}, "bento_stripe.W010"),
         ({"DELIVERY_BUDGET": 600}, "bento_stripe.E031"),
         ({"DELIVERY_LINGER": 0.3, "DELIVERY_WAKE_INTERVAL": 0.25}, "bento_stripe.E032"),
-        ({"GATHER_SECONDS": 6, "GATHER_MAX_SECONDS": 5}, "bento_stripe.E033"),
         ({"ENDPOINT_CACHE_SECONDS": "5"}, "bento_stripe.E034"),
     ],
 )

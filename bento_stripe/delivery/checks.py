@@ -1,5 +1,5 @@
 """System checks of the queue layout, the delivery loop and the webhook endpoint cache
-(ids E030-E034, W010; ``docs/operations/scaling.rst`` explains the settings)."""
+(ids E030-E032, E034, W010; the gathering seconds are E006's; ``docs/operations/scaling.rst`` explains the settings)."""
 
 from __future__ import annotations
 
@@ -78,15 +78,6 @@ def check_delivery_loop(app_configs: Any = None, **kwargs: Any) -> list[checks.C
                 "['DELIVERY_WAKE_INTERVAL']: commits within the interval wake no loop, and "
                 "the loop woken before them must still be looking.",
                 id="bento_stripe.E032",
-            )
-        )
-    short, longest = app_settings.GATHER_SECONDS, app_settings.GATHER_MAX_SECONDS
-    if not (_seconds(short) and _seconds(longest) and short <= longest):
-        messages.append(
-            checks.Error(
-                "settings.BENTO_STRIPE['GATHER_SECONDS'] and ['GATHER_MAX_SECONDS'] must be "
-                "seconds, GATHER_SECONDS at most GATHER_MAX_SECONDS.",
-                id="bento_stripe.E033",
             )
         )
     if not _seconds(app_settings.ENDPOINT_CACHE_SECONDS):
