@@ -19,11 +19,15 @@ Numbers, not tests: nothing here asserts a speed. One run measures, side by side
    process (its answering time left out), and peak memory (resident set, sampled) at
    10,000 and 100,000 charges, as a ratio (``benchmarks.backfill``).
 
-Every phase gets a fresh database copied from a migrated template (``bench_<pid>_*``
-databases on PostgreSQL, dropped at the end; temporary SQLite files with WAL); Redis is
-database 14 (``BENCH_REDIS_URL``), flushed between phases. Stripe's API is a local
-stand-in that refuses every call and counts it. Prints a table with the targets and
-writes ``benchmarks/results/latest.json``.
+Every phase gets a fresh database copied from a template: the schema is migrated once
+per code version and kept (``benchmarks.template_db``: ``bst_tpl_<hash>`` on PostgreSQL,
+a cached SQLite file), copied into a seeded ``tpl`` per run, and that is copied per phase
+(``bench_<pid>_*`` databases on PostgreSQL, dropped at the end; temporary SQLite files
+with WAL). Redis is a redis-server the bench starts on a free port (or
+``BENCH_REDIS_URL``), flushed between phases. Stripe's API is a local stand-in that
+refuses every call and counts it. Each end-to-end run prints where each event's time
+went (``benchmarks.stages``). Prints a table with the targets and writes
+``benchmarks/results/latest.json``; ``python -m benchmarks.docs`` makes the docs' page.
 
     make bench                      # full (about 15 minutes)
     BENCH_QUICK=1 make bench        # short (under about 4 minutes)
@@ -52,7 +56,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import template_db
 from .load import percentile
+from .stages import render as render_stages
+from .stages import stage_breakdown
 from .standins import StripeNowhere
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +71,15 @@ GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "2", "--keep-alive", "60"]
 LOAD_THREADS = 4
 #: django-q2's cluster name in example_project.settings (its Redis list is django_q:<name>:q).
 CLUSTER = "bento_stripe"
+#: The end-to-end phase's qcluster processes: two on the default (processing) cluster and
+#: one on the delivery cluster (example_project.settings with Q_SEPARATE_QUEUES=1).
+QCLUSTERS = (
+    (1, {}),
+    (2, {}),
+    (3, {"Q_CLUSTER_NAME": "bento_stripe_delivery"}),
+)
+#: The settings every bench process runs with (the template is migrated with them).
+SETTINGS = "benchmarks.settings"
 
 
 @dataclass(frozen=True)
@@ -234,6 +250,14 @@ class Backend:
             shutil.copyfile(self.work / f"{template}.sqlite3", self.work / f"{name}.sqlite3")
         return self.url(name)
 
+    def clone_migrated(self, name: str) -> str:
+        """A fresh copy of the migrated template database (``benchmarks.template_db``)."""
+        url = self.url(name)
+        template_db.clone_url(url, SETTINGS)
+        if self.pg_admin:
+            self.made.append(url.rsplit("/", 1)[1])
+        return url
+
     def flush_redis(self) -> None:
         if self.redis_url:
             import redis
@@ -290,6 +314,8 @@ class Bench:
         self.stripe = StripeNowhere().start()
         self.base_env = base_env
         self.sites: list[dict] = []
+        #: The database of the end-to-end phase now running (read back for the stages).
+        self.db_url = ""
 
     def env(self, backend: Backend, db_url: str, settings: str = "benchmarks.settings", **extra):
         return backend.env(db_url, settings, **self.base_env, **extra)
@@ -299,12 +325,10 @@ class Bench:
         """Migrate a template database and add the tenants and both webhook endpoints."""
         from .events import SECRET
 
-        url = backend.create("tpl")
-        env = self.env(backend, url)
         started = time.time()
-        subprocess.run(
-            [PY, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=env, check=True
-        )
+        # A copy of the migrated template of this code version (migrated once, kept).
+        url = backend.clone_migrated("tpl")
+        env = self.env(backend, url)
         endpoint = run_json(
             [PY, "manage.py", "bento_stripe_endpoint", "--url", "http://127.0.0.1:8000"]
             + ["--local", "--secret", SECRET, "--json"],
@@ -319,7 +343,7 @@ class Bench:
         )
         self.sites = tenants["sites"]  # the same credentials in every template
         backend.paths = (endpoint["path"], tenants["djstripe_path"])
-        log(f"[{backend.key}] template migrated in {time.time() - started:.0f} s")
+        log(f"[{backend.key}] template ready in {time.time() - started:.0f} s")
 
     # -- servers ----------------------------------------------------------------------
     def gunicorn(self, name: str, env: dict) -> tuple[int, subprocess.Popen]:
@@ -439,17 +463,23 @@ class Bench:
             BENTO_API_URL=bento.url,
             BENTO_BACKEND="http",
             STRIPE_API_BASE=self.stripe.url,
+            Q_SEPARATE_QUEUES="1",
         )
         started: list[subprocess.Popen] = []
         results: dict = {}
         try:
-            for n in (1, 2):
+            # Two processing clusters, as before, and one delivery cluster: a delivery loop
+            # never waits behind processing tasks (docs/operations/scaling.rst).
+            for n, queue_env in QCLUSTERS:
                 name = f"{backend.key}-qcluster{n}"
-                started.append(self.procs.start(name, [PY, "manage.py", "qcluster"], env))
+                started.append(
+                    self.procs.start(name, [PY, "manage.py", "qcluster"], {**env, **queue_env})
+                )
             port, server = self.gunicorn(f"{backend.key}-e2e-gunicorn", env)
             started.append(server)
-            for n in (1, 2):
+            for n, _ in QCLUSTERS:
                 wait_log(self.procs, f"{backend.key}-qcluster{n}", "running")
+            self.db_url = url
             wait_http(f"http://127.0.0.1:{port}/admin/login/")
             self.stripe.take()
             phases = ["burst"] + (["steady"] if backend.key in self.sizes.steady else [])
@@ -469,7 +499,7 @@ class Bench:
         return results
 
     def log_marks(self, backend: Backend) -> dict[Path, int]:
-        paths = [self.work / f"{backend.key}-qcluster{n}.log" for n in (1, 2)]
+        paths = [self.work / f"{backend.key}-qcluster{n}.log" for n, _ in QCLUSTERS]
         return {p: p.stat().st_size for p in paths}
 
     def tasks_since(self, marks: dict[Path, int]) -> dict[str, int]:
@@ -533,6 +563,7 @@ class Bench:
             "bento_requests_per_1000": 1000 * len(requests) / n,
             "bento_statuses": _count(str(r.status) for r in requests),
             "max_requests_per_minute_per_site": max(per_site.values(), default=0),
+            "stages": self.stages("evt_e2e", sent, seen),
         }
         log(
             f"[{backend.key}] e2e burst: {result['events_per_second']:,.0f} events/s "
@@ -540,6 +571,16 @@ class Bench:
             f"{result['bento_requests_per_1000']:.1f} Bento requests per 1,000"
         )
         return result
+
+    def stages(self, prefix: str, sent: dict, seen: dict) -> dict:
+        """The per-event stage breakdown (``benchmarks.stages``), printed as it is taken."""
+        try:
+            breakdown = stage_breakdown(self.db_url, prefix, sent, seen)
+        except Exception as exc:  # noqa: BLE001 - a number missing, not a run lost
+            log(f"stage breakdown failed: {exc}")
+            return {}
+        log(f"  stages of {breakdown['events']} events ({prefix}):\n{render_stages(breakdown)}")
+        return breakdown
 
     def steady(self, bento, port: int, path: str, backend: Backend) -> dict:
         rate, seconds = self.sizes.steady_rate, self.sizes.steady_seconds
@@ -564,6 +605,7 @@ class Bench:
             "webhook_p50_ms": load["p50_ms"],
             "webhook_p99_ms": load["p99_ms"],
             "bento_requests": len(requests),
+            "stages": self.stages("evt_lat", sent, seen),
         }
         log(
             f"[{backend.key}] steady {rate}/s for {seconds} s: POST → Bento p50 "
@@ -855,6 +897,12 @@ def print_report(results: dict) -> None:
     results["targets"] = targets
     results["notes"] = notes(results)
     print(render(rows))
+    for key in ("sqlite", "postgres"):
+        for phase in ("burst", "steady"):
+            breakdown = (results.get(key, {}).get("e2e") or {}).get(phase, {}).get("stages")
+            if breakdown:
+                print(f"\nstages, {key} {phase} ({breakdown['events']} events):")
+                print(render_stages(breakdown))
     print()
     for line in results["notes"]:
         print(f"- {line}")
@@ -867,6 +915,30 @@ def print_report(results: dict) -> None:
 
 
 # --- main --------------------------------------------------------------------------------
+
+
+def start_redis(work: Path) -> tuple[str, subprocess.Popen | None]:
+    """A redis-server on a free port (``redis://127.0.0.1:<port>/0``), or db 14 of the
+    local server when no redis-server binary is installed."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(binary).exists():
+        return "redis://127.0.0.1:6379/14", None
+    port = free_port()
+    out = open(work / "redis.log", "ab")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    out.close()
+    deadline = time.time() + 20
+    while "Ready to accept connections" not in (work / "redis.log").read_text(errors="replace"):
+        if time.time() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("redis-server did not start")
+        time.sleep(0.1)
+    return f"redis://127.0.0.1:{port}/0", proc
 
 
 def available(pg_admin: str, redis_url: str) -> str:
@@ -915,8 +987,13 @@ def main(argv: list[str] | None = None) -> int:
         "Q_WORKERS": "2",
     }
     pg_admin = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
     work = Path(tempfile.mkdtemp(prefix="bento-bench-"))
+    own_redis: subprocess.Popen | None = None
+    redis_url = os.environ.get("BENCH_REDIS_URL", "")
+    if not redis_url and args.only != "sqlite":
+        # A redis-server of its own on a free port: flushing it between phases touches
+        # nobody else's data.
+        redis_url, own_redis = start_redis(work)
     backends = []
     if args.only != "postgres":
         backends.append(Backend("sqlite", "SQLite (file, WAL) + ORM broker", work))
@@ -979,6 +1056,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bench.procs.stop_all()
         bench.stripe.stop()
+        if own_redis is not None:
+            own_redis.terminate()
+            own_redis.wait(timeout=10)
         for b in backends:
             b.drop_all()
     for db in work.glob("*.sqlite3*"):

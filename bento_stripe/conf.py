@@ -75,10 +75,10 @@ DEFAULTS: dict[str, Any] = {
     "BACKEND": "http",
     "API_URL": "https://app.bentonow.com/api/v1",
     "BATCH_SIZE": 100,
-    # New rows of a site wait this many seconds for a fuller batch before their drain is
-    # queued (a full batch goes at once); in a burst, up to GATHER_MAX_SECONDS while the
-    # rate they come at fills a batch by then.
-    "GATHER_SECONDS": 1.0,
+    # New rows of a site go as soon as the rate limit allows, unless they arrive fast
+    # enough to fill a batch: then they wait for it, at least GATHER_SECONDS and at most
+    # GATHER_MAX_SECONDS (decided by the delivery loop from the outbox itself).
+    "GATHER_SECONDS": 0.0,
     "GATHER_MAX_SECONDS": 5.0,
     "RATE_LIMIT_PER_MINUTE": 100,
     "MAX_ATTEMPTS": 10,
@@ -88,6 +88,22 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_MAX_DELAY": 600.0,
     "LEASE_SECONDS": 120,
     "REDIS_URL": "",
+    # Seconds a web process keeps a webhook endpoint and its decrypted secret (saving or
+    # deleting the endpoint drops it at once in that process); 0: read it every request.
+    "ENDPOINT_CACHE_SECONDS": 5.0,
+    # django-q2 cluster (queue) names per kind of work: "processing" (Stripe events),
+    # "delivery" (the delivery loops) and "backfill" (backfills and reconciliation); a
+    # missing or empty name means the default cluster. Run one qcluster per name used
+    # (Q_CLUSTER_NAME=<name> manage.py qcluster, with ALT_CLUSTERS in Q_CLUSTER).
+    "QUEUES": {},
+    # A commit wakes a delivery loop at most once per interval across all processes (a
+    # shared marker in Redis, else in the database); a loop keeps looking for due rows for
+    # DELIVERY_LINGER seconds after its last send, and hands over after DELIVERY_BUDGET.
+    "DELIVERY_WAKE_INTERVAL": 0.25,
+    # Seconds a delivery loop keeps looking for due rows after its last send.
+    "DELIVERY_LINGER": 2.0,
+    # Seconds one delivery loop runs before handing over to a fresh task (timeout is 60).
+    "DELIVERY_BUDGET": 40.0,
     # Who may view and manage a team: a dotted path to a TeamPolicy subclass (or to a
     # callable returning a policy object); see bento_stripe/policy.py.
     "TEAM_POLICY": "bento_stripe.policy.MembershipPolicy",

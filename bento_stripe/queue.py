@@ -8,8 +8,6 @@ reads ``Q_CLUSTER`` once at import, which ``override_settings`` cannot reach).
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +30,9 @@ LOOKUP_HELD = "bento_stripe.processing.tasks.lookup_held"
 REROUTE = "bento_stripe.processing.tasks.reroute"
 #: Task: send one site's due outbox rows to Bento.
 DRAIN_SITE = "bento_stripe.delivery.tasks.drain"
-#: Task: queue a drain for every site with due rows.
+#: Task: one delivery loop, serving every site whose rows are due (``delivery.loop``).
+DELIVER = "bento_stripe.delivery.tasks.deliver"
+#: Task: wake a delivery loop when any site has due rows.
 DELIVERY_SWEEP = "bento_stripe.delivery.tasks.sweep"
 #: Task: revoke the app at Stripe after a disconnect (retried by one-off schedules).
 DEAUTHORIZE = "bento_stripe.oauth.tasks.deauthorize_account"
@@ -94,11 +94,38 @@ def is_sync() -> bool:
     return bool(q_cluster.get("sync", False) or Conf.SYNC)
 
 
+#: The kind of work of each task, which decides its django-q2 queue (``QUEUES``).
+KIND_OF_TASK = {
+    PROCESS_EVENTS: "processing",
+    PROCESSING_SWEEP: "processing",
+    LOOKUP_HELD: "processing",
+    REROUTE: "processing",
+    DRAIN_SITE: "delivery",
+    DELIVER: "delivery",
+    DELIVERY_SWEEP: "delivery",
+    DEAUTHORIZE: "processing",
+    ROLL_APP_TOKENS: "processing",
+    BACKFILL: "backfill",
+    BACKFILL_SWEEP: "backfill",
+    RECONCILE: "backfill",
+    RECONCILE_ACCOUNT: "backfill",
+}
+
+
+def cluster_of(func: str) -> str | None:
+    """The django-q2 cluster (queue) a task goes to: ``QUEUES[kind]``, or None for the default."""
+    queues = app_settings.QUEUES or {}
+    return queues.get(KIND_OF_TASK.get(func, "processing")) or None
+
+
 def enqueue(func: str, *args: Any, task_name: str | None = None, group: str | None = None) -> Any:
-    """Queue ``func(*args)`` on django-q2 (run at once in sync mode); returns the task id."""
+    """Queue ``func(*args)`` on its django-q2 queue (run at once in sync mode); returns the task id."""
     from django_q.tasks import async_task
 
     options: dict[str, Any] = {"sync": is_sync()}
+    cluster = cluster_of(func)
+    if cluster:
+        options["cluster"] = cluster
     if task_name:
         options["task_name"] = task_name
     if group:
@@ -164,33 +191,40 @@ def ensure_schedules() -> None:
             first.save()
 
 
-# --- waking the event processing -------------------------------------------------------
-
-_wake_lock = threading.Lock()
-_last_wake = -1e9
+# --- wake-ups --------------------------------------------------------------------------
 
 
 def wake_processing(*, force: bool = False) -> None:
-    """Ask a worker to claim waiting events: at most once per ``PROCESS_WAKE_INTERVAL`` per process.
+    """Ask a processing worker to claim waiting events: at most once per
+    ``PROCESS_WAKE_INTERVAL`` across all processes (``wakeups``); ``force`` always wakes.
 
     A skipped wake-up loses nothing: the task woken less than an interval ago keeps
     polling for ``PROCESS_LINGER`` (longer than the interval) after its last batch, so
     it still sees every event committed before the skip. In sync mode every call
     processes at once.
     """
-    global _last_wake
+    from .wakeups import first_in_interval
+
     if not is_sync() and not force:
-        now = time.monotonic()
-        with _wake_lock:
-            if now - _last_wake < float(app_settings.PROCESS_WAKE_INTERVAL):
-                return
-            _last_wake = now
+        if not first_in_interval("processing", float(app_settings.PROCESS_WAKE_INTERVAL)):
+            return
     enqueue(PROCESS_EVENTS, group="bento_stripe.processing")
 
 
 def wake_processing_on_commit() -> None:
     """``wake_processing`` once the current transaction commits (never raises)."""
     transaction.on_commit(wake_processing, robust=True)
+
+
+def wake_delivery(*, force: bool = False) -> None:
+    """Ask a delivery loop to look at the outbox: at most once per ``DELIVERY_WAKE_INTERVAL``
+    across all processes; a loop lingers longer than that after its last send."""
+    from .wakeups import first_in_interval
+
+    if not is_sync() and not force:
+        if not first_in_interval("delivery", float(app_settings.DELIVERY_WAKE_INTERVAL)):
+            return
+    enqueue(DELIVER, group="bento_stripe.delivery")
 
 
 def drain_sites(site_ids: Iterable[int]) -> None:
@@ -206,74 +240,11 @@ def drain_sites_on_commit(site_ids: Iterable[int]) -> None:
         transaction.on_commit(lambda: drain_sites(ids), robust=True)
 
 
-# --- gathering delivery ----------------------------------------------------------------
-
-
-@dataclass
-class _Gathering:
-    """New outbox rows of one site written by this process since its last drain was queued."""
-
-    since: float
-    rows: int = 0
-
-
-_gather_lock = threading.Lock()
-_gathering: dict[int, _Gathering] = {}
-#: The clock of gathering (tests replace it).
-_clock = time.monotonic
-
-
-def _gather_due(item: _Gathering, now: float, batch: int) -> bool:
-    """Whether a site's gathered rows should go now.
-
-    A full batch goes at once. Otherwise the rows wait ``GATHER_SECONDS``; past that they
-    wait on (up to ``GATHER_MAX_SECONDS``) only while the rate they came at fills a batch
-    within that time, as in a burst; a trickle goes after the short wait.
-    """
-    if item.rows >= batch:
-        return True
-    age = now - item.since
-    short = float(app_settings.GATHER_SECONDS)
-    longest = max(short, float(app_settings.GATHER_MAX_SECONDS))
-    if age < short:
-        return False
-    if age >= longest:
-        return True
-    fills_after = batch * age / max(item.rows, 1)  # seconds from ``since`` to a full batch
-    return fills_after > longest
-
-
 def defer_drains(rows_per_site: dict[int, int]) -> None:
-    """Queue the sites' drains once their rows have gathered (see ``_gather_due``).
-
-    Called after commit by the processing task, which calls ``fire_due_drains`` as it
-    goes and does not stop while rows are gathering. In sync mode, or with
-    ``GATHER_SECONDS`` 0, the drains are queued at once.
-    """
-    if is_sync() or float(app_settings.GATHER_SECONDS) <= 0:
+    """New outbox rows were committed: wake a delivery loop (it decides, from the database,
+    when each site's rows go; see ``delivery.loop.ready_sites``). In sync mode the sites
+    are drained at once."""
+    if is_sync():
         drain_sites(rows_per_site)
         return
-    now = _clock()
-    with _gather_lock:
-        for site_id, rows in rows_per_site.items():
-            item = _gathering.setdefault(int(site_id), _Gathering(since=now))
-            item.rows += rows
-    fire_due_drains()
-
-
-def fire_due_drains(*, everything: bool = False) -> bool:
-    """Queue the drains whose rows have gathered (all with ``everything``); returns whether
-    rows are still gathering."""
-    now = _clock()
-    batch = int(app_settings.BATCH_SIZE)
-    with _gather_lock:
-        due = [s for s, item in _gathering.items() if everything or _gather_due(item, now, batch)]
-        for site_id in due:
-            del _gathering[site_id]
-        waiting = bool(_gathering)
-    if due:
-        try:
-            drain_sites(due)
-        except Exception:  # the delivery sweep queues them within a minute
-            logger.exception("Could not queue delivery of sites %s", sorted(due))
-    return waiting
+    wake_delivery()

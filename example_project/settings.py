@@ -174,6 +174,22 @@ Q_CLUSTER = {
     "ack_failures": True,
     "poll": 0.5,
 }
+# Separate queues (Q_SEPARATE_QUEUES=1): Stripe events on the default cluster, delivery
+# loops and backfills on clusters of their own, each run by its own qcluster process:
+#   manage.py qcluster                                         (processing, schedules)
+#   Q_CLUSTER_NAME=bento_stripe_delivery manage.py qcluster    (delivery loops)
+#   Q_CLUSTER_NAME=bento_stripe_backfill manage.py qcluster    (backfill, reconciliation)
+# so a delivery loop never waits behind processing tasks and a long backfill never
+# delays live events (docs/operations/scaling.rst). Off: everything on one cluster.
+if os.environ.get("Q_SEPARATE_QUEUES"):
+    Q_CLUSTER["ALT_CLUSTERS"] = {
+        "bento_stripe_delivery": {"workers": int(os.environ.get("Q_DELIVERY_WORKERS", "1"))},
+        "bento_stripe_backfill": {"workers": int(os.environ.get("Q_BACKFILL_WORKERS", "1"))},
+    }
+    BENTO_STRIPE["QUEUES"] = {
+        "delivery": "bento_stripe_delivery",
+        "backfill": "bento_stripe_backfill",
+    }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
     BENTO_STRIPE["REDIS_URL"] = REDIS_URL  # the delivery rate limiter shares Redis too

@@ -70,6 +70,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"{name}: {'ran' if why is None else 'SKIPPED - ' + why}")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_memory():
+    """What a process remembers between requests (recent wake-ups, cached webhook
+    endpoints) starts empty in every test, as in a fresh process."""
+    from bento_stripe import wakeups
+    from bento_stripe.webhooks import ingest
+
+    wakeups.forget()
+    ingest.forget()
+    yield
+    wakeups.forget()
+    ingest.forget()
+
+
 @pytest.fixture
 def redis_url():
     url = _redis_url()

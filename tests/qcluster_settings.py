@@ -11,6 +11,7 @@ BENTO_STRIPE = {
     "API_URL": os.environ["BENTO_API_URL"],
     "LEASE_SECONDS": int(os.environ.get("BENTO_LEASE_SECONDS", "120")),
     "BATCH_SIZE": int(os.environ.get("BENTO_BATCH_SIZE", "100")),
+    "RATE_LIMIT_PER_MINUTE": int(os.environ.get("BENTO_RATE_LIMIT", "100")),
     # The backfill's Stripe (tests/stripe_list_server.py), when a test starts one.
     "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
     "BACKFILL_TASK_BUDGET": float(os.environ.get("BENTO_BACKFILL_TASK_BUDGET", "40")),

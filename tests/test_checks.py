@@ -81,6 +81,8 @@ def test_plain_http_api_url_outside_debug_warns():
         ({"LOOKUP_BUDGET": 90}, {"timeout": 60}, ["bento_stripe.E006"]),
         ({"PROCESS_BUDGET": 50, "LOOKUP_BUDGET": 50}, {"timeout": 60}, []),
         ({"PROCESS_LINGER": 0.2, "PROCESS_WAKE_INTERVAL": 0.25}, {}, ["bento_stripe.E007"]),
+        # A process that lost the shared marker skips asking for half an interval more.
+        ({"PROCESS_LINGER": 0.3, "PROCESS_WAKE_INTERVAL": 0.25}, {}, ["bento_stripe.E007"]),
         ({"GATHER_SECONDS": 2.0, "GATHER_MAX_SECONDS": 1.0}, {}, ["bento_stripe.E006"]),
         ({"GATHER_SECONDS": 0, "GATHER_MAX_SECONDS": 0}, {}, []),
     ],

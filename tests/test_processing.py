@@ -3,7 +3,6 @@ re-routes, the queue module; with pinned query counts."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -66,26 +65,33 @@ def test_the_webhook_request_is_one_insert_and_no_broker_write(
     post(client, endpoint, load("customer_created"))  # warm caches (content types, ...)
     StripeEventRecord.objects.all().delete()
     OrmQ.objects.all().delete()
-    # The endpoint and the record (the test's transaction adds a savepoint around it).
-    with django_assert_max_num_queries(4) as captured:
+    # One round trip: the endpoint and its secret are cached in the process, the record is
+    # one INSERT ... ON CONFLICT DO NOTHING (no savepoint: nothing can fail in it).
+    with django_assert_max_num_queries(1) as captured:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             response = post(client, endpoint, load("charge_succeeded"))
     assert response.status_code == 200
-    work = [q for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(work) == 2
-    inserts = [q for q in captured.captured_queries if q["sql"].startswith("INSERT")]
-    assert len(inserts) == 1 and "stripeeventrecord" in inserts[0]["sql"]
+    (insert,) = [q["sql"] for q in captured.captured_queries]
+    assert insert.startswith("INSERT") and "stripeeventrecord" in insert
+    assert "ON CONFLICT" in insert
     assert len(callbacks) == 1  # the wake-up, after commit
     assert not OrmQ.objects.exists()  # nothing reached the broker inside the request
 
 
-def test_wake_ups_are_debounced_per_process(settings, monkeypatch):
+def test_wake_ups_are_debounced_across_processes(settings, monkeypatch):
+    """The interval's first wake-up is decided by a shared marker (here the database's)."""
     sent = []
     monkeypatch.setattr(queue, "enqueue", lambda func, *a, **kw: sent.append(func))
-    monkeypatch.setattr(queue, "_last_wake", -1e9)
-    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "PROCESS_WAKE_INTERVAL": 60}
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "PROCESS_WAKE_INTERVAL": 60,
+        "REDIS_URL": "",
+    }
+    from bento_stripe import wakeups
+
     for _ in range(5):
         queue.wake_processing()
+        wakeups.forget()  # each call as from another process: the shared marker decides
     assert sent == [queue.PROCESS_EVENTS]
     queue.wake_processing(force=True)  # the sweep and a task handing over always wake
     assert sent == [queue.PROCESS_EVENTS] * 2
@@ -309,9 +315,8 @@ def test_a_reroute_recomputes_people_the_old_site_shares_with_another_account(
 def test_the_unit_announces_once_after_commit_and_nothing_on_rollback(
     account, no_lookup, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
-    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "GATHER_SECONDS": 0}  # queued at once
     drained = []
-    monkeypatch.setattr(queue, "drain_sites", lambda ids: drained.append(set(ids)))
+    monkeypatch.setattr(queue, "defer_drains", lambda rows: drained.append(set(rows)))
     record(*person_events(account.stripe_user_id, 0, 1))
     with django_capture_on_commit_callbacks(execute=True):
         tasks.process_waiting(linger=0)
@@ -334,81 +339,26 @@ def test_events_of_a_disconnected_account_are_ignored_with_the_reason(account, n
     assert not OutboxEvent.objects.exists()
 
 
-# --- gathering delivery --------------------------------------------------------------------
-
-
-@pytest.fixture
-def gathering(settings, monkeypatch):
-    """Gathering on (not sync mode), a hand-driven clock, and the drains queued recorded."""
-    settings.BENTO_STRIPE = {
-        **settings.BENTO_STRIPE,
-        "GATHER_SECONDS": 1.0,
-        "GATHER_MAX_SECONDS": 5.0,
-        "BATCH_SIZE": 100,
-    }
-    clock = {"now": 1000.0}
-    drained: list[list[int]] = []
-    monkeypatch.setattr(queue, "is_sync", lambda: False)
-    monkeypatch.setattr(queue, "_clock", lambda: clock["now"])
-    monkeypatch.setattr(queue, "drain_sites", lambda ids: drained.append(sorted(ids)))
-    monkeypatch.setattr(queue, "_gathering", {})
-
-    def advance(seconds: float) -> None:
-        clock["now"] += seconds
-
-    return advance, drained
-
-
-def test_a_trickle_is_sent_after_the_short_wait(gathering):
-    advance, drained = gathering
-    queue.defer_drains({1: 2})
-    advance(0.5)
-    queue.defer_drains({1: 1})
-    assert queue.fire_due_drains() is True and drained == []
-    advance(0.6)  # the oldest row waited 1.1 s; 3 rows in 1.1 s fill no batch by 5 s
-    assert queue.fire_due_drains() is False and drained == [[1]]
-
-
-def test_a_burst_waits_for_a_full_batch(gathering):
-    advance, drained = gathering
-    for _ in range(3):  # 30 rows a second would fill a batch of 100 after 3.3 s: wait
-        queue.defer_drains({1: 30})
-        advance(1.0)
-        assert queue.fire_due_drains() is True and drained == []
-    queue.defer_drains({1: 30})  # full: queued at once
-    assert drained == [[1]] and queue.fire_due_drains() is False
-
-
-def test_rows_go_once_the_burst_ends_or_the_longest_wait_passed(gathering):
-    advance, drained = gathering
-    queue.defer_drains({1: 60})
-    advance(2.0)
-    assert queue.fire_due_drains() is True  # at 30 a second a batch would fill by 3.3 s
-    advance(2.0)
-    assert queue.fire_due_drains() is False  # no more came: 60 in 4 s fills nothing by 5 s
-    assert drained == [[1]]
-    queue.defer_drains({2: 90})  # almost a batch at once: worth waiting for the rest
-    advance(4.0)
-    assert queue.fire_due_drains() is True
-    advance(1.0)
-    assert queue.fire_due_drains() is False  # the longest wait: sent as it is
-    assert drained == [[1], [2]]
+# --- waking delivery -----------------------------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_processing_task_stays_while_rows_gather_and_sends_them_when_it_stops(
-    no_lookup, gathering
+def test_the_processing_task_wakes_a_delivery_loop_and_does_not_wait_for_it(
+    no_lookup, settings, monkeypatch
 ):
-    _, drained = gathering
-    account = StripeAccountFactory()
-    assert not OutboxEvent.objects.exists()
-    record(*person_events(account.stripe_user_id, 0, 2))
-    started = time.monotonic()
-    # The gathering clock stands still, so the rows never become due: the task stays
-    # (no linger of its own) until its budget ends, then queues what gathered as it is.
-    assert tasks.process_waiting(linger=0, budget=0.5) == 4
-    assert time.monotonic() - started >= 0.5
-    assert drained == [[account.site_id]]
+    """Outbox rows committed by processing wake one delivery loop (which decides, from the
+    outbox, when they go); the processing task keeps nothing gathering in its memory."""
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "DELIVERY_WAKE_INTERVAL": 60, "REDIS_URL": ""}
+    enqueued: list[str] = []
+    monkeypatch.setattr(queue, "is_sync", lambda: False)
+    monkeypatch.setattr(queue, "enqueue", lambda func, *a, **kw: enqueued.append(func))
+    accounts = [StripeAccountFactory(), StripeAccountFactory()]
+    for i, account in enumerate(accounts):
+        record(*person_events(account.stripe_user_id, 2 * i, 2))
+    assert tasks.process_waiting(linger=0) == 8
+    assert OutboxEvent.objects.values("site_id").distinct().count() == 2
+    # Two commits, one wake-up of delivery within the interval.
+    assert [f for f in enqueued if f != queue.PROCESS_EVENTS] == [queue.DELIVER]
 
 
 def test_an_email_change_later_in_a_batch_moves_the_batchs_earlier_events_too(account, no_lookup):

@@ -235,11 +235,13 @@ def check_processing_settings(
             )
     linger, interval = app_settings.PROCESS_LINGER, app_settings.PROCESS_WAKE_INTERVAL
     if not (
-        isinstance(linger, int | float) and isinstance(interval, int | float) and linger > interval
+        isinstance(linger, int | float)
+        and isinstance(interval, int | float)
+        and linger > 1.5 * interval
     ):
         messages.append(
             checks.Error(
-                "settings.BENTO_STRIPE['PROCESS_LINGER'] must be longer than "
+                "settings.BENTO_STRIPE['PROCESS_LINGER'] must be longer than 1.5 times "
                 "['PROCESS_WAKE_INTERVAL']: a web process skips wake-ups within the interval "
                 "because the woken task is still looking for events.",
                 id="bento_stripe.E007",

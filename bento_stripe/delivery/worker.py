@@ -102,6 +102,8 @@ class Drainer:
         limiter: DatabaseRateLimiter | RedisRateLimiter | None = None,
         budget: float | None = None,
         rng: Rng | None = None,
+        wait_inline: bool = True,
+        max_batches: int | None = None,
     ) -> None:
         self.site_id = site_id
         self.clock = clock or SystemClock()
@@ -113,6 +115,11 @@ class Drainer:
         self.result = DrainResult(site_id)
         #: Smaller batches after Bento refused one for its content, to find the bad row.
         self.size_limit: int | None = None
+        #: Sleep through a short wait (rate limit, backoff) holding the worker; False (the
+        #: delivery loop, the drain task): never sleep, report ``next_due`` and return.
+        self.wait_inline = wait_inline
+        #: Requests one call may send (the delivery loop sends one per site per visit).
+        self.max_batches = max_batches
 
     # -- public ---------------------------------------------------------------------------
     def run(self) -> DrainResult:
@@ -128,7 +135,12 @@ class Drainer:
             finally:
                 locks.release(self.site_id, self.owner)
             # Rows committed while we held the lock had their own drain turned away: look again.
-            if self.result.more or self.result.next_due or not self._has_due():
+            if (
+                not self.wait_inline
+                or self.result.more
+                or self.result.next_due
+                or not self._has_due()
+            ):
                 return self.result
 
     # -- steps ----------------------------------------------------------------------------
@@ -149,6 +161,9 @@ class Drainer:
             rows, wait_until = self._next_batch(now)
             if not rows and wait_until is None:
                 return
+            if rows and self.max_batches is not None and self.result.requests >= self.max_batches:
+                self.result.more = True
+                return
             if rows:
                 endpoint = ENDPOINT_OF_KIND[rows[0].kind]
                 wait = self.limiter.acquire(self.site_id, family_of(endpoint), now)
@@ -159,7 +174,7 @@ class Drainer:
             # Something must wait: sleep here when it is short, else leave it to a later drain.
             assert wait_until is not None  # noqa: S101 - for mypy: every branch above set it
             wait_seconds = (wait_until - now).total_seconds()
-            if wait_seconds <= remaining:
+            if self.wait_inline and wait_seconds <= remaining:
                 lease = timedelta(seconds=app_settings.LEASE_SECONDS)
                 self.clock.sleep(wait_seconds)
                 renewed = self.clock.now()

@@ -24,11 +24,12 @@ def process_waiting(budget: float | None = None, linger: float | None = None) ->
     """Task: claim and apply waiting events, one connection's batch at a time; returns how many.
 
     After its last batch it keeps looking for ``linger`` seconds (``PROCESS_LINGER``; none
-    in sync mode), which is what lets web processes skip wake-ups within an interval, and
-    while outbox rows it wrote are gathering into fuller batches it queues their drains
-    when due (``queue.fire_due_drains``). It stops after ``budget`` seconds
-    (``PROCESS_BUDGET``) and hands over to a fresh task. A task that finds nothing at
-    its first look ends at once: another task took the events and is still looking.
+    in sync mode), which is what lets web processes skip wake-ups within an interval
+    (``queue.wake_processing``). The outbox rows it commits wake a delivery loop, which
+    decides when each site's rows go (``delivery.loop``). It stops after ``budget``
+    seconds (``PROCESS_BUDGET``) and hands over to a fresh task. A task that finds
+    nothing at its first look ends at once: another task took the events and is still
+    looking.
     """
     budget = float(app_settings.PROCESS_BUDGET if budget is None else budget)
     if linger is None:
@@ -38,28 +39,23 @@ def process_waiting(budget: float | None = None, linger: float | None = None) ->
     started = last_work = time.monotonic()
     done = 0
     first = True
-    try:
-        while time.monotonic() - started < budget:
-            records = claim.claim(owner, size)
-            gathering = queue.fire_due_drains()
-            if records:
-                done += process_claimed(records)
-                last_work = time.monotonic()
-                first = False
-                continue
-            if first and not gathering:
-                # A redundant wake-up: the event that woke it was claimed by a task that
-                # is still looking (its linger covers what was committed since).
-                return done
-            if not gathering and time.monotonic() - last_work >= linger:
-                return done
-            time.sleep(POLL)
-            close_old_connections()
-        if claim.has_available():
-            queue.wake_processing(force=True)
-    finally:
-        # Out of time (or failing): whatever is still gathering is sent as it is.
-        queue.fire_due_drains(everything=True)
+    while time.monotonic() - started < budget:
+        records = claim.claim(owner, size)
+        if records:
+            done += process_claimed(records)
+            last_work = time.monotonic()
+            first = False
+            continue
+        if first:
+            # A redundant wake-up: the event that woke it was claimed by a task that is
+            # still looking (its linger covers what was committed since).
+            return done
+        if time.monotonic() - last_work >= linger:
+            return done
+        time.sleep(POLL)
+        close_old_connections()
+    if claim.has_available():
+        queue.wake_processing(force=True)
     return done
 
 

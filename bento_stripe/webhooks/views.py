@@ -6,7 +6,6 @@ import logging
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_not_required
-from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from djstripe import signals as djstripe_signals
@@ -16,7 +15,7 @@ from .. import queue
 from ..conf import app_settings
 from ..exceptions import EncryptionKeyError, InvalidWebhook
 from ..models import StripeEventRecord
-from . import verification
+from . import ingest, verification
 from .client_ip import client_ip
 
 logger = logging.getLogger(__name__)
@@ -37,8 +36,9 @@ def _refuse(status: int, message: str) -> HttpResponse:
 def record_once(event: dict, trigger: WebhookEventTrigger | None = None) -> bool:
     """Store the event under its Stripe id unless it is already stored (also concurrently).
 
-    One INSERT; the stored row is the work queue's entry, and a worker is woken after
-    commit (at most a few times a second per process, see ``queue.wake_processing``).
+    One INSERT ... ON CONFLICT DO NOTHING (``ingest.insert_once``); the stored row is the
+    work queue's entry, and a worker is woken after commit (at most once per interval
+    across processes, see ``queue.wake_processing``).
     Returns whether the event is new.
     """
     record = StripeEventRecord(
@@ -51,13 +51,7 @@ def record_once(event: dict, trigger: WebhookEventTrigger | None = None) -> bool
         payload=event,
         trigger=trigger,
     )
-    try:
-        if connection.in_atomic_block:  # a host's ATOMIC_REQUESTS: keep its transaction usable
-            with transaction.atomic():
-                record.save(force_insert=True)
-        else:
-            record.save(force_insert=True)
-    except IntegrityError:
+    if not ingest.insert_once(record):  # INSERT ... ON CONFLICT DO NOTHING RETURNING id
         return False
     # robust: a broker hiccup must not turn a recorded event into a 500 (the sweep wakes
     # a worker within a minute).
@@ -127,7 +121,16 @@ def stripe_webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
         return _refuse(413, "Body too large.")
     if not request.headers.get("Stripe-Signature"):
         return _refuse(400, "Missing Stripe-Signature header.")
-    endpoint = WebhookEndpoint.objects.filter(djstripe_uuid=uuid).first()
+    try:
+        cached = ingest.cached_endpoint(uuid)  # per process: no query on most requests
+        problem = None
+    except EncryptionKeyError as exc:
+        cached, problem = None, exc
+    endpoint = (
+        cached.endpoint
+        if cached is not None
+        else WebhookEndpoint.objects.filter(djstripe_uuid=uuid).first()
+    )
     if endpoint is None:
         return _refuse(404, "Unknown webhook endpoint.")
     raw = request.read(limit + 1)
@@ -151,12 +154,11 @@ def stripe_webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
         body=body,  # made storable only when the trigger is saved
         webhook_endpoint=endpoint,
     )
-    try:
-        secret = verification.endpoint_secret(endpoint)
-    except EncryptionKeyError as exc:
-        return _unavailable(trigger, exc)
+    if cached is None:
+        assert problem is not None  # noqa: S101 - the endpoint exists: its secret failed
+        return _unavailable(trigger, problem)
     djstripe_signals.webhook_pre_validate.send(sender=WebhookEventTrigger, instance=trigger)
-    refusal = verification.signature_refusal(body, header, secret, verification.tolerance(endpoint))
+    refusal = verification.signature_refusal(body, header, cached.secret, cached.tolerance)
     djstripe_signals.webhook_post_validate.send(
         sender=WebhookEventTrigger, instance=trigger, valid=not refusal
     )

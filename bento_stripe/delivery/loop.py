@@ -1,0 +1,144 @@
+"""The delivery loop: one task per delivery worker serves every site whose rows are due.
+
+A loop looks at the whole outbox, sends one batch to each site that is ready and whose
+rate budget allows a request now, and moves on; it never sleeps on one site's behalf. A
+site that must wait (rate limit, backoff, lease) is passed over and looked at again on
+a later pass, so a busy site never holds a worker while other sites' rows wait, and the
+number of sites served does not depend on the number of worker slots.
+
+Everything that decides when a site's rows go lives where every loop on every machine
+sees it: the outbox rows themselves (how many are due, since when), the site's lock
+(``locks``, one sender per site) and the shared rate limiter (Redis or the database).
+The loop's own memory only remembers, for the rest of its run, which sites the limiter
+told it to come back to later, so that it does not ask again on every pass.
+
+Ready means (``ready``): a full batch is due, or the rows do not arrive fast enough to
+fill a batch within ``GATHER_MAX_SECONDS`` of the oldest (so at a steady stream each
+site's rows go one request after processing commits them), or the oldest has waited
+``GATHER_MAX_SECONDS``. In a burst, rows that will fill a batch soon wait for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import close_old_connections
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from ..conf import app_settings
+from ..models import OutboxEvent
+from .worker import Drainer, due_filter
+
+logger = logging.getLogger("bento_stripe.delivery")
+
+#: Seconds between looks at the outbox while the loop has nothing to send.
+POLL = 0.05
+
+
+def ready(rows: int, oldest_age: float, batch: int) -> bool:
+    """Whether a site with ``rows`` due rows, the oldest ``oldest_age`` seconds old, sends now."""
+    if rows >= batch:
+        return True
+    short = float(app_settings.GATHER_SECONDS)
+    longest = max(short, float(app_settings.GATHER_MAX_SECONDS))
+    if oldest_age < short:
+        return False
+    if oldest_age >= longest:
+        return True
+    # At the rate they came since the oldest, when would a batch be full?
+    fills_after = batch * max(oldest_age, 0.001) / max(rows, 1)
+    return fills_after >= longest
+
+
+def ready_sites(now: datetime) -> tuple[list[int], bool]:
+    """Sites whose due rows should go now, oldest first; and whether any row is due at all."""
+    batch = int(app_settings.BATCH_SIZE)
+    groups = (
+        OutboxEvent.objects.filter(due_filter(now))
+        .order_by()
+        .values("site_id")
+        .annotate(rows=Count("pk"), oldest=Min("created_at"))
+        .order_by("oldest")
+    )
+    sites, any_due = [], False
+    for group in groups:
+        any_due = True
+        age = (now - group["oldest"]).total_seconds()
+        if ready(group["rows"], age, batch):
+            sites.append(group["site_id"])
+    return sites, any_due
+
+
+@dataclass
+class LoopResult:
+    """What one delivery loop did (stored as the django-q2 task result)."""
+
+    passes: int = 0
+    requests: int = 0
+    delivered: int = 0
+    sites: set[int] = field(default_factory=set)
+    #: Rows were still due when the budget ran out (a fresh loop was woken).
+    more: bool = False
+
+    def as_dict(self) -> dict:
+        data = self.__dict__.copy()
+        data["sites"] = len(self.sites)
+        return data
+
+
+def run(
+    budget: float | None = None, linger: float | None = None, *, once: bool = False
+) -> LoopResult:
+    """Serve every ready site until nothing is due for ``linger`` seconds or ``budget`` runs out.
+
+    ``once``: one pass only (sync mode, tests). A loop that finds nothing due at its first
+    look ends at once: another loop sent the rows that woke it and is still looking.
+    """
+    budget = float(app_settings.DELIVERY_BUDGET if budget is None else budget)
+    linger = float(app_settings.DELIVERY_LINGER if linger is None else linger)
+    result = LoopResult()
+    started = last_work = time.monotonic()
+    #: Sites the limiter (or a backoff) told us to come back to at this time.
+    not_before: dict[int, datetime] = {}
+    while True:
+        now = timezone.now()
+        sites, any_due = ready_sites(now)
+        result.passes += 1
+        sent = False
+        for site_id in sites:
+            if time.monotonic() - started >= budget:
+                break
+            if not_before.get(site_id, now) > now:
+                continue
+            drain = Drainer(
+                site_id,
+                budget=max(0.0, budget - (time.monotonic() - started)),
+                wait_inline=False,
+                max_batches=1,
+            ).run()
+            if drain.next_due:
+                not_before[site_id] = drain.next_due
+            else:
+                not_before.pop(site_id, None)
+            if drain.requests:
+                sent = True
+                result.requests += drain.requests
+                result.delivered += drain.delivered
+                result.sites.add(site_id)
+        if sent:
+            last_work = time.monotonic()
+            continue  # look again at once: more may be ready
+        if once or (result.passes == 1 and not any_due):
+            return result
+        elapsed = time.monotonic() - started
+        if elapsed >= budget:
+            result.more = any_due
+            return result
+        if not any_due and time.monotonic() - last_work >= linger:
+            return result
+        time.sleep(POLL)
+        close_old_connections()

@@ -1,0 +1,96 @@
+"""Wake-ups shared by every process: at most one per interval across web and worker processes.
+
+A commit that leaves work for a worker (a recorded Stripe event, new outbox rows) asks
+for a wake-up; queueing a task per commit would flood the broker in a burst. The
+decision whether this commit's wake-up is the interval's first is taken where every
+process sees it: an atomic ``SET NX PX`` in Redis when ``BENTO_STRIPE['REDIS_URL']`` is
+set (the first caller in an interval wins, on any machine), else a row of the database's
+``RateLimitWindow`` table updated with a compare-and-set (one indexed UPDATE).
+
+Each process also remembers a recent wake-up for the rest of its interval and asks the
+shared marker only past that, so the marker costs at most a few calls a second per
+process, not one per commit.
+
+A skipped wake-up loses nothing: the worker woken at most one interval earlier keeps
+looking for new work for longer than the interval (its linger) after its last find, so
+it sees what was committed since; the every-minute sweeps catch anything else.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from django.db import DatabaseError, IntegrityError, transaction
+
+from .conf import app_settings
+
+PREFIX = "bento_stripe:wake"
+
+
+#: Per process, per name: until when (monotonic) a wake-up is known to be recent, so the
+#: shared marker is not asked on every commit. Only ever skips asking: after this process
+#: won the marker (its task is queued) for the interval, after losing it for half of it
+#: (another process's task was queued less than an interval before; the linger check
+#: E032 keeps lingers longer than 1.5 intervals, so that task is still looking).
+_known_until: dict[str, float] = {}
+_lock = threading.Lock()
+
+
+def first_in_interval(name: str, interval: float) -> bool:
+    """Whether this call is the first for ``name`` within ``interval`` seconds, across processes."""
+    if interval <= 0:
+        return True
+    now = time.monotonic()
+    with _lock:
+        if _known_until.get(name, 0.0) > now:
+            return False
+    won = _ask_shared(name, interval)
+    with _lock:
+        _known_until[name] = now + (interval if won else interval / 2)
+    return won
+
+
+def forget() -> None:
+    """Drop what this process knows of recent wake-ups (tests)."""
+    with _lock:
+        _known_until.clear()
+
+
+def _ask_shared(name: str, interval: float) -> bool:
+    url = app_settings.REDIS_URL
+    if url:
+        from .delivery.ratelimit import _redis
+
+        try:
+            return bool(
+                _redis(url).set(f"{PREFIX}:{name}", b"1", nx=True, px=max(1, int(interval * 1000)))
+            )
+        except Exception:  # noqa: BLE001 - Redis away: wake (a spare task costs little)
+            return True
+    return _first_in_database(name, interval)
+
+
+def _first_in_database(name: str, interval: float) -> bool:
+    from .models import RateLimitWindow
+
+    key = f"wake:{name}"
+    now = time.time()
+    try:
+        with transaction.atomic():
+            # The row's version holds the time of the last wake-up, in milliseconds.
+            stamp = int(now * 1000)
+            if RateLimitWindow.objects.filter(
+                key=key, version__lte=stamp - int(interval * 1000)
+            ).update(version=stamp):
+                return True
+            if RateLimitWindow.objects.filter(key=key).exists():
+                return False
+            try:
+                with transaction.atomic():
+                    RateLimitWindow.objects.create(key=key, version=stamp)
+            except IntegrityError:
+                return False
+            return True
+    except DatabaseError:  # a locked SQLite database: wake rather than wait
+        return True
