@@ -21,6 +21,5 @@ class BentoStripeConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
-        from .delivery import checks as delivery_checks  # noqa: F401  (queues, delivery loop)
 
         post_migrate.connect(_ensure_schedules, sender=self, dispatch_uid="bento_stripe.schedules")

@@ -200,7 +200,7 @@ def test_system_checks_of_the_queues_and_the_loop(values, expected):
 
 
 def test_the_queues_of_the_example_layout_pass_the_checks():
-    from bento_stripe.delivery.checks import check_delivery_loop, check_queues
+    from bento_stripe.checks import check_delivery_loop, check_queues
 
     q_cluster = {**settings.Q_CLUSTER, "ALT_CLUSTERS": {"bs_delivery": {}}}
     with override_settings(Q_CLUSTER=q_cluster), conf(QUEUES={"delivery": "bs_delivery"}):

@@ -2,9 +2,11 @@
 
 Every message names the exact setting to fix. The ids: E001-E008 and W002-W004 the core
 settings, E009-E012, W005 and W006 Stripe App installs, E020-E025 the swapped models and the
-team policy, E026 the backfill, E027 the apps the API needs, E028 an unknown key.
+team policy, E026 the backfill, E027 the apps the API needs, E028 an unknown key, E030-E034
+and W010 the queues and the delivery loop.
 """
 
+from .delivery import check_delivery_loop, check_queues
 from .models import API_APPS, check_api_apps, check_swapped_models, check_team_policy
 from .settings import (
     check_backend,
@@ -23,9 +25,11 @@ __all__ = [
     "check_api_apps",
     "check_backend",
     "check_backfill_settings",
+    "check_delivery_loop",
     "check_delivery_settings",
     "check_encryption_keys",
     "check_processing_settings",
+    "check_queues",
     "check_stripe_app_settings",
     "check_stripe_settings",
     "check_swapped_models",
