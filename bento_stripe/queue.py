@@ -44,6 +44,8 @@ BACKFILL = "bento_stripe.backfill.tasks.backfill"
 BACKFILL_SWEEP = "bento_stripe.backfill.tasks.sweep"
 #: Task: queue a reconciliation of every active connection (the nightly schedule).
 RECONCILE = "bento_stripe.backfill.tasks.reconcile"
+#: Task: remove what is older than RETENTION_DAYS (the nightly schedule).
+PRUNE = "bento_stripe.operations.tasks.prune"
 #: Task: reconcile one connection with Stripe's events since its last run (``StripeAccount`` id).
 RECONCILE_ACCOUNT = "bento_stripe.backfill.tasks.reconcile_account"
 
@@ -67,6 +69,7 @@ def schedules() -> tuple[Recurring, ...]:
             RECONCILE,
             int(app_settings.RECONCILE_EVERY_MINUTES),
         ),
+        Recurring("bento_stripe: prune what retention no longer keeps", PRUNE, 24 * 60),
     )
 
 
