@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from ..ledger.session import ObjectIds
 from ..models import BackfillCursor, StripeAccount
+from ..operations.erasure import ErasureGuard
 from ..processing import lookup
 from ..processing.unit import UnitOfWork
 from ..stripe_app.tokens import ReconnectNeeded
@@ -155,6 +156,9 @@ def apply_page(
             locked.save(update_fields=["state", "updated_at"])
             return Step(locked, outcome="stopped")
         uow.ledger.preload(ids)
+        erased = ErasureGuard(uow.account)  # an erased person is not rebuilt from history
+        if erased:
+            snapshots = [s for s in snapshots if not erased.blocks(s[1], lift=False)]
         applied = uow.apply_snapshots(snapshots)
         locked.starting_after = page.last_id or locked.starting_after
         locked.objects_done += applied

@@ -25,6 +25,7 @@ from ..conf import app_settings
 from ..ledger.parse import UnreadableObject
 from ..ledger.people import FieldChange
 from ..models import BackfillCursor, StripeAccount
+from ..operations.erasure import ErasureGuard
 from ..processing.events import translator_of
 from ..processing.unit import UnitOfWork
 from ..stripe_app.tokens import ReconnectNeeded
@@ -165,7 +166,11 @@ def _apply(
     the run's cursor in the same transaction."""
     with UnitOfWork(account, fields_only=prefix) as uow:
         if uow.account.is_active:
+            erased = ErasureGuard(uow.account)  # an erased person is not rebuilt
             for event in page.objects:
+                obj = (event.get("data") or {}).get("object")
+                if erased and isinstance(obj, dict) and erased.blocks(obj, lift=False):
+                    continue
                 _replay(uow, event)
         cursor.starting_after = page.last_id or cursor.starting_after
         cursor.objects_done += len(page.objects)
