@@ -24,6 +24,22 @@ class PersonRequestSerializer(serializers.Serializer):
     team = serializers.IntegerField(min_value=1)
 
 
+class ExportSerializer(serializers.Serializer):
+    """Everything stored about a person: rows as the app keeps them (money in minor units)."""
+
+    email = serializers.EmailField()
+    team = serializers.IntegerField()
+    exported_at = serializers.DateTimeField()
+    customers = serializers.ListField(child=serializers.DictField())
+    charges = serializers.ListField(child=serializers.DictField())
+    disputes = serializers.ListField(child=serializers.DictField())
+    subscriptions = serializers.ListField(child=serializers.DictField())
+    subscribers = serializers.ListField(child=serializers.DictField())
+    deliveries = serializers.ListField(child=serializers.DictField())
+    events = serializers.ListField(child=serializers.DictField())
+    webhook_requests = serializers.ListField(child=serializers.DictField())
+
+
 class ErasureSerializer(serializers.Serializer):
     """What an erasure removed."""
 
@@ -48,7 +64,7 @@ class PersonDataMixin:
             raise exceptions.NotFound("No such team.")
         return body.validated_data["email"], get_team_model().objects.get(pk=team_id)
 
-    @api_schema(request=PersonRequestSerializer, responses=serializers.DictField())
+    @api_schema(request=PersonRequestSerializer, responses=ExportSerializer)
     @action(detail=False, methods=["post"], url_path="export")
     def export(self, request):
         """Everything stored about a person in the team's connections and sites, as JSON."""
