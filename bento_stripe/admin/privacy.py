@@ -20,7 +20,7 @@ class PersonActionsMixin:
     """Subscriber admin actions: the people's data as JSON, or erased (each in their site's
     team, through the same service as the commands and the API)."""
 
-    @admin.action(description=_("Export the selected people's data (JSON)"), permissions=["view"])
+    @admin.action(description=_("Export the selected people's data (JSON)"), permissions=["change"])
     def export_people(self, request, queryset):
         data = [export_person(p.email, p.site.team) for p in queryset.select_related("site")]
         response = HttpResponse(
