@@ -21,5 +21,6 @@ class BentoStripeConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
+        from .operations import checks as operations_checks  # noqa: F401  (same)
 
         post_migrate.connect(_ensure_schedules, sender=self, dispatch_uid="bento_stripe.schedules")
