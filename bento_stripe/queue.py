@@ -7,7 +7,6 @@ reads ``Q_CLUSTER`` once at import, which ``override_settings`` cannot reach).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -19,8 +18,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from .conf import app_settings
+from .operations.logs import get_logger
 
-logger = logging.getLogger("bento_stripe.queue")
+logger = get_logger("bento_stripe.queue")
 
 #: Task: claim and apply waiting Stripe events (``bento_stripe.processing.tasks``).
 PROCESS_EVENTS = "bento_stripe.processing.tasks.process_waiting"

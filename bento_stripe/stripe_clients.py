@@ -15,7 +15,6 @@ Platform-level calls (webhook endpoints, the Connect OAuth token exchange) use
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +22,13 @@ import stripe
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import app_settings
+from .operations.logs import get_logger
 from .redaction import Masked, install_stripe_log_filter
 
 if TYPE_CHECKING:
     from .models import StripeAccount
 
-logger = logging.getLogger("bento_stripe.stripe")
+logger = get_logger("bento_stripe.stripe")
 
 TEST_PREFIXES = ("sk_test_", "rk_test_")
 
@@ -175,11 +175,17 @@ class TokenHttpClient(stripe.RequestsClient):
         try:
             self._token = Masked(tokens.refresh(self._account, refused=self._token))
         except (tokens.ReconnectNeeded, tokens.RefreshInTransaction) as exc:
-            logger.warning("Stripe refused the token of %s: %s", self._account.stripe_user_id, exc)
+            logger.warning(
+                "Stripe refused the token of %s: %s",
+                self._account.stripe_user_id,
+                exc,
+                account=self._account.stripe_user_id,
+            )
             return response  # Stripe's own 401 reaches the caller as an AuthenticationError
         logger.info(
             "Stripe refused the access token of %s; retried once with a fresh one.",
             self._account.stripe_user_id,
+            account=self._account.stripe_user_id,
         )
         return super().request(method, url, self._with_token(headers), post_data)
 

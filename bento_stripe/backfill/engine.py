@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,13 +15,14 @@ from django.utils import timezone
 from ..ledger.session import ObjectIds
 from ..models import BackfillCursor, StripeAccount
 from ..operations.erasure import ErasureGuard
+from ..operations.logs import get_logger
 from ..processing import lookup
 from ..processing.unit import UnitOfWork
 from ..stripe_app.tokens import ReconnectNeeded
 from .pages import Backoff, Page, fetch_page
 from .resources import ORDER, RESOURCES
 
-logger = logging.getLogger("bento_stripe.backfill")
+logger = get_logger("bento_stripe.backfill")
 
 State = BackfillCursor.State
 
@@ -174,7 +174,13 @@ def apply_page(
 
 def fail(cursor: BackfillCursor, message: str) -> None:
     """Record a failed attempt of the cursor's page (picked up again by the sweep)."""
-    logger.warning("Backfill of %s (%s) failed: %s", cursor.account_id, cursor.resource, message)
+    logger.warning(
+        "Backfill of %s (%s) failed: %s",
+        cursor.account_id,
+        cursor.resource,
+        message,
+        account=cursor.account.stripe_user_id,
+    )
     BackfillCursor.objects.filter(
         pk=cursor.pk, state__in=[State.RUNNING, State.PENDING, State.FAILED]
     ).update(state=State.FAILED, last_error=message[:2000], attempts=F("attempts") + 1)

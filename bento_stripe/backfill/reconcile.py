@@ -10,7 +10,6 @@ event the ledger already applied changes nothing.
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,6 +25,7 @@ from ..ledger.parse import UnreadableObject
 from ..ledger.people import FieldChange
 from ..models import BackfillCursor, StripeAccount
 from ..operations.erasure import ErasureGuard
+from ..operations.logs import get_logger
 from ..processing.events import translator_of
 from ..processing.unit import UnitOfWork
 from ..stripe_app.tokens import ReconnectNeeded
@@ -33,7 +33,7 @@ from ..translators.base import TranslationContext
 from .pages import Backoff, Page, fetch_page
 from .resources import PAGE_SIZE
 
-logger = logging.getLogger("bento_stripe.backfill")
+logger = get_logger("bento_stripe.backfill")
 
 State = BackfillCursor.State
 #: Seconds of overlap with the previous run (events created while it was reading).
@@ -199,4 +199,10 @@ def _replay(uow: UnitOfWork, event: dict) -> None:
     try:
         translate(ctx)
     except UnreadableObject as error:
-        logger.info("Reconciliation skipped event %s: %s", event.get("id"), error)
+        logger.info(
+            "Reconciliation skipped event %s: %s",
+            event.get("id"),
+            error,
+            event=event.get("id"),
+            account=uow.account.stripe_user_id,
+        )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
+from .logs import get_logger
 from .retention import prune as prune_now
 
-logger = logging.getLogger("bento_stripe.operations")
+logger = get_logger("bento_stripe.operations")
 
 
 def prune() -> dict[str, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Callable
 
 from .. import signals
@@ -12,13 +11,14 @@ from ..ledger.parse import UnreadableObject
 from ..ledger.session import ObjectIds
 from ..models import StripeAccount, StripeEventRecord
 from ..operations.erasure import ERASED_NOTE, ErasureGuard, redact
+from ..operations.logs import get_logger
 from ..translators.base import BentoEvent, TranslationContext
 from ..translators.registry import registry
 from ..translators.unknown import forward_unknown
 from . import claim, lookup
 from .unit import UnitOfWork
 
-logger = logging.getLogger("bento_stripe.processing")
+logger = get_logger("bento_stripe.processing")
 
 Status = StripeEventRecord.Status
 Translator = Callable[[TranslationContext], list[BentoEvent]]
@@ -120,7 +120,12 @@ def process_claimed(records: list[StripeEventRecord]) -> int:
         return apply(records)
     except Exception as error:
         if len(records) == 1:
-            logger.exception("Processing Stripe event %s failed", records[0].stripe_event_id)
+            logger.exception(
+                "Processing Stripe event %s failed",
+                records[0].stripe_event_id,
+                event=records[0].stripe_event_id,
+                account=records[0].stripe_account_id,
+            )
             claim.fail(records[0], error)
             return 0
     count = 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import timedelta
 
@@ -10,10 +9,11 @@ from django.utils import timezone
 
 from ..conf import app_settings
 from ..models import OutboxEvent, StripeAccount
+from ..operations.logs import get_logger
 from . import lookup
 from .unit import UnitOfWork
 
-logger = logging.getLogger("bento_stripe.processing")
+logger = get_logger("bento_stripe.processing")
 
 #: How long a person whose lookup found nothing waits before the next one.
 RETRY_AFTER = timedelta(hours=1)

@@ -11,7 +11,6 @@ message that carries no code, token or key.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -25,12 +24,13 @@ from django.views.decorators.debug import sensitive_variables
 from .. import stripe_clients
 from ..conf import app_settings
 from ..oauth.client import StripeCallError
+from ..operations.logs import get_logger
 from ..redaction import Masked, redact
 
 if TYPE_CHECKING:
     from ..models import StripeAccount
 
-logger = logging.getLogger("bento_stripe.stripe_app")
+logger = get_logger("bento_stripe.stripe_app")
 
 KIND_CONNECT = "connect"
 KIND_APP = "app"
