@@ -219,3 +219,24 @@ def test_metrics_for_an_allowed_scraper_and_nobody_else(settings):
     client = Client()
     client.force_login(UserFactory())  # logged in, not staff
     assert client.get(METRICS).status_code == 404
+
+
+@pytest.mark.postgres
+def test_no_health_or_prune_query_scans_the_busy_tables(superuser_client, account):
+    """With sequential scans disabled, every health query on the event and outbox tables is
+    still planned on an index (a table that needs a Seq Scan would show one anyway)."""
+    from django.test.utils import CaptureQueriesContext
+
+    record_once(load("charge_succeeded"))
+    OutboxEventFactory(site=account.site, status=OutboxEvent.Status.PENDING)
+    with CaptureQueriesContext(connection) as captured:
+        superuser_client.get(HEALTH)
+    busy = ("bento_stripe_stripeeventrecord", "bento_stripe_outboxevent")
+    queries = [q["sql"] for q in captured.captured_queries if any(t in q["sql"] for t in busy)]
+    assert len(queries) == 4  # waiting events, undelivered, dead, failed events
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for sql in queries:
+            cursor.execute(f"EXPLAIN {sql}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert not any(f"Seq Scan on {t}" in plan for t in busy), (sql, plan)
