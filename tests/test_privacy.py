@@ -200,3 +200,31 @@ def test_api_refuses_a_body_without_email(jane):
     )
     assert response.status_code == 400
     assert Subscriber.objects.filter(email=JANE).exists()
+
+
+# --- the admin ---------------------------------------------------------------------------
+
+
+def test_admin_exports_and_erases_after_a_confirmation(jane):
+    from django.urls import reverse
+
+    from .factories import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("admin:bento_stripe_subscriber_changelist")
+    person = Subscriber.objects.get(email=JANE)
+    exported = client.post(url, {"action": "export_people", "_selected_action": [person.pk]})
+    assert exported["Content-Type"] == "application/json"
+    assert json.loads(exported.content)[0]["customers"][0]["customer_id"] == "cus_TJane0001"
+
+    asked = client.post(url, {"action": "erase_people", "_selected_action": [person.pk]})
+    assert asked.status_code == 200 and b"Yes, erase them" in asked.content
+    assert Subscriber.objects.filter(email=JANE).exists(), "nothing is erased before confirming"
+
+    client.post(
+        url, {"action": "erase_people", "_selected_action": [person.pk], "confirmed": "yes"}
+    )
+    assert not Subscriber.objects.filter(email=JANE).exists()
+    assert not LedgerCustomer.objects.exists()
+    assert ErasureMarker.objects.filter(customer_id="cus_TJane0001").exists()
