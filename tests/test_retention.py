@@ -188,3 +188,37 @@ def test_customer_data_survives_pruning(account, deliver):
     deliver(load("customer_created"), load("charge_succeeded"))
     prune(0)
     assert LedgerCustomer.objects.exists() and LedgerCharge.objects.exists()
+
+
+def test_a_redelivery_after_pruning_costs_the_webhook_request_nothing_more(account, endpoint):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from .stripe_events import post
+
+    client = Client()
+    event = load("charge_succeeded")
+    assert post(client, endpoint, event).json()["duplicate"] is False
+
+    def duplicate_queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert post(client, endpoint, event).json()["duplicate"] is True
+        return len(captured.captured_queries)
+
+    before = duplicate_queries()
+    StripeEventRecord.objects.update(status=E.PROCESSED)
+    prune(0)
+    assert StripeEventRecord.objects.get().pruned_at is not None
+    assert duplicate_queries() == before, "the same queries recognise a pruned id"
+
+
+def test_the_nightly_task_prunes_and_reports(account):
+    from bento_stripe.operations.tasks import prune as nightly
+
+    OutboxEventFactory(
+        site=account.site, status=S.DELIVERED, created_at=timezone.now() - timedelta(days=40)
+    )
+    counts = nightly()
+    assert counts["deliveries deleted"] == 1
+    assert not OutboxEvent.objects.exists()
