@@ -25,6 +25,17 @@ HEALTH = "/stripe/health/"
 METRICS = "/stripe/metrics/"
 
 
+@pytest.fixture(autouse=True)
+def running_cluster(db):
+    """A qcluster keeps the app's schedules on time (their next run is now)."""
+    from django_q.models import Schedule
+
+    from bento_stripe import queue
+
+    queue.ensure_schedules()
+    Schedule.objects.update(next_run=timezone.now())
+
+
 @pytest.fixture
 def superuser_client():
     client = Client()
@@ -53,6 +64,7 @@ def test_staff_see_every_check(superuser_client):
     assert set(body["checks"]) == {
         "database",
         "broker",
+        "scheduler_late_seconds",
         "oldest_waiting_event_seconds",
         "oldest_undelivered_seconds",
         "dead_deliveries",
@@ -75,6 +87,21 @@ def test_a_stopped_worker_turns_it_degraded(superuser_client, account):
     check = body["checks"]["oldest_waiting_event_seconds"]
     assert check["status"] == "degraded" and check["value"] >= 600
     assert "worker" in check["detail"]
+
+
+def test_a_stopped_qcluster_turns_it_degraded_even_without_traffic(superuser_client):
+    from django_q.models import Schedule
+
+    Schedule.objects.update(next_run=timezone.now() - timedelta(minutes=10))
+    body = superuser_client.get(HEALTH).json()
+    assert body["status"] == "degraded"
+    check = body["checks"]["scheduler_late_seconds"]
+    assert check["status"] == "degraded" and "qcluster" in check["detail"]
+    Schedule.objects.all().delete()  # never migrated
+    assert (
+        "migrate"
+        in superuser_client.get(HEALTH).json()["checks"]["scheduler_late_seconds"]["detail"]
+    )
 
 
 def test_an_unreachable_database_turns_it_down():
@@ -134,10 +161,10 @@ def test_health_costs_a_handful_of_queries(superuser_client, account, django_ass
         OutboxEventFactory(site=account.site, status=OutboxEvent.Status.PENDING)
         record_once({**load("charge_succeeded"), "id": f"evt_h{i}"})
     _reconciled(account)
-    # session + user (2), then one query per check: SELECT 1, waiting events, undelivered,
-    # dead, failed events, reconnect, reconciliation, and the policy's managed teams... the
-    # superuser needs none. The count does not grow with the rows.
-    with django_assert_num_queries(9):
+    # session + user (2), then one query per check: SELECT 1, schedules, waiting events,
+    # undelivered, dead, failed events, reconnect, reconciliation (a superuser needs no
+    # policy query). The count does not grow with the rows.
+    with django_assert_num_queries(10):
         assert superuser_client.get(HEALTH).status_code == 200
 
 

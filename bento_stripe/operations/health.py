@@ -89,6 +89,25 @@ def broker() -> Check:
     return Check(OK, "redis")
 
 
+def scheduler(now: datetime) -> Check:
+    """Whether a qcluster runs the app's every-minute schedules (a stopped worker shows here
+    even when no event waits): the processing sweep's next run must not lie far behind."""
+    from django_q.models import Schedule
+
+    from ..queue import SCHEDULES
+
+    if (getattr(settings, "Q_CLUSTER", {}) or {}).get("sync"):
+        return Check(OK, None, "tasks run in-process")
+    due = Schedule.objects.filter(name=SCHEDULES[0].name).values_list("next_run", flat=True).first()
+    if due is None:
+        return Check(DEGRADED, None, "the app's schedules are missing: run manage.py migrate")
+    late = _age(due, now) or 0.0
+    limit = max(120.0, float(app_settings.HEALTH_MAX_EVENT_AGE))
+    if late > limit:
+        return Check(DEGRADED, late, f"schedules {late:.0f}s late: is a qcluster running?")
+    return Check(OK, late)
+
+
 def oldest_waiting_event(now: datetime) -> Check:
     """Age of the oldest event still to be applied (no worker running shows here first)."""
     oldest = (
@@ -164,6 +183,7 @@ def run_checks(now: datetime | None = None) -> tuple[str, dict[str, Check]]:
     if checks["database"].status != DOWN:
         checks.update(
             broker=broker(),
+            scheduler_late_seconds=scheduler(now),
             oldest_waiting_event_seconds=oldest_waiting_event(now),
             oldest_undelivered_seconds=oldest_undelivered(now),
             dead_deliveries=dead_deliveries(),
