@@ -267,3 +267,18 @@ def test_no_health_or_prune_query_scans_the_busy_tables(superuser_client, accoun
             cursor.execute(f"EXPLAIN {sql}")
             plan = "\n".join(row[0] for row in cursor.fetchall())
             assert not any(f"Seq Scan on {t}" in plan for t in busy), (sql, plan)
+
+
+def test_a_scrape_costs_the_same_queries_whatever_the_rows(
+    superuser_client, account, settings, django_assert_num_queries
+):
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "METRICS_ENABLED": True}
+    for i in range(20):
+        record_once({**load("charge_succeeded"), "id": f"evt_m{i}"})
+        OutboxEventFactory(site=account.site, status=OutboxEvent.Status.DEAD)
+        StripeAccountFactory()
+    # session + user (2); waiting count, oldest waiting, failed events, outbox per site and
+    # status, oldest undelivered, connections per state, backfill per account, last
+    # reconciliation (8).
+    with django_assert_num_queries(10):
+        assert superuser_client.get(METRICS).status_code == 200
