@@ -121,6 +121,23 @@ DEFAULTS: dict[str, Any] = {
     # Reconciliation: minutes between runs (nightly), and how far back the first run looks.
     "RECONCILE_EVERY_MINUTES": 24 * 60,
     "RECONCILE_FIRST_WINDOW": 24 * 60 * 60,
+    # Days processed or ignored event records, sent deliveries and refused webhook requests
+    # are kept before the nightly prune removes them (at least 4: Stripe retries for 3 days).
+    "RETENTION_DAYS": 30,
+    # Rows the prune changes per transaction (small, so no busy table is locked for long).
+    "PRUNE_BATCH_SIZE": 1000,
+    # Health: seconds the oldest waiting Stripe event may wait before the status is degraded.
+    "HEALTH_MAX_EVENT_AGE": 300,
+    # Health: seconds the oldest undelivered outbox row may wait before the status is degraded.
+    "HEALTH_MAX_DELIVERY_AGE": 900,
+    # Health: dead deliveries (attempts exhausted) tolerated before the status is degraded.
+    "HEALTH_MAX_DEAD_DELIVERIES": 0,
+    # Health: seconds since the last finished reconciliation before the status is degraded.
+    "HEALTH_MAX_RECONCILE_AGE": 2 * 24 * 60 * 60,
+    # Serve Prometheus metrics at stripe/metrics/ (staff and METRICS_ALLOWED_IPS only).
+    "METRICS_ENABLED": False,
+    # Scraper addresses or CIDR ranges allowed to read the metrics without logging in.
+    "METRICS_ALLOWED_IPS": [],
 }
 
 #: The Django settings (top level, like ``AUTH_USER_MODEL``) that swap the app's Team and

@@ -7,7 +7,6 @@ reads ``Q_CLUSTER`` once at import, which ``override_settings`` cannot reach).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +16,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from .conf import app_settings
+from .logs import get_logger
 
-logger = logging.getLogger("bento_stripe.queue")
+logger = get_logger("bento_stripe.queue")
 
 #: Task: claim and apply waiting Stripe events (``bento_stripe.processing.tasks``).
 PROCESS_EVENTS = "bento_stripe.processing.tasks.process_waiting"
@@ -44,6 +44,8 @@ BACKFILL = "bento_stripe.backfill.tasks.backfill"
 BACKFILL_SWEEP = "bento_stripe.backfill.tasks.sweep"
 #: Task: queue a reconciliation of every active connection (the nightly schedule).
 RECONCILE = "bento_stripe.backfill.tasks.reconcile"
+#: Task: remove what is older than RETENTION_DAYS (the nightly schedule).
+PRUNE = "bento_stripe.operations.tasks.prune"
 #: Task: reconcile one connection with Stripe's events since its last run (``StripeAccount`` id).
 RECONCILE_ACCOUNT = "bento_stripe.backfill.tasks.reconcile_account"
 
@@ -67,6 +69,7 @@ def schedules() -> tuple[Recurring, ...]:
             RECONCILE,
             int(app_settings.RECONCILE_EVERY_MINUTES),
         ),
+        Recurring("bento_stripe: prune what retention no longer keeps", PRUNE, 24 * 60),
     )
 
 

@@ -7,13 +7,14 @@ receiver that raises is logged and never breaks the app's own work.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.db import transaction
 from django.dispatch import Signal
 
-logger = logging.getLogger("bento_stripe.signals")
+from .logs import get_logger
+
+logger = get_logger("bento_stripe.signals")
 
 #: Sent after a Stripe connection is created or reactivated.
 #: kwargs: ``account`` (StripeAccount), ``by`` (user or None), ``created`` (bool).

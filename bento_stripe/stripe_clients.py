@@ -15,7 +15,6 @@ Platform-level calls (webhook endpoints, the Connect OAuth token exchange) use
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ import stripe
 
 from .conf import app_settings
 from .exceptions import ReconnectNeeded, RefreshInTransaction
+from .logs import get_logger
 from .redaction import Masked, install_stripe_log_filter
 from .stripe_app import access_tokens
 from .stripe_keys import connect_key, secret_key
@@ -30,7 +30,7 @@ from .stripe_keys import connect_key, secret_key
 if TYPE_CHECKING:
     from .models import StripeAccount
 
-logger = logging.getLogger("bento_stripe.stripe")
+logger = get_logger("bento_stripe.stripe")
 
 
 def _http_client(timeout: float | None) -> stripe.HTTPClient | None:
@@ -135,11 +135,17 @@ class TokenHttpClient(stripe.RequestsClient):
         try:
             self._token = Masked(access_tokens.refresh(self._account, refused=self._token))
         except (ReconnectNeeded, RefreshInTransaction) as exc:
-            logger.warning("Stripe refused the token of %s: %s", self._account.stripe_user_id, exc)
+            logger.warning(
+                "Stripe refused the token of %s: %s",
+                self._account.stripe_user_id,
+                exc,
+                account=self._account.stripe_user_id,
+            )
             return response  # Stripe's own 401 reaches the caller as an AuthenticationError
         logger.info(
             "Stripe refused the access token of %s; retried once with a fresh one.",
             self._account.stripe_user_id,
+            account=self._account.stripe_user_id,
         )
         return super().request(method, url, self._with_token(headers), post_data)
 

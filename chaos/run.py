@@ -139,8 +139,15 @@ class Run:
         """Faults and the two controls on their schedule, until every delivery got a 2xx."""
         plan = fault_plan(self.args.seed, self.seconds)
         controls = [(0.4 * self.seconds, "reroute"), (0.6 * self.seconds, "disconnect")]
+        # Retention mid-soak, with the shortest retention (--days 0), while Stripe keeps
+        # redelivering: pruned event ids must still be deduped.
+        prune_at: float | None = 0.5 * self.seconds
         while not sender.done():
             now = sender.now()
+            if prune_at is not None and now >= prune_at:
+                prune_at = None
+                self.fault("prune")
+                continue
             if controls and now >= controls[0][0]:
                 self.control(sender, controls.pop(0)[1])
                 continue
@@ -251,6 +258,8 @@ class Run:
             elif kind == "redis_restart":
                 s.restart_redis()
                 detail = "redis-server killed and started empty"
+            elif kind == "prune":
+                detail = s.prune(days=0)
         except Exception as exc:  # noqa: BLE001 - a fault that could not be done is reported
             detail = f"could not be done: {exc}"
             kind = f"{kind} (failed)"

@@ -106,6 +106,19 @@ class System:
     def control(self, *argv: str) -> None:
         subprocess.run([PY, "-m", "chaos.tenants", *argv], cwd=ROOT, env=self.env, check=True)
 
+    def prune(self, days: int = 0) -> str:
+        """``manage.py bento_stripe_prune --days N`` while traffic flows, as an operator runs
+        it; the lines it printed, on one line."""
+        done = subprocess.run(
+            [PY, "manage.py", "bento_stripe_prune", "--days", str(days)],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return "; ".join(line.strip() for line in done.stdout.splitlines()[1:-1])
+
     # --- processes -----------------------------------------------------------------------
     def start_redis(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"

@@ -159,6 +159,13 @@ BENTO_STRIPE = {
     "ENCRYPTION_KEYS": [
         k for k in os.environ.get("BENTO_STRIPE_ENCRYPTION_KEYS", "").split(",") if k
     ],
+    # Prometheus metrics at /stripe/metrics/ (staff, and the scrapers listed here).
+    "METRICS_ENABLED": env_bool("BENTO_STRIPE_METRICS_ENABLED", False),
+    "METRICS_ALLOWED_IPS": [
+        a.strip()
+        for a in os.environ.get("BENTO_STRIPE_METRICS_ALLOWED_IPS", "").split(",")
+        if a.strip()
+    ],
 }
 
 # --- django-q2: the ORM broker by default, Redis when REDIS_URL is set ---

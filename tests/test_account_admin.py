@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from bento_stripe import signals
 from bento_stripe.models import StripeAccount
-from tests.factories import SiteFactory, StripeAccountFactory, UserFactory
+from tests.factories import MembershipFactory, SiteFactory, StripeAccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +23,12 @@ def disconnect_url(account):
     return reverse("admin:bento_stripe_stripeaccount_disconnect", args=[account.pk])
 
 
-def staff(*codenames):
-    """A staff user with the given bento_stripe permissions only."""
+def staff(*codenames, team=None):
+    """A staff user with the given bento_stripe permissions only; an owner of ``team`` (the
+    admin shows staff only the teams they manage)."""
     user = UserFactory(is_staff=True)
+    if team is not None:
+        MembershipFactory(team=team, user=user, role="owner")
     user.user_permissions.set(
         Permission.objects.filter(content_type__app_label="bento_stripe", codename__in=codenames)
     )
@@ -86,8 +89,10 @@ def test_identity_fields_are_read_only(admin_client, account):
 
 
 def test_disconnect_button_only_with_the_permission(client, account):
-    with_perm = staff("view_stripeaccount", "change_stripeaccount", "disconnect_stripeaccount")
-    without = staff("view_stripeaccount", "change_stripeaccount")
+    with_perm = staff(
+        "view_stripeaccount", "change_stripeaccount", "disconnect_stripeaccount", team=account.team
+    )
+    without = staff("view_stripeaccount", "change_stripeaccount", team=account.team)
     client.force_login(with_perm)
     assert disconnect_url(account) in client.get(change_url(account)).content.decode()
     client.force_login(without)
@@ -101,7 +106,9 @@ def test_disconnect_button_only_with_the_permission(client, account):
 def test_disconnect_from_the_object_page_is_confirmed_and_logged(
     client, account, django_capture_on_commit_callbacks
 ):
-    user = staff("view_stripeaccount", "change_stripeaccount", "disconnect_stripeaccount")
+    user = staff(
+        "view_stripeaccount", "change_stripeaccount", "disconnect_stripeaccount", team=account.team
+    )
     client.force_login(user)
     page = client.get(disconnect_url(account))
     assert page.status_code == 200 and "Yes, disconnect" in page.content.decode()
@@ -129,19 +136,22 @@ def test_disconnect_without_csrf_token_is_refused(account):
 
 
 def test_bulk_disconnect_action_needs_the_permission_and_logs_each(client, account):
-    second = StripeAccountFactory()
-    already = StripeAccountFactory(status=StripeAccount.Status.DISCONNECTED)
+    # All three in the staff user's team (the admin shows staff only the teams they manage).
+    second = StripeAccountFactory(site=account.site)
+    already = StripeAccountFactory(site=account.site, status=StripeAccount.Status.DISCONNECTED)
     changelist = reverse("admin:bento_stripe_stripeaccount_changelist")
     data = {
         "action": "disconnect_selected",
         "_selected_action": [account.pk, second.pk, already.pk],
     }
-    client.force_login(staff("view_stripeaccount", "change_stripeaccount"))
+    client.force_login(staff("view_stripeaccount", "change_stripeaccount", team=account.team))
     assert "disconnect_selected" not in client.get(changelist).content.decode()
     client.post(changelist, data)
     assert StripeAccount.objects.active().count() == 2
 
-    user = staff("view_stripeaccount", "change_stripeaccount", "disconnect_stripeaccount")
+    user = staff(
+        "view_stripeaccount", "change_stripeaccount", "disconnect_stripeaccount", team=account.team
+    )
     client.force_login(user)
     assert "disconnect_selected" in client.get(changelist).content.decode()
     response = client.post(changelist, data, follow=True)

@@ -84,8 +84,12 @@ def test_add_forms_render(admin_client):
 # --- outbox actions resend to Bento: they need the change permission -----------------------
 
 
-def _staff(*codenames: str) -> Client:
+def _staff(*codenames: str, team=None) -> Client:
+    """A staff client with these permissions; an owner of ``team`` (the admin shows staff
+    only the teams they manage)."""
     user = UserFactory(is_staff=True)
+    if team is not None:
+        MembershipFactory(team=team, user=user, role="owner")
     user.user_permissions.set(
         Permission.objects.filter(content_type__app_label="bento_stripe", codename__in=codenames)
     )
@@ -139,8 +143,8 @@ def test_a_forged_action_post_by_view_only_staff_changes_nothing(action, monkeyp
 
 def test_staff_with_the_change_permission_run_the_outbox_actions(monkeypatch):
     monkeypatch.setattr("bento_stripe.queue.drain_sites_on_commit", lambda ids: None)
-    client = _staff("view_outboxevent", "change_outboxevent")
     delivered, dead = _rows()
+    client = _staff("view_outboxevent", "change_outboxevent", team=delivered.site.team)
     page = client.get(reverse("admin:bento_stripe_outboxevent_changelist")).content.decode()
     assert 'value="retry_now"' in page and 'value="replay"' in page
     assert "bento_stripe.change_outboxevent" not in page

@@ -31,6 +31,8 @@ OPERATIONS = {
     ("/api/stripe-accounts/{account_pk}/events/{stripe_event_id}/replay/", "post"),
     ("/api/subscribers/", "get"),
     ("/api/subscribers/{id}/", "get"),
+    ("/api/subscribers/export/", "post"),
+    ("/api/subscribers/erase/", "post"),
 }
 
 

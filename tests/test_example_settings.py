@@ -108,3 +108,22 @@ def test_the_stripe_app_settings_come_from_the_environment():
     assert result.stdout.split() == ["app", link, test_link, "sk_test_env_owner"]
     defaults = manage("shell", "-v", "0", "-c", script)
     assert defaults.stdout.split() == ["connect"]
+
+
+def test_metrics_are_switched_on_from_the_environment():
+    script = (
+        "from bento_stripe.conf import app_settings as s; "
+        "print(s.METRICS_ENABLED, ','.join(s.METRICS_ALLOWED_IPS) or '-')"
+    )
+    on = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        script,
+        BENTO_STRIPE_METRICS_ENABLED="1",
+        BENTO_STRIPE_METRICS_ALLOWED_IPS="10.0.0.0/8, 192.0.2.7",
+    )
+    assert on.returncode == 0, on.stderr
+    assert on.stdout.split() == ["True", "10.0.0.0/8,192.0.2.7"]
+    assert manage("shell", "-v", "0", "-c", script).stdout.split() == ["False", "-"]

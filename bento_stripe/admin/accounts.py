@@ -15,13 +15,14 @@ from ..exceptions import AlreadyConnectedError
 from ..forms import StripeAccountForm
 from ..models import StripeAccount
 from .backfill import backfill_table
+from .scoping import TeamScopedAdmin, related_only
 
 #: The custom permission behind the Disconnect button and bulk action.
 DISCONNECT_PERMISSION = "bento_stripe.disconnect_stripeaccount"
 
 
 @admin.register(StripeAccount)
-class StripeAccountAdmin(admin.ModelAdmin):
+class StripeAccountAdmin(TeamScopedAdmin):
     form = StripeAccountForm
     change_form_template = "bento_stripe/admin/stripeaccount_change_form.html"
     list_display = [
@@ -35,7 +36,7 @@ class StripeAccountAdmin(admin.ModelAdmin):
         "needs_reconnect",
         "connected_at",
     ]
-    list_filter = ["status", "kind", "needs_reconnect", "livemode", "team"]
+    list_filter = ["status", "kind", "needs_reconnect", "livemode", *related_only("team")]
     search_fields = ["stripe_user_id", "display_name", "team__name", "site__name"]
     list_select_related = ["team", "site"]
     actions = ["disconnect_selected"]
@@ -119,7 +120,7 @@ class StripeAccountAdmin(admin.ModelAdmin):
         """Confirm (GET), then disconnect (POST) one connection and record it in the admin log."""
         if not self.has_disconnect_permission(request):
             raise PermissionDenied
-        account = get_object_or_404(StripeAccount, pk=object_id)
+        account = get_object_or_404(self.get_queryset(request), pk=object_id)
         opts = self.model._meta
         change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[account.pk])
         if not account.is_active:

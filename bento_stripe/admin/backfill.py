@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from ..models import BackfillCursor, StripeAccount
+from .scoping import TeamScopedAdmin
 
 FIELDS = (
     "resource",
@@ -47,8 +48,10 @@ def _show(value: object) -> object:
 
 
 @admin.register(BackfillCursor)
-class BackfillCursorAdmin(admin.ModelAdmin):
+class BackfillCursorAdmin(TeamScopedAdmin):
     """Every backfill cursor: where each connection's import stands, and its last error."""
+
+    team_path = "account__team"
 
     list_display = [
         "account",

@@ -9,12 +9,16 @@ from django.utils.translation import ngettext
 
 from ..delivery import services
 from ..models import OutboxEvent, Subscriber
+from .privacy import PersonActionsMixin
+from .scoping import TeamScopedAdmin, related_only
 
 
 @admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
+class SubscriberAdmin(PersonActionsMixin, TeamScopedAdmin):
+    team_path = "site__team"
+    actions = ["export_people", "erase_people"]
     list_display = ["email", "site", "updated_at"]
-    list_filter = ["site"]
+    list_filter = related_only("site")
     search_fields = ["email"]
     readonly_fields = ["site", "email", "fields", "updated_at"]
     list_select_related = ["site"]
@@ -24,7 +28,8 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(admin.ModelAdmin):
+class OutboxEventAdmin(TeamScopedAdmin):
+    team_path = "site__team"
     list_display = [
         "event_type",
         "email",
@@ -37,7 +42,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "delivered_at",
     ]
-    list_filter = ["status", "kind", "site", "event_type"]
+    list_filter = ["status", "kind", *related_only("site"), "event_type"]
     search_fields = ["email", "stripe_event_id", "dedupe_key", "stripe_customer_id"]
     list_select_related = ["site", "connection"]
     readonly_fields = [f.name for f in OutboxEvent._meta.fields]

@@ -12,10 +12,13 @@ from ..models import (
     Reroute,
     StripeEventRecord,
 )
+from .scoping import BY_STRIPE_ACCOUNT, TeamScopedAdmin, related_only
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the webhook task only."""
+class ReadOnlyAdmin(TeamScopedAdmin):
+    """Rows written by the webhook task only (staff see their managed teams' rows)."""
+
+    team_path = BY_STRIPE_ACCOUNT
 
     def has_add_permission(self, request):
         return False
@@ -39,7 +42,7 @@ class StripeEventRecordAdmin(ReadOnlyAdmin):
         "processed_at",
         "claimed_until",
     ]
-    list_filter = ["status", "livemode", "site", "event_type"]
+    list_filter = ["status", "livemode", *related_only("site"), "event_type"]
     search_fields = ["stripe_event_id", "stripe_account_id", "event_type"]
     list_select_related = ["site"]
     date_hierarchy = "received_at"
@@ -76,6 +79,8 @@ class LedgerSubscriptionAdmin(ReadOnlyAdmin):
 @admin.register(Reroute)
 class RerouteAdmin(ReadOnlyAdmin):
     """Re-routes and their recompute task: unfinished ones are run again by the sweep."""
+
+    team_path = "account__team"
 
     list_display = [
         "account",

@@ -18,6 +18,7 @@ from ..crypto import mask
 from ..forms import SiteForm
 from ..models import Membership, Site, Team, get_site_model
 from ..policy import MembershipPolicy, get_team_policy
+from .scoping import TeamScopedAdmin, related_only
 
 
 class MembershipInline(admin.TabularInline):
@@ -38,7 +39,8 @@ class SiteInline(admin.TabularInline):
 _secret_post = method_decorator(sensitive_post_parameters())
 
 
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(TeamScopedAdmin):
+    team_path = "pk"
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline, SiteInline]
@@ -54,10 +56,10 @@ class TeamAdmin(admin.ModelAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
 
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(TeamScopedAdmin):
     form = SiteForm
     list_display = ["name", "team", "bento_site_uuid", "masked_secret_key"]
-    list_filter = ["team"]
+    list_filter = related_only("team")
     search_fields = ["name", "bento_site_uuid", "team__name"]
     list_select_related = ["team"]
 

@@ -9,11 +9,14 @@ from ..ledger.rows import person_rows
 from ..models import Subscriber
 from .filters import SubscriberFilter
 from .permissions import team_ids_of
+from .privacy import PersonDataMixin
 from .serializers import SubscriberSerializer
 from .views import ApiViewSet
 
 
-class SubscriberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+class SubscriberViewSet(
+    PersonDataMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
+):
     """People of the user's teams' sites (``?site=<id>&email=`` finds one person).
 
     Each with the Bento fields and the charges, refunds, disputes and subscriptions

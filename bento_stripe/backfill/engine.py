@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,13 +14,15 @@ from django.utils import timezone
 
 from ..exceptions import ReconnectNeeded
 from ..ledger.session import ObjectIds
+from ..logs import get_logger
 from ..models import BackfillCursor, StripeAccount
+from ..operations.erasure import ErasureGuard
 from ..processing import lookup
 from ..processing.unit import UnitOfWork
 from .pages import Backoff, Page, fetch_page
 from .resources import ORDER, RESOURCES
 
-logger = logging.getLogger("bento_stripe.backfill")
+logger = get_logger("bento_stripe.backfill")
 
 State = BackfillCursor.State
 
@@ -155,6 +156,9 @@ def apply_page(
             locked.save(update_fields=["state", "updated_at"])
             return Step(locked, outcome="stopped")
         uow.ledger.preload(ids)
+        erased = ErasureGuard(uow.account)  # an erased person is not rebuilt from history
+        if erased:
+            snapshots = [s for s in snapshots if not erased.blocks(s[1], lift=False)]
         applied = uow.apply_snapshots(snapshots)
         locked.starting_after = page.last_id or locked.starting_after
         locked.objects_done += applied
@@ -170,7 +174,13 @@ def apply_page(
 
 def fail(cursor: BackfillCursor, message: str) -> None:
     """Record a failed attempt of the cursor's page (picked up again by the sweep)."""
-    logger.warning("Backfill of %s (%s) failed: %s", cursor.account_id, cursor.resource, message)
+    logger.warning(
+        "Backfill of %s (%s) failed: %s",
+        cursor.account_id,
+        cursor.resource,
+        message,
+        account=cursor.account.stripe_user_id,
+    )
     BackfillCursor.objects.filter(
         pk=cursor.pk, state__in=[State.RUNNING, State.PENDING, State.FAILED]
     ).update(state=State.FAILED, last_error=message[:2000], attempts=F("attempts") + 1)

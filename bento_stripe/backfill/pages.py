@@ -10,7 +10,6 @@ https://docs.stripe.com/error-low-level#idempotency).
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Callable
@@ -21,9 +20,10 @@ import stripe
 
 from .. import stripe_clients
 from ..conf import app_settings
+from ..logs import get_logger
 from ..models import StripeAccount
 
-logger = logging.getLogger("bento_stripe.backfill")
+logger = get_logger("bento_stripe.backfill")
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,7 @@ def fetch_page(
                 error.http_status,
                 attempt,
                 wait,
+                account=account.stripe_user_id,
             )
             backoff.sleep(wait)
             continue

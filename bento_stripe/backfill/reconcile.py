@@ -10,7 +10,6 @@ event the ledger already applied changes nothing.
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,14 +24,16 @@ from ..conf import app_settings
 from ..exceptions import ReconnectNeeded
 from ..ledger.parse import UnreadableObject
 from ..ledger.people import FieldChange
+from ..logs import get_logger
 from ..models import BackfillCursor, StripeAccount
+from ..operations.erasure import ErasureGuard
 from ..processing.events import translator_of
 from ..processing.unit import UnitOfWork
 from ..translators.base import TranslationContext
 from .pages import Backoff, Page, fetch_page
 from .resources import PAGE_SIZE
 
-logger = logging.getLogger("bento_stripe.backfill")
+logger = get_logger("bento_stripe.backfill")
 
 State = BackfillCursor.State
 #: Seconds of overlap with the previous run (events created while it was reading).
@@ -165,7 +166,11 @@ def _apply(
     the run's cursor in the same transaction."""
     with UnitOfWork(account, fields_only=prefix) as uow:
         if uow.account.is_active:
+            erased = ErasureGuard(uow.account)  # an erased person is not rebuilt
             for event in page.objects:
+                obj = (event.get("data") or {}).get("object")
+                if erased and isinstance(obj, dict) and erased.blocks(obj, lift=False):
+                    continue
                 _replay(uow, event)
         cursor.starting_after = page.last_id or cursor.starting_after
         cursor.objects_done += len(page.objects)
@@ -194,4 +199,10 @@ def _replay(uow: UnitOfWork, event: dict) -> None:
     try:
         translate(ctx)
     except UnreadableObject as error:
-        logger.info("Reconciliation skipped event %s: %s", event.get("id"), error)
+        logger.info(
+            "Reconciliation skipped event %s: %s",
+            event.get("id"),
+            error,
+            event=event.get("id"),
+            account=uow.account.stripe_user_id,
+        )

@@ -3,11 +3,12 @@
 Every message names the exact setting to fix. The ids: E001-E008 and W002-W004 the core
 settings, E009-E012, W005 and W006 Stripe App installs, E020-E025 the swapped models and the
 team policy, E026 the backfill, E027 the apps the API needs, E028 an unknown key, E030-E034
-and W010 the queues and the delivery loop.
+and W010 the queues and the delivery loop, E040-E042 and W020 retention, health and metrics.
 """
 
 from .delivery import check_delivery_loop, check_queues
 from .models import API_APPS, check_api_apps, check_swapped_models, check_team_policy
+from .operations import check_operations_settings
 from .settings import (
     check_backend,
     check_backfill_settings,
@@ -28,6 +29,7 @@ __all__ = [
     "check_delivery_loop",
     "check_delivery_settings",
     "check_encryption_keys",
+    "check_operations_settings",
     "check_processing_settings",
     "check_queues",
     "check_stripe_app_settings",

@@ -20,7 +20,6 @@ site's rows go one request after processing commits them), or the oldest has wai
 
 from __future__ import annotations
 
-import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,8 +31,6 @@ from django.utils import timezone
 from ..conf import app_settings
 from ..models import OutboxEvent
 from .worker import Drainer, due_filter
-
-logger = logging.getLogger("bento_stripe.delivery")
 
 #: Seconds between looks at the outbox while the loop has nothing to send.
 POLL = 0.05

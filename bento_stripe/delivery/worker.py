@@ -9,7 +9,6 @@ a resend harmless).
 
 from __future__ import annotations
 
-import logging
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -25,13 +24,14 @@ from ..bento.backends.base import BaseBackend
 from ..bento.client import family_of
 from ..conf import app_settings
 from ..exceptions import BentoError, BentoRejectedError
+from ..logs import get_logger
 from ..models import OutboxEvent, SiteModel, get_site_model
 from . import locks
 from .clock import Clock, SystemClock
 from .payloads import ENDPOINT_OF_KIND, body_of
 from .ratelimit import DatabaseRateLimiter, RedisRateLimiter, get_limiter
 
-logger = logging.getLogger("bento_stripe.delivery")
+logger = get_logger("bento_stripe.delivery")
 
 S = OutboxEvent.Status
 
@@ -252,7 +252,12 @@ class Drainer:
             if isinstance(exc, BentoError):
                 message, retry_after = exc.message, exc.retry_after
             else:
-                logger.exception("Bento backend raised for site %s", self.site_id)
+                logger.exception(
+                    "Bento backend raised for site %s",
+                    self.site_id,
+                    site=self.site_id,
+                    delivery=batch_id,
+                )
                 message, retry_after = f"{type(exc).__name__}: {exc}", None
             self._retry_later(rows, message, retry_after)
             self.result.errors.append(message)

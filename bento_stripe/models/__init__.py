@@ -8,6 +8,7 @@ from .backfill import BackfillCursor
 from .delivery import OutboxEvent, Subscriber
 from .events import Reroute, StripeEventRecord
 from .ledger import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
+from .privacy import ErasureMarker
 from .ratelimit import DeliveryLock, RateLimitWindow
 from .teams import (
     AbstractSite,
@@ -26,6 +27,7 @@ __all__ = [
     "AbstractTeam",
     "BackfillCursor",
     "DeliveryLock",
+    "ErasureMarker",
     "LedgerCharge",
     "LedgerCustomer",
     "LedgerDispute",

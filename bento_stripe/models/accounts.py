@@ -68,6 +68,8 @@ class StripeAccount(models.Model):
     #: Stripe refused the refresh token (invalid_grant): the team must install the app again.
     #: Its events are still recorded and processed; lookups that need the token wait.
     needs_reconnect = models.BooleanField(_("needs to be connected again"), default=False)
+    #: Whether erasure markers exist for this connection (processing reads them only then).
+    has_erasures = models.BooleanField(_("has erasure markers"), default=False, editable=False)
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

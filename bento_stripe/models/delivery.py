@@ -111,6 +111,12 @@ class OutboxEvent(models.Model):
                 condition=Q(status="held"),
                 name="bento_stripe_outbox_held",
             ),
+            # The health check's oldest undelivered row, without reading delivered ones.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=["pending", "sending", "failed"]),
+                name="bento_stripe_outbox_undeliv",
+            ),
         ]
 
     def __str__(self) -> str:

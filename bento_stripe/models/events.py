@@ -56,6 +56,9 @@ class StripeEventRecord(models.Model):
     claim_owner = models.CharField(_("claimed by"), max_length=32, blank=True)
     #: Until when the claim holds; for a failed event, when it may be tried again.
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    #: When retention stripped the record to what dedupe needs (payload and note removed,
+    #: the unique Stripe event id kept); the compact row is deleted RETENTION_DAYS later.
+    pruned_at = models.DateTimeField(_("pruned at"), null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]

@@ -7,7 +7,6 @@ which kind and which mode a callback belongs to.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from django.urls import reverse
@@ -22,13 +21,14 @@ from ..exceptions import (
     RefreshInTransaction,
     StripeCallError,
 )
+from ..logs import get_logger
 from ..models import SiteModel, StripeAccount, TeamModel, get_site_model
 from ..policy import get_team_policy
 from ..stripe_app import api as app_api
 from ..stripe_app import grants
 from . import client, state
 
-logger = logging.getLogger("bento_stripe.oauth")
+logger = get_logger("bento_stripe.oauth")
 
 
 def redirect_uri(request) -> str:
@@ -103,6 +103,7 @@ def finish(request) -> Outcome:
             "Stripe OAuth callback for team %s refused: user %s is not an owner or admin.",
             bound.team_id,
             request.user.pk,
+            team=bound.team_id,
         )
         return Outcome(
             "forbidden",
@@ -125,13 +126,21 @@ def finish(request) -> Outcome:
     try:
         grant = client.exchange_code(code)
     except StripeCallError as exc:
-        logger.warning("Stripe OAuth token exchange for team %s failed: %s", team.pk, exc)
+        logger.warning(
+            "Stripe OAuth token exchange for team %s failed: %s", team.pk, exc, team=team.pk
+        )
         return _failure(exc, team)
     try:
         display_name = client.account_display_name(grant.stripe_user_id)
     except StripeCallError as exc:
         # The code is spent and the account authorized: connect anyway, name it later.
-        logger.warning("Looking up Stripe account %s failed: %s", grant.stripe_user_id, exc)
+        logger.warning(
+            "Looking up Stripe account %s failed: %s",
+            grant.stripe_user_id,
+            exc,
+            account=grant.stripe_user_id,
+            team=team.pk,
+        )
         display_name = ""
     try:
         account, created = services.connect_account(
@@ -145,7 +154,7 @@ def finish(request) -> Outcome:
             by=request.user,
         )
     except AlreadyConnectedError as exc:
-        logger.warning("Team %s tried to connect a taken account: %s", team.pk, exc)
+        logger.warning("Team %s tried to connect a taken account: %s", team.pk, exc, team=team.pk)
         return Outcome("taken", str(exc), 409, team)
     logger.info(
         "Stripe account %s (%s) connected to team %s by user %s.",
@@ -153,6 +162,8 @@ def finish(request) -> Outcome:
         "live" if account.livemode else "test",
         team.pk,
         request.user.pk,
+        account=account.stripe_user_id,
+        team=team.pk,
     )
     return Outcome("connected", _("Stripe account connected."), 200, team, account, created)
 
@@ -163,7 +174,9 @@ def _finish_app(request, team: TeamModel, site: SiteModel, code: str, livemode: 
     try:
         grant = grants.exchange_code(code, livemode=livemode)
     except StripeCallError as exc:
-        logger.warning("Stripe App token exchange for team %s failed: %s", team.pk, exc)
+        logger.warning(
+            "Stripe App token exchange for team %s failed: %s", team.pk, exc, team=team.pk
+        )
         return _failure(exc, team)
     try:
         account, created = services.connect_account(
@@ -179,13 +192,19 @@ def _finish_app(request, team: TeamModel, site: SiteModel, code: str, livemode: 
             by=request.user,
         )
     except AlreadyConnectedError as exc:
-        logger.warning("Team %s tried to connect a taken account: %s", team.pk, exc)
+        logger.warning("Team %s tried to connect a taken account: %s", team.pk, exc, team=team.pk)
         return Outcome("taken", str(exc), 409, team)
     try:
         name = app_api.account_display_name(account)
     except (StripeCallError, ReconnectNeeded, RefreshInTransaction) as exc:
         # The install is made: it goes unnamed (the id is shown), as for Connect.
-        logger.warning("Looking up Stripe account %s failed: %s", account.stripe_user_id, exc)
+        logger.warning(
+            "Looking up Stripe account %s failed: %s",
+            account.stripe_user_id,
+            exc,
+            account=account.stripe_user_id,
+            team=team.pk,
+        )
         name = ""
     if name and name != account.display_name:
         account.display_name = name
@@ -196,6 +215,8 @@ def _finish_app(request, team: TeamModel, site: SiteModel, code: str, livemode: 
         "live" if account.livemode else "test",
         team.pk,
         request.user.pk,
+        account=account.stripe_user_id,
+        team=team.pk,
     )
     return Outcome("connected", _("Stripe account connected."), 200, team, account, created)
 
@@ -209,7 +230,7 @@ def _stripe_said_no(error: str, team: TeamModel) -> Outcome:
             team,
         )
     safe = client.redact(error)[:64]
-    logger.warning("Stripe OAuth for team %s returned error %r.", team.pk, safe)
+    logger.warning("Stripe OAuth for team %s returned error %r.", team.pk, safe, team=team.pk)
     return Outcome(
         "stripe_error",
         _("Stripe did not authorize the connection (%(error)s). Please try again.")

@@ -6,7 +6,6 @@ uninstalled (``/v1/apps/installs/{id}/uninstall``).
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
@@ -14,11 +13,12 @@ from django.utils import timezone
 
 from .. import queue
 from ..exceptions import StripeCallError
+from ..logs import get_logger
 from ..models import StripeAccount
 from ..stripe_app import api
 from . import client
 
-logger = logging.getLogger("bento_stripe.oauth")
+logger = get_logger("bento_stripe.oauth")
 
 #: Attempts at Stripe's /oauth/deauthorize before giving up (and logging an error).
 MAX_ATTEMPTS = 8
@@ -46,17 +46,30 @@ def deauthorize_account(account_pk: int, attempt: int = 1) -> str:
     try:
         if account.is_app:
             result = api.uninstall(account)
-            logger.info("Stripe App on %s: %s.", account.stripe_user_id, result)
+            logger.info(
+                "Stripe App on %s: %s.",
+                account.stripe_user_id,
+                result,
+                account=account.stripe_user_id,
+            )
         else:
             client.deauthorize(account.stripe_user_id)
     except ImproperlyConfigured as exc:
-        logger.error("Cannot deauthorize Stripe account %s: %s", account.stripe_user_id, exc)
+        logger.error(
+            "Cannot deauthorize Stripe account %s: %s",
+            account.stripe_user_id,
+            exc,
+            account=account.stripe_user_id,
+        )
         return f"not configured: {exc}"
     except StripeCallError as exc:
         if not exc.transient:
             # Stripe no longer knows the connection (already revoked there): nothing left to do.
             logger.warning(
-                "Deauthorizing Stripe account %s: %s Not retried.", account.stripe_user_id, exc
+                "Deauthorizing Stripe account %s: %s Not retried.",
+                account.stripe_user_id,
+                exc,
+                account=account.stripe_user_id,
             )
             return f"refused: {exc}"
         if attempt >= MAX_ATTEMPTS:
@@ -66,6 +79,7 @@ def deauthorize_account(account_pk: int, attempt: int = 1) -> str:
                 account.stripe_user_id,
                 attempt,
                 exc,
+                account=account.stripe_user_id,
             )
             return f"gave up: {exc}"
         when = timezone.now() + retry_delay(attempt)
@@ -77,11 +91,16 @@ def deauthorize_account(account_pk: int, attempt: int = 1) -> str:
             when.isoformat(timespec="seconds"),
             attempt + 1,
             MAX_ATTEMPTS,
+            account=account.stripe_user_id,
         )
         return f"retry scheduled: {exc}"
     if account.is_app:
         return "uninstalled"
-    logger.info("Deauthorized Stripe account %s at Stripe.", account.stripe_user_id)
+    logger.info(
+        "Deauthorized Stripe account %s at Stripe.",
+        account.stripe_user_id,
+        account=account.stripe_user_id,
+    )
     return "deauthorized"
 
 

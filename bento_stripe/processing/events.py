@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Callable
 
 from .. import signals
 from ..conf import app_settings
 from ..ledger.parse import UnreadableObject
 from ..ledger.session import ObjectIds
+from ..logs import get_logger
 from ..models import StripeAccount, StripeEventRecord
+from ..operations.erasure import ERASED_NOTE, ErasureGuard, redact
 from ..translators.base import BentoEvent, TranslationContext
 from ..translators.registry import registry
 from ..translators.unknown import forward_unknown
 from . import claim, lookup
 from .unit import UnitOfWork
 
-logger = logging.getLogger("bento_stripe.processing")
+logger = get_logger("bento_stripe.processing")
 
 Status = StripeEventRecord.Status
 Translator = Callable[[TranslationContext], list[BentoEvent]]
@@ -57,6 +58,9 @@ def apply(records: list[StripeEventRecord]) -> int:
         claim.finish(records, Status.IGNORED, reason)
         return len(records)
     objects = [r.payload["data"]["object"] for r in records]
+    erased = ErasureGuard(account)
+    if erased:  # no Stripe lookup rebuilds an erased person's customer
+        objects = [o for o in objects if not erased.blocks(o, lift=False)]
     budget = min(BATCH_LOOKUP_BUDGET, float(app_settings.LOOKUP_BUDGET))
     snapshots = lookup.prefetch(objects, account, budget=budget)
     ids = ObjectIds()
@@ -70,15 +74,20 @@ def apply(records: list[StripeEventRecord]) -> int:
         )
         uow.ledger.preload(ids)
         uow.apply_snapshots(snapshots)
+        guard = ErasureGuard(uow.account)
         for record in records:
             if record.pk not in done:
-                _apply_one(uow, record)
+                _apply_one(uow, record, guard)
     return len(records)
 
 
-def _apply_one(uow: UnitOfWork, record: StripeEventRecord) -> None:
+def _apply_one(uow: UnitOfWork, record: StripeEventRecord, guard: ErasureGuard) -> None:
     if not uow.account.is_active:
         uow.skip(record, Status.IGNORED, "account no longer active")
+        return
+    if guard and guard.blocks(record.payload["data"]["object"]):
+        uow.skip(record, Status.IGNORED, ERASED_NOTE)
+        redact(record)
         return
     translate = translator_of(record.event_type)
     if translate is None:
@@ -111,7 +120,12 @@ def process_claimed(records: list[StripeEventRecord]) -> int:
         return apply(records)
     except Exception as error:
         if len(records) == 1:
-            logger.exception("Processing Stripe event %s failed", records[0].stripe_event_id)
+            logger.exception(
+                "Processing Stripe event %s failed",
+                records[0].stripe_event_id,
+                event=records[0].stripe_event_id,
+                account=records[0].stripe_account_id,
+            )
             claim.fail(records[0], error)
             return 0
     count = 0

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import timedelta
 
 from django.utils import timezone
 
 from ..conf import app_settings
+from ..logs import get_logger
 from ..models import OutboxEvent, StripeAccount
 from . import lookup
 from .unit import UnitOfWork
 
-logger = logging.getLogger("bento_stripe.processing")
+logger = get_logger("bento_stripe.processing")
 
 #: How long a person whose lookup found nothing waits before the next one.
 RETRY_AFTER = timedelta(hours=1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -13,10 +12,11 @@ from .. import stripe_clients
 from ..conf import app_settings
 from ..exceptions import ReconnectNeeded
 from ..ledger.parse import charge_email, normalize_email, object_id
+from ..logs import get_logger
 from ..models import LedgerCharge, LedgerCustomer, StripeAccount
 from ..stripe_app.access_tokens import can_call
 
-logger = logging.getLogger("bento_stripe.processing")
+logger = get_logger("bento_stripe.processing")
 
 #: (kind, Stripe object, version) fetched before the unit of work's transaction.
 Snapshot = tuple[str, dict, tuple[int, str]]
@@ -39,7 +39,13 @@ def fetch(account: StripeAccount, kind: str, object_id_: str) -> dict | None:
         client = stripe_client(account)
     except ReconnectNeeded as exc:
         # An app install without a usable token: the people stay held until it is back.
-        logger.info("Stripe lookup of %s %s waits: %s", kind, object_id_, exc)
+        logger.info(
+            "Stripe lookup of %s %s waits: %s",
+            kind,
+            object_id_,
+            exc,
+            account=account.stripe_user_id,
+        )
         return None
     service: Any
     if kind == "customer":
@@ -52,7 +58,13 @@ def fetch(account: StripeAccount, kind: str, object_id_: str) -> dict | None:
         return service.retrieve(object_id_).to_dict()
     except stripe.StripeError as exc:
         # The message names the object, never the key.
-        logger.warning("Stripe lookup of %s %s failed: %s", kind, object_id_, exc.user_message)
+        logger.warning(
+            "Stripe lookup of %s %s failed: %s",
+            kind,
+            object_id_,
+            exc.user_message,
+            account=account.stripe_user_id,
+        )
         return None
 
 
@@ -140,7 +152,11 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, budget: float) 
     asked: set[str] = set()
     for customer_id, charge_id in wants:
         if time.monotonic() > deadline:
-            logger.info("Stripe lookups of %s stopped at the time budget", account.stripe_user_id)
+            logger.info(
+                "Stripe lookups of %s stopped at the time budget",
+                account.stripe_user_id,
+                account=account.stripe_user_id,
+            )
             break
         if charge_id and not customer_id:
             email, owner = charges.get(charge_id, ("", ""))
@@ -190,7 +206,11 @@ def coupons(objects: Iterable[dict], account: StripeAccount, deadline: float) ->
     found: list[Snapshot] = []
     for coupon_id in wanted:
         if time.monotonic() > deadline:
-            logger.info("Stripe lookups of %s stopped at the time budget", account.stripe_user_id)
+            logger.info(
+                "Stripe lookups of %s stopped at the time budget",
+                account.stripe_user_id,
+                account=account.stripe_user_id,
+            )
             break
         coupon = fetch(account, "coupon", coupon_id)
         if coupon is not None:

@@ -8,16 +8,15 @@ over those accounts and sent.
 
 from __future__ import annotations
 
-import logging
-
 from django.db.models import F
 from django.utils import timezone
 
 from ..ledger.people import account_emails, emails_on_other_accounts
+from ..logs import get_logger
 from ..models import Reroute
 from .unit import UnitOfWork
 
-logger = logging.getLogger("bento_stripe.processing")
+logger = get_logger("bento_stripe.processing")
 
 #: Attempts before a failing re-route is left for a human (shown in the admin).
 MAX_ATTEMPTS = 10
@@ -49,6 +48,8 @@ def run(reroute_id: int) -> str:
         Reroute.objects.filter(pk=job.pk).update(
             attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:2000]
         )
-        logger.exception("Re-route %s of %s failed", job.pk, job.account)
+        logger.exception(
+            "Re-route %s of %s failed", job.pk, job.account, account=job.account.stripe_user_id
+        )
         raise
     return "recomputed"

@@ -10,7 +10,6 @@ and announces one :class:`ChangeSet` after commit, in one place.
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from .. import queue, signals
 from ..ledger.parse import UnreadableObject, listing, object_id, text
 from ..ledger.people import FieldChange, refresh_people
 from ..ledger.session import CHUNK, LedgerSession
+from ..logs import get_logger
 from ..models import (
     OutboxEvent,
     SiteModel,
@@ -38,7 +38,7 @@ from ..models import (
 from ..translators.base import BentoEvent, TranslationContext, iso_date
 from .lookup import Snapshot
 
-logger = logging.getLogger("bento_stripe.processing")
+logger = get_logger("bento_stripe.processing")
 
 S = OutboxEvent.Status
 
@@ -224,7 +224,13 @@ class UnitOfWork:
                         self.ledger.charge(obj)
                 applied += 1
             except UnreadableObject as error:  # the events that named it still apply
-                logger.warning("Stripe's %s %s is unreadable: %s", kind, obj.get("id"), error)
+                logger.warning(
+                    "Stripe's %s %s is unreadable: %s",
+                    kind,
+                    obj.get("id"),
+                    error,
+                    account=self.account.stripe_user_id,
+                )
         return applied
 
     def _remember_discounts(self, subscription: dict) -> None:
@@ -456,7 +462,11 @@ def announce(changes: ChangeSet) -> None:
             else:
                 queue.drain_sites(changes.site_ids)
         except Exception:  # the delivery sweep picks the rows up within a minute
-            logger.exception("Could not queue delivery of sites %s", sorted(changes.site_ids))
+            logger.exception(
+                "Could not queue delivery of sites %s",
+                sorted(changes.site_ids),
+                account=changes.account.stripe_user_id,
+            )
         _send(signals.outbox_ready, OutboxEvent, site_ids=set(changes.site_ids))
     for change in changes.field_changes:
         _send(

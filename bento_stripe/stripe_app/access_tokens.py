@@ -15,7 +15,6 @@ inside another atomic block raises RefreshInTransaction, a RuntimeError).
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -25,11 +24,12 @@ from django.views.decorators.debug import sensitive_variables
 from .. import signals
 from ..conf import app_settings
 from ..exceptions import ReconnectNeeded, RefreshInTransaction, StripeCallError
+from ..logs import get_logger
 from ..models import StripeAccount
 from ..redaction import Masked
 from . import grants
 
-logger = logging.getLogger("bento_stripe.stripe_app")
+logger = get_logger("bento_stripe.stripe_app")
 
 
 def _in_callers_transaction() -> bool:
@@ -118,6 +118,7 @@ def refresh(
                 "Stripe answered a refresh of %s with tokens of %s: not stored.",
                 row.stripe_user_id,
                 grant.stripe_user_id,
+                account=row.stripe_user_id,
             )
             grant = None
         if grant is None:
@@ -140,7 +141,9 @@ def refresh(
     if grant is None:
         account.needs_reconnect = True
         raise ReconnectNeeded(_why(row))
-    logger.info("Refreshed the Stripe App token of %s.", row.stripe_user_id)
+    logger.info(
+        "Refreshed the Stripe App token of %s.", row.stripe_user_id, account=row.stripe_user_id
+    )
     account.access_token_expires_at = grant.expires_at
     return Masked(grant.access_token)
 
@@ -150,6 +153,7 @@ def _mark_needs_reconnect(row: StripeAccount) -> None:
         "Stripe refused the refresh token of %s (invalid_grant): it needs to be connected "
         "again. Its events are still recorded; lookups wait.",
         row.stripe_user_id,
+        account=row.stripe_user_id,
     )
     row.needs_reconnect = True
     row.access_token = ""
@@ -200,7 +204,12 @@ def roll_due() -> dict[str, int]:
         except ReconnectNeeded:
             counts["needs_reconnect"] += 1
         except StripeCallError as exc:
-            logger.warning("Rolling the app token of %s failed: %s", account.stripe_user_id, exc)
+            logger.warning(
+                "Rolling the app token of %s failed: %s",
+                account.stripe_user_id,
+                exc,
+                account=account.stripe_user_id,
+            )
             counts["failed"] += 1
         else:
             counts["rolled"] += 1

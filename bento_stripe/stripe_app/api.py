@@ -7,7 +7,6 @@ carries no code, token or key.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -19,8 +18,6 @@ from ..exceptions import StripeCallError
 
 if TYPE_CHECKING:
     from ..models import StripeAccount
-
-logger = logging.getLogger("bento_stripe.stripe_app")
 
 KIND_CONNECT = "connect"
 KIND_APP = "app"

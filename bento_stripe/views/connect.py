@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ImproperlyConfigured
@@ -14,13 +12,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ..logs import get_logger
 from ..models import get_site_model
 from ..oauth import flow
 from ..stripe_app import api as app_api
 from .access import account_for, team_for
 from .forms import ConnectForm
 
-logger = logging.getLogger("bento_stripe.oauth")
+logger = get_logger("bento_stripe.oauth")
 
 
 @login_required
@@ -71,7 +70,9 @@ def account_reconnect(request, team_id: int, pk: int):
             request, team, account.site, kind=app_api.KIND_APP, livemode=account.livemode
         )
     except ImproperlyConfigured as exc:
-        logger.error("Cannot start the Stripe App install again: %s", exc)
+        logger.error(
+            "Cannot start the Stripe App install again: %s", exc, account=account.stripe_user_id
+        )
         messages.error(request, _NOT_CONFIGURED)
         return redirect("bento_stripe:account_review", team_id=team.pk, pk=account.pk)
     return HttpResponseRedirect(url)

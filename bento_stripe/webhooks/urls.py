@@ -2,8 +2,12 @@
 
 from django.urls import path
 
+from ..operations.views import health_view, metrics_view
 from .views import stripe_webhook
 
 urlpatterns = [
     path("stripe/webhook/<uuid:uuid>/", stripe_webhook, name="webhook"),
+    # Operations, beside the webhook so every host that mounts it has them.
+    path("stripe/health/", health_view, name="health"),
+    path("stripe/metrics/", metrics_view, name="metrics"),
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_not_required
@@ -14,11 +13,12 @@ from djstripe.models import WebhookEndpoint, WebhookEventTrigger
 from .. import queue
 from ..conf import app_settings
 from ..exceptions import EncryptionKeyError, InvalidWebhook
+from ..logs import get_logger
 from ..models import StripeEventRecord
 from . import ingest, verification
 from .client_ip import client_ip
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 #: Request headers never kept in the audit log (Stripe sends none of them).
@@ -76,6 +76,7 @@ def _reject(trigger: WebhookEventTrigger, message: str) -> HttpResponse:
         endpoint.djstripe_uuid if endpoint else "?",
         trigger.remote_ip,
         message,
+        endpoint=endpoint.djstripe_uuid if endpoint else "",
     )
     response = _refuse(400, message)
     # The line above says it all: spare django.request its "Bad Request" line
@@ -98,6 +99,7 @@ def _unavailable(trigger: WebhookEventTrigger, problem: EncryptionKeyError) -> H
         "Cannot verify Stripe webhooks for endpoint %s (answered 503, Stripe retries): %s",
         trigger.webhook_endpoint.djstripe_uuid if trigger.webhook_endpoint else "?",
         problem,
+        endpoint=trigger.webhook_endpoint.djstripe_uuid if trigger.webhook_endpoint else "",
     )
     response = _refuse(503, "Temporarily unable to verify webhooks.")
     response._has_been_logged = True  # type: ignore[attr-defined]  # the line above says it

@@ -12,6 +12,7 @@ from django.test import Client
 
 from bento_stripe.models import (
     BackfillCursor,
+    ErasureMarker,
     LedgerCharge,
     LedgerCustomer,
     LedgerDispute,
@@ -98,6 +99,11 @@ def world(db) -> World:
     LedgerSubscription.objects.create(subscription_id="sub_1TeamA", **common)
     Reroute.objects.create(account=account, old_site=account.site, new_site=second_site)
     BackfillCursor.objects.create(account=account, resource=BackfillCursor.Resource.CUSTOMERS)
+    ErasureMarker.objects.create(
+        stripe_account_id=account.stripe_user_id,
+        customer_id="cus_1TeamAErased",
+        email_digest="0" * 64,
+    )
     return World(
         account=account,
         second_site=second_site,

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.django_db
 NON_STAFF = ("non_member", "other_team_member", "plain_member", "owner")
 MEMBERS = ("plain_member", "owner")
 LOGIN = "login"  # a redirect to the login page
+MISSING = "missing"  # the admin's "doesn't exist" redirect: an object outside the user's teams
 
 
 def walk(patterns, namespace: str = "") -> Iterator[str]:
@@ -84,6 +85,10 @@ def api(members: int = 200, others: int = 404) -> Callable[[str], object]:
 #: What each URL of the app's own pages, webhook and API gives each actor for a GET.
 RULES: dict[str, Callable[[str], object]] = {
     "bento_stripe:webhook": lambda actor: 405,  # POST only, and only signed (see below)
+    # Readiness answers everyone (the checks only to staff: tests/test_health.py).
+    "bento_stripe:health": lambda actor: 200,
+    # Off by default (METRICS_ENABLED): nobody gets it; when on, see below.
+    "bento_stripe:metrics": lambda actor: 404,
     "bento_stripe:stripe_app": any_logged_in(200),
     "bento_stripe:teams": any_logged_in(200),
     "bento_stripe:connect_new": page(members=403),
@@ -106,6 +111,9 @@ RULES: dict[str, Callable[[str], object]] = {
     "bento_stripe_api:site-detail": api(),
     "bento_stripe_api:stripeaccount-detail": api(),
     "bento_stripe_api:subscriber-detail": api(),
+    # A person's data: POST only, for the team's managers (POSTs are checked below).
+    "bento_stripe_api:subscriber-export": api(members=405, others=405),
+    "bento_stripe_api:subscriber-erase": api(members=405, others=405),
     # POST only: a GET is refused before any lookup (POSTs are checked below).
     "bento_stripe_api:stripeaccount-disconnect": api(members=405, others=405),
     "bento_stripe_api:stripeaccount-backfill": api(members=405, others=405),
@@ -132,9 +140,13 @@ def admin_rule(model_admin: admin.ModelAdmin, view: str, actor: str) -> object:
     if actor == "logged_out" or actor in NON_STAFF:
         return LOGIN
     if actor == "staff_without_permission":
-        return 403
+        # The history view looks the object up first: team A's does not exist for them.
+        return MISSING if view == "history" else 403
     looking = view in ("changelist", "change", "history")
     if actor == "view_only_staff":
+        # Staff of no team: the lists are empty and team A's objects do not exist for them.
+        if view in ("change", "history"):
+            return MISSING
         return 200 if looking else 403
     if view == "add" and not model_admin.has_add_permission(_superuser_request()):
         return 403
@@ -190,6 +202,8 @@ def app_url(world: World, name: str) -> str:
 def outcome(response) -> object:
     if response.status_code == 302 and "/login/" in response["Location"]:
         return LOGIN
+    if response.status_code == 302 and response["Location"] == reverse("admin:index"):
+        return MISSING
     return response.status_code
 
 

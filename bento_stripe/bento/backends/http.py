@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from typing import Any
@@ -12,10 +11,11 @@ from requests.adapters import HTTPAdapter
 
 from ...conf import app_settings
 from ...exceptions import BentoRejectedError, BentoRetryableError
+from ...logs import get_logger
 from ..client import error_message, parse_retry_after, user_agent
 from .base import BaseBackend
 
-logger = logging.getLogger("bento_stripe.bento")
+logger = get_logger("bento_stripe.bento")
 
 _local: dict[str, Any] = {"pid": None, "session": None}
 _lock = threading.Lock()
@@ -82,7 +82,7 @@ class HttpBackend(BaseBackend):
             except ValueError:
                 return {"raw": response.text[:500]}
         message = error_message(status, response.reason or "", response.content)
-        logger.warning("Bento POST /%s for site %s: %s", endpoint, site.pk, message)
+        logger.warning("Bento POST /%s for site %s: %s", endpoint, site.pk, message, site=site.pk)
         if status == 429 or status >= 500:
             raise BentoRetryableError(
                 message,
