@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from collections.abc import Callable
 
 from .. import signals
@@ -14,7 +15,7 @@ from ..models import StripeAccount, StripeEventRecord
 from ..translators.base import BentoEvent, TranslationContext
 from ..translators.registry import registry
 from ..translators.unknown import forward_unknown
-from . import claim, lookup
+from . import claim, lookup, products
 from .unit import UnitOfWork
 
 logger = logging.getLogger("bento_stripe.processing")
@@ -58,7 +59,9 @@ def apply(records: list[StripeEventRecord]) -> int:
         return len(records)
     objects = [r.payload["data"]["object"] for r in records]
     budget = min(BATCH_LOOKUP_BUDGET, float(app_settings.LOOKUP_BUDGET))
+    deadline = time.monotonic() + budget
     snapshots = lookup.prefetch(objects, account, budget=budget)
+    snapshots += products.prefetch(objects, account, deadline=deadline)
     ids = ObjectIds()
     for obj in objects + [s[1] for s in snapshots]:
         ids.add_object(obj)
@@ -69,6 +72,9 @@ def apply(records: list[StripeEventRecord]) -> int:
             ).values_list("pk", flat=True)
         )
         uow.ledger.preload(ids)
+        uow.ledger.catalogue.preload(
+            *products.catalogue_ids([*objects, *(s[1] for s in snapshots)])
+        )
         uow.apply_snapshots(snapshots)
         for record in records:
             if record.pk not in done:
