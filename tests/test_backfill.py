@@ -67,6 +67,8 @@ def test_connecting_backfills_fields_equal_to_the_webhooks_ledger(
     progress = backfill.state(account)
     assert progress.done and progress.percent == 100
     assert [r.resource for r in progress.resources] == [
+        "products",
+        "prices",
         "customers",
         "charges",
         "disputes",
@@ -199,7 +201,7 @@ def test_running_it_again_changes_nothing(pipeline, site, stripe_lists, server, 
 
     commit(backfill.start, account)  # sync: runs at once
     assert backfill.state(account).done
-    assert BackfillCursor.objects.filter(account=account, run=2).count() == 5
+    assert BackfillCursor.objects.filter(account=account, run=2).count() == 7
     assert fields(site) == before
     assert OutboxEvent.objects.count() == rows
 
@@ -369,11 +371,11 @@ def test_a_charges_page_takes_a_fixed_number_of_queries(
 def test_reconnecting_starts_a_new_backfill(pipeline, site, stripe_lists, commit):
     stripe_lists(small())
     account = connect(site, commit)
-    assert BackfillCursor.objects.filter(account=account, run=1, state=State.DONE).count() == 5
+    assert BackfillCursor.objects.filter(account=account, run=1, state=State.DONE).count() == 7
     commit(services.disconnect, account)
     again = connect(site, commit)
     assert again.pk == account.pk
-    assert BackfillCursor.objects.filter(account=account, run=2, state=State.DONE).count() == 5
+    assert BackfillCursor.objects.filter(account=account, run=2, state=State.DONE).count() == 7
 
 
 def test_the_demo_stripe_stand_in_lets_a_backfill_finish(stripe_settings, stripe_server):

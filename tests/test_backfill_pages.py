@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 def account():
     account = StripeAccountFactory()
     now = timezone.now()
-    for n, resource in enumerate(["customers", "charges", "disputes", "subscriptions", "invoices"]):
+    for n, resource in enumerate(["products", "prices", "customers", "charges", "disputes", "subscriptions", "invoices"]):
         BackfillCursor.objects.create(
             account=account,
             resource=resource,
@@ -88,7 +88,7 @@ def test_progress_json_needs_login_and_membership(client, account, django_assert
     with django_assert_max_num_queries(7):
         data = client.get(state).json()
     assert data["state"] == "failed" and data["percent"] == 40 and data["objects_done"] == 600
-    assert [r["resource"] for r in data["resources"]][:3] == ["customers", "charges", "disputes"]
+    assert [r["resource"] for r in data["resources"]][:3] == ["products", "prices", "customers"]
     assert data["resources"][2]["last_error"] == "Stripe answered 500: Oops"
     assert client.post(state).status_code == 405
 

@@ -12,10 +12,11 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from ..models import CataloguePrice, CatalogueProduct
+from ..models import CataloguePrice, CatalogueProduct, LedgerSubscription
 from ..models.catalogue import CatalogueRow
 from .parse import UnreadableObject, object_id, require_id, text, whole_number
 
@@ -70,6 +71,8 @@ class Catalogue:
             CatalogueProduct: {},
             CataloguePrice: {},
         }
+        #: Products whose name this unit learnt or changed (their people's fields follow).
+        self.renamed: set[str] = set()
         #: Line items of checkout sessions looked up at Stripe for this batch, by session id.
         self.line_items: dict[str, list[dict]] = {}
 
@@ -131,6 +134,20 @@ class Catalogue:
     def known_products(self) -> set[str]:
         return {k for k, row in self._rows[CatalogueProduct].items() if row is not None}
 
+    def emails_naming(self, product_ids: Iterable[str]) -> set[str]:
+        """Emails of the people whose subscriptions of this account name one of the products
+        (one query per product: a product's name changes rarely)."""
+        emails: set[str] = set()
+        for product_id in sorted(set(product_ids)):
+            emails.update(
+                LedgerSubscription.objects.filter(**self._key)
+                .exclude(email="")
+                .annotate(text=Cast("data", TextField()))
+                .filter(text__contains=f'"{product_id}"')
+                .values_list("email", flat=True)
+            )
+        return emails
+
     # --- writing ----------------------------------------------------------------------------
 
     def apply_product(self, obj: dict, version: tuple[int, str], *, deleted: bool = False) -> None:
@@ -143,6 +160,8 @@ class Catalogue:
         if not row.is_newer(*version):
             return
         row.version_created, row.version_event = version
+        if name and name != row.name:
+            self.renamed.add(product_id)
         row.name = name or row.name
         row.active = bool(active) if isinstance(active, bool) else row.active and not gone
         row.deleted = gone

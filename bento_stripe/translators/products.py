@@ -10,7 +10,13 @@ from .registry import builtin
 def product(ctx: TranslationContext) -> list[BentoEvent]:
     """Keep the product's newest name (a deleted product keeps its last one)."""
     version = (ctx.ledger.created, ctx.ledger.event_id)
-    ctx.ledger.catalogue.apply_product(ctx.obj, version, deleted=ctx.type == "product.deleted")
+    catalogue = ctx.ledger.catalogue
+    catalogue.apply_product(ctx.obj, version, deleted=ctx.type == "product.deleted")
+    if catalogue.renamed:
+        # People whose plan or products show this name get their fields again, whatever
+        # the order their events and the product's arrived in.
+        ctx.ledger.touched.update(catalogue.emails_naming(catalogue.renamed))
+        catalogue.renamed.clear()
     return []
 
 
