@@ -171,9 +171,10 @@ def test_a_worker_killed_mid_page_resumes_at_the_last_committed_page(
     calls = {"n": 0}
 
     def dies_on_the_fourth_page(self, snapshots):
-        calls["n"] += 1
+        snapshots = list(snapshots)
+        calls["n"] += bool(snapshots) and snapshots[0][0] == "charge"
         applied = real(self, snapshots)
-        if calls["n"] == 4:
+        if calls["n"] == 3:  # the third charges page
             raise KeyboardInterrupt("worker killed")  # after the ledger moved, before commit
         return applied
 
@@ -270,6 +271,8 @@ def test_disconnect_stops_the_backfill(pipeline, site, stripe_lists, settings, c
     assert backfill.run(account, on_step=disconnect_mid_way) == "stopped"
     states = {c.resource: c.state for c in BackfillCursor.objects.filter(account=account)}
     assert states == {
+        "products": State.DONE,
+        "prices": State.DONE,
         "customers": State.DONE,
         "charges": State.STOPPED,
         "disputes": State.STOPPED,
@@ -335,7 +338,7 @@ def test_full_size_account_equals_the_webhooks_ledger(
     assert {r.endpoint for r in server.requests} == {"batch/subscribers"}
 
 
-def test_a_fields_only_unit_writes_no_command_for_an_email_change():
+def test_a_fields_only_unit_sends_change_email_before_the_fields():
     from .factories import StripeAccountFactory
 
     account = StripeAccountFactory()
@@ -345,8 +348,19 @@ def test_a_fields_only_unit_writes_no_command_for_an_email_change():
     moved = {**customer, "email": "new@example.com"}
     with UnitOfWork(account, fields_only="t:1") as uow:
         uow.apply_snapshots([("customer", moved, (20, "api"))])
-    kinds = list(OutboxEvent.objects.values_list("kind", "email"))
-    assert kinds == [(OutboxEvent.Kind.SUBSCRIBER, "new@example.com")]
+    rows = list(OutboxEvent.objects.order_by("pk"))
+    kinds = [(r.kind, r.email) for r in rows]
+    # The email change a backfill finds moves the person in Bento before their fields.
+    assert kinds == [
+        (OutboxEvent.Kind.COMMAND, "new@example.com"),
+        (OutboxEvent.Kind.SUBSCRIBER, "new@example.com"),
+    ]
+    assert rows[0].payload == {
+        "command": "change_email",
+        "email": "old@example.com",
+        "query": "new@example.com",
+    }
+    assert rows[0].dedupe_key == "t:1:change_email:cus_1"
     assert [c.email for c in uow.changes.field_changes] == ["new@example.com", "old@example.com"]
 
 
@@ -359,7 +373,8 @@ def test_a_charges_page_takes_a_fixed_number_of_queries(
     backfill.start(account, enqueue=False)
     from bento_stripe.backfill import engine
 
-    engine.step(engine.first_open(account))  # the customers
+    while engine.first_open(account).resource != "charges":  # the catalogue, the customers
+        engine.step(engine.first_open(account))
     cursor = engine.first_open(account)
     assert cursor.resource == "charges"
     # A hundred charges: the same few statements per table, whatever the page holds.
