@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from typing import Any
 
 import stripe
 
@@ -97,7 +98,7 @@ def enabled(account: StripeAccount) -> bool:
     )
 
 
-def _get(account: StripeAccount, path: str, **params) -> dict | None:
+def _get(account: StripeAccount, path: str, **params: Any) -> dict | None:
     try:
         client = lookup.stripe_client(account)
         response = client.raw_request("get", path, **params)

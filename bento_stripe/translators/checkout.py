@@ -6,6 +6,8 @@ A session's webhook carries no line items: the processing task looks them up at 
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..ledger.items import checkout_items
 from ..ledger.parse import object_id, text
 from .base import BentoEvent, TranslationContext
@@ -44,7 +46,7 @@ def checkout_session(ctx: TranslationContext) -> list[BentoEvent]:
     currency = text(obj, "currency")
     # Read whole before the ledger learns anything: an unreadable session changes nothing.
     raw = checkout_items(entries, currency)
-    extra = {}
+    extra: dict[str, Any] = {}
     if ctx.type == "checkout.session.expired":
         extra["recovery_url"] = recovery_url(obj)
     event = ctx.bento(
