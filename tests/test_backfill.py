@@ -404,3 +404,25 @@ def test_the_demo_stripe_stand_in_lets_a_backfill_finish(stripe_settings, stripe
     assert backfill_services.run(account) == "done"
     state = backfill_services.state(account)
     assert state.state == "done" and state.objects_done == 0
+
+
+def test_a_backfill_names_plans_without_nicknames_by_their_product(
+    pipeline, site, server, stripe_lists, commit
+):
+    """Stripe's subscription list cannot expand ``data.items.data.price.product`` (one
+    level too deep): the catalogue, read first, names them."""
+    history = small()
+    stripe_lists(history)
+    connect(site, commit)
+    server.wait_idle()
+    people = fields(site)
+    unnamed = [
+        k
+        for k in range(history.customers)
+        if k % 4 == 0 and history.subscription(k)["status"] in ("active", "past_due", "trialing")
+    ]
+    assert unnamed
+    for k in unnamed:
+        got = people[history.email(k)]
+        assert f"Course {k % 13}" in got["plan"].split(", ")
+        assert "price_" not in got["plan"] and "prod_" not in got["products"]
