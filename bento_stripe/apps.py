@@ -21,5 +21,6 @@ class BentoStripeConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
+        from .processing import product_checks  # noqa: F401  (registers the catalogue's)
 
         post_migrate.connect(_ensure_schedules, sender=self, dispatch_uid="bento_stripe.schedules")

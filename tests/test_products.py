@@ -360,3 +360,26 @@ def test_a_batch_of_known_products_costs_no_query_an_event(
         Subscriber.objects.get(email="p7@example.com").fields["plan"] == "Pro course, Starter kit"
     )
     assert OutboxEvent.objects.filter(event_type="$MrrChanged").count() == 50
+
+
+def test_a_lookup_setting_that_is_not_a_boolean_is_an_error(settings):
+    from django.core.checks import run_checks
+
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "LOOKUP_PRODUCTS": "yes"}
+    assert "bento_stripe.E035" in [m.id for m in run_checks()]
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "LOOKUP_PRODUCTS": False}
+    assert "bento_stripe.E035" not in [m.id for m in run_checks()]
+
+
+def test_the_catalogue_is_shown_read_only_in_the_admin(admin_client, account, deliver, no_lookup):
+    from django.urls import reverse
+
+    deliver(
+        event("product.created", PRO, 1),
+        event("price.created", price("price_pro", "prod_TPro0001", 4900), 2),
+    )
+    for model in ("catalogueproduct", "catalogueprice"):
+        page = admin_client.get(reverse(f"admin:bento_stripe_{model}_changelist"))
+        assert page.status_code == 200
+        assert "prod_TPro0001" in page.content.decode()
+        assert admin_client.get(reverse(f"admin:bento_stripe_{model}_add")).status_code == 403

@@ -1,3 +1,11 @@
 """Django admin of bento-stripe, one module per area."""
 
-from . import accounts, backfill, delivery, events, teams, tokens  # noqa: F401  (registers the ModelAdmins)
+from . import (  # noqa: F401  (registers the ModelAdmins)
+    accounts,
+    backfill,
+    catalogue,
+    delivery,
+    events,
+    teams,
+    tokens,
+)
