@@ -426,3 +426,26 @@ def test_a_backfill_names_plans_without_nicknames_by_their_product(
         got = people[history.email(k)]
         assert f"Course {k % 13}" in got["plan"].split(", ")
         assert "price_" not in got["plan"] and "prod_" not in got["products"]
+
+
+def test_a_backfill_that_finds_an_email_changed_moves_the_person_first(
+    pipeline, site, server, stripe_lists, commit
+):
+    """Like a webhook: ``change_email`` for the person, then their fields on the new email."""
+    history = small()
+    lists = stripe_lists(history)
+    account = connect(site, commit)
+    server.wait_idle()
+    old = history.customer(2)
+    assert old["email"] in fields(site)
+    lists.changed[old["id"]] = {**old, "email": "moved@example.com"}
+    commit(backfill.start, account)
+    server.wait_idle()
+    bento = server.bento(site.bento_site_uuid)
+    assert {"command": "change_email", "email": old["email"], "query": "moved@example.com"} in (
+        bento.commands
+    )
+    assert "moved@example.com" in bento.subscribers
+    moves = OutboxEvent.objects.filter(kind="command", email="moved@example.com")
+    fields_row = OutboxEvent.objects.filter(kind="subscriber", email="moved@example.com").last()
+    assert moves.count() == 1 and moves.get().pk < fields_row.pk
