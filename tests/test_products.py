@@ -383,3 +383,13 @@ def test_the_catalogue_is_shown_read_only_in_the_admin(admin_client, account, de
         assert page.status_code == 200
         assert "prod_TPro0001" in page.content.decode()
         assert admin_client.get(reverse(f"admin:bento_stripe_{model}_add")).status_code == 403
+
+
+def test_change_email_is_delivered_before_the_events_of_its_unit(account, deliver, no_lookup):
+    """Delivery sends a site's rows by (created_at, id): the command must come first, or
+    Bento would move the old person's stale fields over the new ones."""
+    moved = load("customer_updated_email")
+    deliver(load("customer_created"), moved)
+    rows = OutboxEvent.objects.filter(stripe_event_id=moved["id"]).order_by("created_at", "pk")
+    assert [r.kind for r in rows][0] == "command"
+    assert len({r.created_at for r in rows}) == 1

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.utils import timezone
-
 from ..ledger.people import FieldChange
 from ..ledger.session import LedgerSession
 from ..models import OutboxEvent, SiteModel, StripeAccount
@@ -168,12 +166,17 @@ def sources(
 
 
 def command_rows(
-    ledger: LedgerSession, site: SiteModel, account: StripeAccount, prefix: str = ""
+    ledger: LedgerSession,
+    site: SiteModel,
+    account: StripeAccount,
+    now: datetime,
+    prefix: str = "",
 ) -> list[OutboxEvent]:
     """A ``change_email`` command per email change of the unit, written before any row of
     the person; a backfill or reconciliation that finds one sends it too (``prefix``, its
-    unit's dedupe prefix, keys it: history has no event id)."""
-    now = timezone.now()
+    unit's dedupe prefix, keys it: history has no event id). ``now`` is the unit's time:
+    delivery sends a site's rows by (``created_at``, id), so a command stamped later than
+    the unit's events would reach Bento after them and move stale fields over new ones."""
     return [
         OutboxEvent(
             site=site,

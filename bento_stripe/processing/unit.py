@@ -307,7 +307,7 @@ class UnitOfWork:
                 now=now,
             )
         else:
-            rows[:0] = command_rows(self.ledger, self.site, self.account, self._fields_only)
+            rows[:0] = command_rows(self.ledger, self.site, self.account, now, self._fields_only)
         if rows:
             OutboxEvent.objects.bulk_create(rows, ignore_conflicts=True)
         ready = [r.site_id for r in rows if r.status == S.PENDING]
@@ -352,7 +352,7 @@ class UnitOfWork:
         return found
 
     def _event_rows(self, fields: dict[str, dict], now: datetime) -> list[OutboxEvent]:
-        rows = command_rows(self.ledger, self.site, self.account)
+        rows = command_rows(self.ledger, self.site, self.account, now)
         common = {"site": self.site, "connection": self.account, "created_at": now}
         account_id = self.account.stripe_user_id
         active = self.account.is_active
