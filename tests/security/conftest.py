@@ -12,6 +12,8 @@ from django.test import Client
 
 from bento_stripe.models import (
     BackfillCursor,
+    CataloguePrice,
+    CatalogueProduct,
     LedgerCharge,
     LedgerCustomer,
     LedgerDispute,
@@ -98,6 +100,9 @@ def world(db) -> World:
     LedgerSubscription.objects.create(subscription_id="sub_1TeamA", **common)
     Reroute.objects.create(account=account, old_site=account.site, new_site=second_site)
     BackfillCursor.objects.create(account=account, resource=BackfillCursor.Resource.CUSTOMERS)
+    mode = {"stripe_account_id": account.stripe_user_id, "livemode": account.livemode}
+    CatalogueProduct.objects.create(product_id="prod_1TeamA", name="Team A course", **mode)
+    CataloguePrice.objects.create(price_id="price_1TeamA", product_id="prod_1TeamA", **mode)
     return World(
         account=account,
         second_site=second_site,
