@@ -109,7 +109,8 @@ class Ledger:
                     newest[obj["id"]] = (e.created, e.id, obj)
             elif kind == "charge":
                 ch = ledger.charges.setdefault(
-                    obj["id"], _Charge(obj["currency"], obj["customer"], created=obj["created"])
+                    obj["id"],
+                    _Charge(obj["currency"], obj["customer"], created=obj.get("created") or 0),
                 )
                 ch.captured = max(ch.captured, obj["amount_captured"] if obj["captured"] else 0)
                 ch.refunded = max(ch.refunded, obj["amount_refunded"])
@@ -140,7 +141,7 @@ class Ledger:
                         for it in obj["items"]["data"]
                     ],
                     bool(obj.get("pause_collection")),
-                    tuple(it["price"]["product"] for it in obj["items"]["data"]),
+                    tuple(p for it in obj["items"]["data"] if (p := it["price"].get("product"))),
                 )
         for charge_id, amount, lost in disputes.values():
             if lost and charge_id in ledger.charges:
