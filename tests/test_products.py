@@ -393,3 +393,14 @@ def test_change_email_is_delivered_before_the_events_of_its_unit(account, delive
     rows = OutboxEvent.objects.filter(stripe_event_id=moved["id"]).order_by("created_at", "pk")
     assert [r.kind for r in rows][0] == "command"
     assert len({r.created_at for r in rows}) == 1
+
+
+def test_an_email_change_of_a_paying_person_is_no_mrr_move(account, deliver, no_lookup):
+    pro = price("price_pro", "prod_TPro0001", 4900)
+    deliver(load("customer_created"), subscription(1, "active", (pro, 1), created=1_795_849_200))
+    assert [m[1] for m in movements()] == ["new"]
+    moved = load("customer_updated_email")
+    deliver(moved)
+    new_email = OutboxEvent.objects.get(stripe_event_id=moved["id"], kind="command").email
+    assert Subscriber.objects.get(email=new_email).fields["mrr"] == 49
+    assert [m[1] for m in movements()] == ["new"]  # the person moved; their MRR did not

@@ -70,8 +70,12 @@ def movement_rows(
     site: SiteModel,
     account: StripeAccount,
     now: datetime,
+    moved_to: frozenset[str] = frozenset(),
 ) -> list[OutboxEvent]:
-    """One ``$MrrChanged`` row per person of ``site`` whose ``mrr`` moved in ``changes``."""
+    """One ``$MrrChanged`` row per person of ``site`` whose ``mrr`` moved in ``changes``.
+
+    A person who arrives on ``site`` by an email change (``moved_to``, with no fields here
+    before) brings their MRR along with ``change_email``: that is no move."""
     by_email: dict[str, list[Source]] = {}
     for source in sources:
         if source.email:
@@ -79,6 +83,8 @@ def movement_rows(
     rows: list[OutboxEvent] = []
     for change in changes:
         if change.site.pk != site.pk or change.new is None or change.email not in by_email:
+            continue
+        if change.old is None and change.email in moved_to:
             continue
         previous, current = _number(change.old), _number(change.new)
         kind = movement(previous, current, change.had_mrr)

@@ -305,6 +305,7 @@ class UnitOfWork:
                 site=self.site,
                 account=self.account,
                 now=now,
+                moved_to=frozenset(c.new for c in self.ledger.email_changes),
             )
         else:
             rows[:0] = command_rows(self.ledger, self.site, self.account, now, self._fields_only)
