@@ -71,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     # Stripe email lookups: seconds per call, and per task (kept below django-q2's timeout).
     "LOOKUP_TIMEOUT": 5.0,
     "LOOKUP_BUDGET": 30.0,
+    # Look up products and prices the catalogue does not know, and checkout sessions' line
+    # items, at Stripe (in the processing task, within LOOKUP_BUDGET), to name products.
+    "LOOKUP_PRODUCTS": True,
     # Delivery to Bento.
     "BACKEND": "http",
     "API_URL": "https://app.bentonow.com/api/v1",

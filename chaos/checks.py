@@ -29,6 +29,9 @@ class Findings:
     maybe_missing: int = 0
     optional_without_fields: int = 0
     bento_events: int = 0
+    #: ``$MrrChanged`` events seen, and people whose moves do not add up to their MRR.
+    movements: int = 0
+    movement_sums_apart: int = 0
     max_per_minute: int = 0
 
     def failures(self) -> dict[str, int]:
@@ -71,11 +74,16 @@ def check(
     copies: dict[tuple[str, str], int] = defaultdict(int)
     key_values: dict[str, set[tuple[str, int]]] = defaultdict(set)
     key_count: dict[str, int] = defaultdict(int)
+    #: (site, email) → Stripe event id → the $MrrChanged details (resends collapse).
+    movements: dict[tuple[int, str], dict[str, dict]] = defaultdict(dict)
     for request in bento.accepted("batch/events"):
         site = site_of_uuid[request.site_uuid]
         for item in request.body["events"]:
             details = item.get("details") or {}
             event_id = details.get("stripe_event_id", "")
+            if item["type"] == "$MrrChanged":
+                movements[(site, item["email"])][event_id] = details
+                continue
             seen[event_id].add((site, item["type"]))
             copies[(event_id, item["type"])] += 1
             value, unique = details.get("value"), details.get("unique")
@@ -123,6 +131,7 @@ def check(
         got_value = totals.get(obj, (want_value[0], 0))
         if got_value != want_value:
             f.wrong_values.append(f"{obj}: Bento counts {got_value}, the model {want_value}")
+    check_movements(f, expected, movements)
     # --- fields --------------------------------------------------------------------------
     for site, people in expected.fields.items():
         state = bento.bento(site_uuids[site]).subscribers
@@ -165,6 +174,41 @@ def check(
     for row in rows.get("records", []):
         f.rows.append(f"Stripe event {row[0]} left {row[1]}: {row[2][:200]}")
     return f
+
+
+def _kind(previous: Decimal, now: Decimal) -> set[str]:
+    if previous == 0:
+        return {"new", "reactivation"}
+    if now == 0:
+        return {"churn"}
+    return {"expansion"} if now > previous else {"contraction"}
+
+
+def check_movements(
+    f: Findings, expected: Expected, movements: dict[tuple[int, str], dict[str, dict]]
+) -> None:
+    """Each ``$MrrChanged`` goes with an event of the workload that reached Bento (never
+    an ignored one), under ``<its id>:mrr``, names a real move and the right kind of it;
+    per person, the moves add up to the MRR Bento ends with (a diagnostic only: a
+    re-route or a lookup can set fields without a move)."""
+    for (site, email), by_event in movements.items():
+        total = Decimal(0)
+        for event_id, details in by_event.items():
+            f.movements += 1
+            if event_id in expected.never:
+                f.forwarded_ignored.append(f"{event_id}: $MrrChanged of an ignored event")
+            elif event_id not in expected.events:
+                f.wrong_events.append(f"{event_id}: $MrrChanged of no workload event")
+            if (details.get("unique") or {}).get("key") != f"{event_id}:mrr":
+                f.wrong_events.append(f"{event_id}: $MrrChanged under {details.get('unique')}")
+            previous = Decimal(str(details.get("previous_mrr")))
+            now = Decimal(str(details.get("mrr")))
+            if previous == now or details.get("movement") not in _kind(previous, now):
+                f.wrong_events.append(f"{event_id}: $MrrChanged {details}")
+            total += now - previous
+        want = expected.fields.get(site, {}).get(email, {}).get("mrr")
+        if want is not None and total != want:
+            f.movement_sums_apart += 1
 
 
 def describe(

@@ -12,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 
@@ -44,6 +45,13 @@ def major(minor: Fraction | int, currency: str) -> Decimal:
     return Decimal(sign * whole).scaleb(-exponent)
 
 
+def iso(created: int) -> str:
+    """UTC ISO time of a UNIX time, "" for none (``last_purchase_at``)."""
+    if not created:
+        return ""
+    return datetime.fromtimestamp(created, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @dataclass
 class _Sub:
     id: str
@@ -53,6 +61,8 @@ class _Sub:
     currency: str
     items: list[tuple[str, int, str, int]]  # (nickname, unit amount, interval, quantity)
     paused_collection: bool
+    #: Product ids of its items (the stand-in knows no product: fields name them by id).
+    products: tuple[str, ...] = ()
 
     def mrr(self) -> Fraction:
         if self.status not in PAYING or self.paused_collection:
@@ -70,6 +80,7 @@ class _Charge:
     captured: int = 0
     refunded: int = 0
     lost: int = 0
+    created: int = 0
 
 
 @dataclass
@@ -97,7 +108,10 @@ class Ledger:
                 if seen is None or (e.created, e.id) > seen[:2]:
                     newest[obj["id"]] = (e.created, e.id, obj)
             elif kind == "charge":
-                ch = ledger.charges.setdefault(obj["id"], _Charge(obj["currency"], obj["customer"]))
+                ch = ledger.charges.setdefault(
+                    obj["id"],
+                    _Charge(obj["currency"], obj["customer"], created=obj.get("created") or 0),
+                )
                 ch.captured = max(ch.captured, obj["amount_captured"] if obj["captured"] else 0)
                 ch.refunded = max(ch.refunded, obj["amount_refunded"])
             elif kind == "dispute":
@@ -127,6 +141,7 @@ class Ledger:
                         for it in obj["items"]["data"]
                     ],
                     bool(obj.get("pause_collection")),
+                    tuple(p for it in obj["items"]["data"] if (p := it["price"].get("product"))),
                 )
         for charge_id, amount, lost in disputes.values():
             if lost and charge_id in ledger.charges:
@@ -189,6 +204,9 @@ def person_fields(ledgers: list[Ledger], email: str) -> dict:
         "plan": ", ".join(item[0] for item in main.items) if main else "",
         "subscription_status": main.status if main else "",
         "stripe_customer_id": newest["id"],
+        "products": ", ".join(sorted({p for s in current for p in s.products})),
+        "purchases": sum(1 for ch in charges if ch.captured > 0),
+        "last_purchase_at": iso(max((ch.created for ch in charges if ch.captured > 0), default=0)),
     }
     for ccy, amount in net.items():
         if ccy != main_ccy:
@@ -270,7 +288,7 @@ def expect(events: list[Event], before_reroute: set[str], before_disconnect: set
             if charge_id in full.charges and charge_id not in ledger.charges:
                 ch = full.charges[charge_id]
                 ledger.charges[charge_id] = _Charge(
-                    ch.currency, ch.customer, ch.captured, ch.refunded
+                    ch.currency, ch.customer, ch.captured, ch.refunded, created=ch.created
                 )
                 if e.obj["status"] == "lost":
                     ledger.charges[charge_id].lost += e.obj["amount"]

@@ -342,6 +342,8 @@ class Run:
             "bento_resends_same_key": found.resends,
             "value_resends_same_unique_key": found.resent_value_keys,
             "maybe_events_not_forwarded": found.maybe_missing,
+            "mrr_changed_events": found.movements,
+            "people_whose_mrr_moves_do_not_add_up": found.movement_sums_apart,
             "max_requests_per_minute_per_site": found.max_per_minute,
             "faults": dict(self.faults),
             "fault_log": self.fault_log,

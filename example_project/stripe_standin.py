@@ -23,7 +23,16 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 #: Stripe lists the backfill and reconciliation page through; the demo account's are empty.
 HISTORY_LISTS = frozenset(
     f"/v1/{name}"
-    for name in ("customers", "charges", "disputes", "subscriptions", "invoices", "events")
+    for name in (
+        "products",
+        "prices",
+        "customers",
+        "charges",
+        "disputes",
+        "subscriptions",
+        "invoices",
+        "events",
+    )
 )
 
 

@@ -9,6 +9,9 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+#: Objects retrieved by id: ``GET /v1/<kind>/<id>``.
+STAND_IN_OBJECTS = ("customers", "charges", "coupons", "products", "prices")
+
 
 class StripeStandIn:
     """Objects served per connected account, and every request received."""
@@ -24,6 +27,21 @@ class StripeStandIn:
 
     def add(self, account: str, obj: dict) -> None:
         self.objects[(account, obj["id"])] = obj
+
+    def expanded(
+        self, account: str, obj: dict, path: str, expand: list[str], prefix: str = ""
+    ) -> dict:
+        """``obj`` with the id at ``path`` (dotted) replaced by its object, as Stripe's
+        ``expand[]`` does, when ``prefix + path`` is asked for and the object is known."""
+        if prefix + path not in expand:
+            return obj
+        head, _, rest = path.partition(".")
+        value = obj.get(head)
+        if rest and isinstance(value, dict):
+            return {**obj, head: self.expanded(account, value, rest, [rest])}
+        if isinstance(value, str) and (account, value) in self.objects:
+            return {**obj, head: self.objects[(account, value)]}
+        return obj
 
 
 def _handler(stand_in: StripeStandIn):
@@ -87,14 +105,24 @@ def _handler(stand_in: StripeStandIn):
                 )
             if stand_in.refusing:
                 return self._send(503, {"error": {"type": "api_error", "message": "Refusing"}})
-            parts = self.path.split("?")[0].strip("/").split("/")
-            if (
-                len(parts) != 3
-                or parts[0] != "v1"
-                or parts[1] not in ("customers", "charges", "coupons")
-            ):
+            path, _, query = self.path.partition("?")
+            parts = path.strip("/").split("/")
+            expand = [v for k, v in parse_qsl(query) if k.startswith("expand")]
+            if parts[:3] == ["v1", "checkout", "sessions"] and parts[4:] == ["line_items"]:
+                # A checkout session's line items: stored as a list under "<id>/line_items".
+                items = stand_in.objects.get((account, f"{parts[3]}/line_items"))
+                if items is None:
+                    return self._send(404, {"error": {"type": "invalid_request_error"}})
+                data = [
+                    stand_in.expanded(account, item, "price.product", expand, "data.")
+                    for item in items["data"]
+                ]
+                return self._send(200, {"object": "list", "data": data, "has_more": False})
+            if len(parts) != 3 or parts[0] != "v1" or parts[1] not in STAND_IN_OBJECTS:
                 return self._send(404, {"error": {"type": "invalid_request_error"}})
             obj = stand_in.objects.get((account, parts[2]))
+            if obj is not None:
+                obj = stand_in.expanded(account, obj, "product", expand)
             if obj is None:
                 return self._send(
                     404,

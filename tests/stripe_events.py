@@ -76,7 +76,9 @@ def sync_q():
 @pytest.fixture
 def no_lookup():
     """No Stripe API email lookups (events with unknown emails stay held)."""
-    with override_settings(BENTO_STRIPE={**settings.BENTO_STRIPE, "LOOKUP_EMAILS": False}):
+    with override_settings(
+        BENTO_STRIPE={**settings.BENTO_STRIPE, "LOOKUP_EMAILS": False, "LOOKUP_PRODUCTS": False}
+    ):
         yield
 
 

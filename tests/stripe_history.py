@@ -26,6 +26,8 @@ STATUSES = (
     "unpaid",
     "paused",
 )
+#: Products of the catalogue (``prod_0`` .. ``prod_12``), each named ``Course <n>``.
+PRODUCTS = 13
 COUPONS = {
     "co_pct25": {"id": "co_pct25", "object": "coupon", "percent_off": 25.0, "amount_off": None},
     "co_pct12_5": {"id": "co_pct12_5", "object": "coupon", "percent_off": 12.5, "amount_off": None},
@@ -214,11 +216,39 @@ class History:
             "livemode": False,
         }
 
+    def product(self, n: int) -> dict:
+        """Product ``n`` of the catalogue (its prices have no nickname one time in four)."""
+        return {
+            "id": f"prod_{n}",
+            "object": "product",
+            "name": f"Course {n}",
+            "active": True,
+            "created": self.start + n,
+            "livemode": False,
+        }
+
+    def prices(self) -> dict[str, dict]:
+        """Every price the subscriptions use, by id (product named by id, as Stripe lists it)."""
+        cached = self.__dict__.get("_prices")
+        if cached is not None:
+            return cached
+        found: dict[str, dict] = {}
+        self.__dict__["_prices"] = found
+        for k in range(self.customers):
+            if self.has_subscription(k):
+                for item in self.subscription(k)["items"]["data"]:
+                    found.setdefault(item["price"]["id"], {**item["price"], "created": self.start})
+        return found
+
     # --- what Stripe's lists hold (newest first, as Stripe lists them) ----------------
 
     def listing(self, resource: str) -> list[str]:
         """The ids of a list, newest first (the objects are made when served)."""
-        if resource == "customers":
+        if resource == "products":
+            ids = [f"prod_{n}" for n in range(PRODUCTS)]
+        elif resource == "prices":
+            ids = sorted(self.prices())
+        elif resource == "customers":
             ids = [f"cus_{i:07d}" for i in range(self.customers)]
         elif resource == "charges":
             ids = [f"ch_{j:08d}" for j in range(self.charges)]
@@ -236,6 +266,10 @@ class History:
         prefix, number = object_id.split("_", 1)
         if prefix == "co":
             return dict(COUPONS[object_id])
+        if prefix == "prod":
+            return self.product(int(number))
+        if prefix == "price":
+            return self.prices()[object_id]
         n = int(number)
         if prefix == "cus":
             return self.customer(n)
@@ -253,6 +287,9 @@ class History:
 
     def events(self) -> Iterator[dict]:
         """Every webhook event of the history (in no particular order; each has its time)."""
+        for n in range(PRODUCTS):
+            product = self.product(n)
+            yield self._event("product.created", product, product["created"], 0)
         for i in range(self.customers):
             customer = self.customer(i)
             yield self._event("customer.created", customer, customer["created"], 0)

@@ -23,7 +23,7 @@ import pytest
 
 from .stripe_history import COUPONS, History
 
-LISTS = ("customers", "charges", "disputes", "subscriptions", "invoices")
+LISTS = ("products", "prices", "customers", "charges", "disputes", "subscriptions", "invoices")
 
 
 @dataclass

@@ -39,7 +39,15 @@ def test_an_owner_starts_it_and_the_task_is_queued_after_commit(
     backfill = response.json()["backfill"]
     assert backfill["state"] == "pending" and backfill["percent"] == 0
     resources = [r["resource"] for r in backfill["resources"]]
-    assert resources == ["customers", "charges", "disputes", "subscriptions", "invoices"]
+    assert resources == [
+        "products",
+        "prices",
+        "customers",
+        "charges",
+        "disputes",
+        "subscriptions",
+        "invoices",
+    ]
     since = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
     cursors = BackfillCursor.objects.filter(account=account).exclude(resource="events")
     assert {c.since for c in cursors} == {since} and {c.run for c in cursors} == {1}

@@ -30,6 +30,8 @@ def test_the_manifest_asks_for_oauth_public_and_the_redirect_uris():
     assert names[0] == "event_read" and len(names) == len(set(names))
     assert {"charge_read", "dispute_read", "customer_read", "subscription_read"} <= set(names)
     assert {"invoice_read", "checkout_session_read", "coupon_read"} <= set(names)
+    # Naming products: product and price events and lookups, checkout sessions' line items.
+    assert {"product_read", "plan_read"} <= set(names)
     assert all(p["purpose"].strip() for p in data["permissions"])
     assert not any(name.endswith("_write") for name in names)
 

@@ -67,6 +67,8 @@ def test_connecting_backfills_fields_equal_to_the_webhooks_ledger(
     progress = backfill.state(account)
     assert progress.done and progress.percent == 100
     assert [r.resource for r in progress.resources] == [
+        "products",
+        "prices",
         "customers",
         "charges",
         "disputes",
@@ -169,9 +171,10 @@ def test_a_worker_killed_mid_page_resumes_at_the_last_committed_page(
     calls = {"n": 0}
 
     def dies_on_the_fourth_page(self, snapshots):
-        calls["n"] += 1
+        snapshots = list(snapshots)
+        calls["n"] += bool(snapshots) and snapshots[0][0] == "charge"
         applied = real(self, snapshots)
-        if calls["n"] == 4:
+        if calls["n"] == 3:  # the third charges page
             raise KeyboardInterrupt("worker killed")  # after the ledger moved, before commit
         return applied
 
@@ -199,7 +202,7 @@ def test_running_it_again_changes_nothing(pipeline, site, stripe_lists, server, 
 
     commit(backfill.start, account)  # sync: runs at once
     assert backfill.state(account).done
-    assert BackfillCursor.objects.filter(account=account, run=2).count() == 5
+    assert BackfillCursor.objects.filter(account=account, run=2).count() == 7
     assert fields(site) == before
     assert OutboxEvent.objects.count() == rows
 
@@ -268,6 +271,8 @@ def test_disconnect_stops_the_backfill(pipeline, site, stripe_lists, settings, c
     assert backfill.run(account, on_step=disconnect_mid_way) == "stopped"
     states = {c.resource: c.state for c in BackfillCursor.objects.filter(account=account)}
     assert states == {
+        "products": State.DONE,
+        "prices": State.DONE,
         "customers": State.DONE,
         "charges": State.STOPPED,
         "disputes": State.STOPPED,
@@ -333,7 +338,7 @@ def test_full_size_account_equals_the_webhooks_ledger(
     assert {r.endpoint for r in server.requests} == {"batch/subscribers"}
 
 
-def test_a_fields_only_unit_writes_no_command_for_an_email_change():
+def test_a_fields_only_unit_sends_change_email_before_the_fields():
     from .factories import StripeAccountFactory
 
     account = StripeAccountFactory()
@@ -343,8 +348,19 @@ def test_a_fields_only_unit_writes_no_command_for_an_email_change():
     moved = {**customer, "email": "new@example.com"}
     with UnitOfWork(account, fields_only="t:1") as uow:
         uow.apply_snapshots([("customer", moved, (20, "api"))])
-    kinds = list(OutboxEvent.objects.values_list("kind", "email"))
-    assert kinds == [(OutboxEvent.Kind.SUBSCRIBER, "new@example.com")]
+    rows = list(OutboxEvent.objects.order_by("pk"))
+    kinds = [(r.kind, r.email) for r in rows]
+    # The email change a backfill finds moves the person in Bento before their fields.
+    assert kinds == [
+        (OutboxEvent.Kind.COMMAND, "new@example.com"),
+        (OutboxEvent.Kind.SUBSCRIBER, "new@example.com"),
+    ]
+    assert rows[0].payload == {
+        "command": "change_email",
+        "email": "old@example.com",
+        "query": "new@example.com",
+    }
+    assert rows[0].dedupe_key == "t:1:change_email:cus_1"
     assert [c.email for c in uow.changes.field_changes] == ["new@example.com", "old@example.com"]
 
 
@@ -357,7 +373,8 @@ def test_a_charges_page_takes_a_fixed_number_of_queries(
     backfill.start(account, enqueue=False)
     from bento_stripe.backfill import engine
 
-    engine.step(engine.first_open(account))  # the customers
+    while engine.first_open(account).resource != "charges":  # the catalogue, the customers
+        engine.step(engine.first_open(account))
     cursor = engine.first_open(account)
     assert cursor.resource == "charges"
     # A hundred charges: the same few statements per table, whatever the page holds.
@@ -369,11 +386,11 @@ def test_a_charges_page_takes_a_fixed_number_of_queries(
 def test_reconnecting_starts_a_new_backfill(pipeline, site, stripe_lists, commit):
     stripe_lists(small())
     account = connect(site, commit)
-    assert BackfillCursor.objects.filter(account=account, run=1, state=State.DONE).count() == 5
+    assert BackfillCursor.objects.filter(account=account, run=1, state=State.DONE).count() == 7
     commit(services.disconnect, account)
     again = connect(site, commit)
     assert again.pk == account.pk
-    assert BackfillCursor.objects.filter(account=account, run=2, state=State.DONE).count() == 5
+    assert BackfillCursor.objects.filter(account=account, run=2, state=State.DONE).count() == 7
 
 
 def test_the_demo_stripe_stand_in_lets_a_backfill_finish(stripe_settings, stripe_server):
@@ -387,3 +404,48 @@ def test_the_demo_stripe_stand_in_lets_a_backfill_finish(stripe_settings, stripe
     assert backfill_services.run(account) == "done"
     state = backfill_services.state(account)
     assert state.state == "done" and state.objects_done == 0
+
+
+def test_a_backfill_names_plans_without_nicknames_by_their_product(
+    pipeline, site, server, stripe_lists, commit
+):
+    """Stripe's subscription list cannot expand ``data.items.data.price.product`` (one
+    level too deep): the catalogue, read first, names them."""
+    history = small()
+    stripe_lists(history)
+    connect(site, commit)
+    server.wait_idle()
+    people = fields(site)
+    unnamed = [
+        k
+        for k in range(history.customers)
+        if k % 4 == 0 and history.subscription(k)["status"] in ("active", "past_due", "trialing")
+    ]
+    assert unnamed
+    for k in unnamed:
+        got = people[history.email(k)]
+        assert f"Course {k % 13}" in got["plan"].split(", ")
+        assert "price_" not in got["plan"] and "prod_" not in got["products"]
+
+
+def test_a_backfill_that_finds_an_email_changed_moves_the_person_first(
+    pipeline, site, server, stripe_lists, commit
+):
+    """Like a webhook: ``change_email`` for the person, then their fields on the new email."""
+    history = small()
+    lists = stripe_lists(history)
+    account = connect(site, commit)
+    server.wait_idle()
+    old = history.customer(2)
+    assert old["email"] in fields(site)
+    lists.changed[old["id"]] = {**old, "email": "moved@example.com"}
+    commit(backfill.start, account)
+    server.wait_idle()
+    bento = server.bento(site.bento_site_uuid)
+    assert {"command": "change_email", "email": old["email"], "query": "moved@example.com"} in (
+        bento.commands
+    )
+    assert "moved@example.com" in bento.subscribers
+    moves = OutboxEvent.objects.filter(kind="command", email="moved@example.com")
+    fields_row = OutboxEvent.objects.filter(kind="subscriber", email="moved@example.com").last()
+    assert moves.count() == 1 and moves.get().pk < fields_row.pk

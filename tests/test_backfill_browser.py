@@ -50,7 +50,7 @@ def test_connect_and_watch_the_backfill_reach_done(
 
     # The connection queued its backfill (no worker runs here): the page shows it waiting.
     account = StripeAccount.objects.get()
-    assert BackfillCursor.objects.filter(account=account).count() == 5
+    assert BackfillCursor.objects.filter(account=account).count() == 7
     assert page.get_attribute("#backfill", "data-state") == "pending"
     assert page.get_attribute("#backfill-bar", "style") == "width: 0%"
     assert "No money in the ledger yet." in page.content()

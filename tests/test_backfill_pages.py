@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 def account():
     account = StripeAccountFactory()
     now = timezone.now()
-    for n, resource in enumerate(["customers", "charges", "disputes", "subscriptions", "invoices"]):
+    for n, resource in enumerate(
+        ["products", "prices", "customers", "charges", "disputes", "subscriptions", "invoices"]
+    ):
         BackfillCursor.objects.create(
             account=account,
             resource=resource,
@@ -87,8 +89,8 @@ def test_progress_json_needs_login_and_membership(client, account, django_assert
     client.force_login(member(account))
     with django_assert_max_num_queries(7):
         data = client.get(state).json()
-    assert data["state"] == "failed" and data["percent"] == 40 and data["objects_done"] == 600
-    assert [r["resource"] for r in data["resources"]][:3] == ["customers", "charges", "disputes"]
+    assert data["state"] == "failed" and data["percent"] == 28 and data["objects_done"] == 600
+    assert [r["resource"] for r in data["resources"]][:3] == ["products", "prices", "customers"]
     assert data["resources"][2]["last_error"] == "Stripe answered 500: Oops"
     assert client.post(state).status_code == 405
 
@@ -97,7 +99,7 @@ def test_review_page_shows_progress_chart_and_people(client, account):
     review, state = urls(account)
     client.force_login(member(account))
     page = client.get(review).content.decode()
-    assert 'id="backfill-bar" style="width: 40%"' in page
+    assert 'id="backfill-bar" style="width: 28%"' in page
     assert f'data-url="{state}"' in page
     assert "Stripe answered 500: Oops" in page
     assert 'id="money-chart"' in page and page.count('class="captured"') == 2

@@ -138,6 +138,9 @@ def test_fields_follow_readme_rules_whatever_the_order():
             # 4999 - 1500 + 2000 - 2000 lost
             "lifetime_value_usd": Decimal("34.99"),
             "mrr_usd": Decimal("8.33"),  # 10000 / 12 = 833.33 cents, half-up once
+            "products": "",  # its prices name no product
+            "purchases": 3,  # ch_1, ch_2 (refunded and disputed ones count), ch_3
+            "last_purchase_at": "",  # the charges carry no created time
         }
         assert want.values == {
             "ch_1": ("USD", 3499),

@@ -139,6 +139,9 @@ def test_person_fields_currencies_and_plan():
         "plan": "Pro, Seats",
         "subscription_status": "active",
         "stripe_customer_id": "cus_new",
+        "products": "",  # its items name no product
+        "purchases": 3,
+        "last_purchase_at": "1970-01-01T00:00:12Z",
     }
 
 

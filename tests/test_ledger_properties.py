@@ -27,7 +27,7 @@ def price(draw, currency):
     return {
         "id": f"price_{draw(st.integers(1, 6))}",
         "nickname": draw(st.sampled_from([None, "Basic", "Pro", "Team"])),
-        "product": "prod_1",
+        "product": draw(st.sampled_from(["prod_1", "prod_2"])),
         "unit_amount": amount,
         "unit_amount_decimal": str(amount),
         "currency": currency,
@@ -167,6 +167,14 @@ def streams(draw):
             }
             kind = "created" if step == 0 else ("deleted" if status == "canceled" else "updated")
             events.append((f"customer.subscription.{kind}", obj))
+    # The catalogue: products named, renamed, deleted (a deleted one keeps its last name).
+    for n in (1, 2):
+        for step in range(draw(st.integers(0, 3))):
+            name = draw(st.sampled_from(["Course", "Kit", "Masterclass", "Book"]))
+            kind = "created" if step == 0 else draw(st.sampled_from(["updated", "deleted"]))
+            events.append(
+                (f"product.{kind}", {"id": f"prod_{n}", "object": "product", "name": name})
+            )
     draw(st.randoms()).shuffle(events)  # the stream's own order, before timestamps
     return envelopes(events, clock)
 
@@ -226,7 +234,29 @@ def final_state(site):
     return fields, dict(sums), keys, held
 
 
-@override_settings(BENTO_STRIPE={**django_settings.BENTO_STRIPE, "LOOKUP_EMAILS": False})
+def movement_sums(site) -> dict[str, Decimal]:
+    """Per person, what their ``$MrrChanged`` events add up to (``mrr - previous_mrr``)."""
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for row in OutboxEvent.objects.filter(site=site, event_type="$MrrChanged"):
+        details = row.payload["details"]
+        sums[row.email] += Decimal(str(details["mrr"])) - Decimal(str(details["previous_mrr"]))
+    return dict(sums)
+
+
+def assert_movements_add_up(site, fields) -> None:
+    """Movements are never lost nor doubled: they add up to each person's final ``mrr``."""
+    sums = movement_sums(site)
+    for email, person in fields.items():
+        assert sums.get(email, Decimal(0)) == Decimal(str(person["mrr"])), email
+
+
+@override_settings(
+    BENTO_STRIPE={
+        **django_settings.BENTO_STRIPE,
+        "LOOKUP_EMAILS": False,
+        "LOOKUP_PRODUCTS": False,
+    }
+)
 class StreamProperties(TestCase):
     """The ordered stream against every permutation with duplicates."""
 
@@ -242,6 +272,7 @@ class StreamProperties(TestCase):
         expected_fields, expected_sums, keys, held = final_state(ordered_account.site)
         assert held == 0
         assert len(keys) == len(set(keys))  # a value key is announced at most once
+        assert_movements_add_up(ordered_account.site, expected_fields)
 
         shuffled = data.draw(st.permutations(stream))
         repeats = data.draw(st.lists(st.sampled_from(stream), max_size=len(stream)))
@@ -260,8 +291,9 @@ class StreamProperties(TestCase):
         fields, sums, keys, held = final_state(other.site)
         assert held == 0
         assert len(keys) == len(set(keys))
-        assert fields == expected_fields
+        assert fields == expected_fields  # products, purchases, last_purchase_at too
         assert sums == expected_sums
+        assert_movements_add_up(other.site, fields)
         for person in fields.values():  # coupons never take MRR below zero, in any currency
             assert all(v >= 0 for k, v in person.items() if k.startswith("mrr"))
         # The value events add up, per currency, to the people's lifetime values.
@@ -345,7 +377,13 @@ def coupon_streams(draw):
     return envelopes(events, clock)
 
 
-@override_settings(BENTO_STRIPE={**django_settings.BENTO_STRIPE, "LOOKUP_EMAILS": False})
+@override_settings(
+    BENTO_STRIPE={
+        **django_settings.BENTO_STRIPE,
+        "LOOKUP_EMAILS": False,
+        "LOOKUP_PRODUCTS": False,
+    }
+)
 class CouponProperties(TestCase):
     """Coupons, paused collection and per-currency MRR follow the newest events, in any order."""
 

@@ -87,8 +87,20 @@ def test_a_customers_life_gives_exact_events_and_fields(account, deliver, no_loo
         "evt_1TChargeSuccJpy01:$ChargeSucceeded": {"currency": "JPY", "amount": 5000},
         "evt_1TChargeSuccLegacy:$ChargeSucceeded": {"currency": "USD", "amount": 2500},
     }
+    movements = [
+        (
+            r.payload["details"]["movement"],
+            r.payload["details"]["previous_mrr"],
+            r.payload["details"]["mrr"],
+        )
+        for r in rows.filter(event_type="$MrrChanged").order_by("pk")
+    ]
+    # Pro at 49.00 a month, then the yearly price (980.00 a year = 81.67 a month).
+    assert movements == [("new", 0, 49), ("expansion", 49, 81.67)]
     keys = sorted(
-        r.payload["details"]["unique"]["key"] for r in rows if r.payload["details"].get("unique")
+        r.payload["details"]["unique"]["key"]
+        for r in rows.exclude(event_type="$MrrChanged")
+        if r.payload["details"].get("unique")
     )
     assert keys == [
         "ch_1TJaneLegacy1",
@@ -123,6 +135,9 @@ def test_a_customers_life_gives_exact_events_and_fields(account, deliver, no_loo
         "plan": "Pro yearly",
         "subscription_status": "active",
         "stripe_customer_id": "cus_TJane0001",
+        "products": "prod_TPro0001",  # no product event and no lookup: named by its id
+        "purchases": 3,
+        "last_purchase_at": "2026-11-28T08:01:00Z",
     }
     assert sub["fields"] == fields_of()
 
@@ -334,7 +349,7 @@ def test_every_required_type_gives_its_bento_event(account, deliver, no_lookup, 
     event = load(name)
     event.update(id=f"evt_1TEvery{stripe_type.replace('.', '_')}", type=stripe_type)
     deliver(event)
-    row = OutboxEvent.objects.get(stripe_event_id=event["id"])
+    row = OutboxEvent.objects.exclude(event_type="$MrrChanged").get(stripe_event_id=event["id"])
     assert row.event_type == bento_type(stripe_type)
     assert row.email == "jane@example.com" and row.status in READY
     assert row.payload["details"]["stripe_event_id"] == event["id"]

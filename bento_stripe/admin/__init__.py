@@ -4,6 +4,7 @@ from . import (  # noqa: F401  (registers the ModelAdmins)
     accounts,
     api_tokens,
     backfill,
+    catalogue,
     delivery,
     events,
     privacy,

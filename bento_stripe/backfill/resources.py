@@ -20,20 +20,32 @@ class Resource:
     name: str
     kind: str
     extra: tuple[tuple[str, Any], ...] = ()
+    #: Whether ``--since`` narrows it (the catalogue is read whole: old products still
+    #: name today's subscriptions).
+    dated: bool = True
 
     def params(self, starting_after: str, since: int) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": PAGE_SIZE, **dict(self.extra)}
         if starting_after:
             params["starting_after"] = starting_after
-        if since:
+        if since and self.dated:
             params["created"] = {"gte": since}
         return params
 
 
-#: Customers first, so the objects after them find their people's emails.
+#: Products and prices, archived ones too (``active`` unset lists both), each applied to
+#: the connection's catalogue (``bento_stripe.processing.products``).
+CATALOGUE = (
+    Resource(R.PRODUCTS, "product", dated=False),
+    Resource(R.PRICES, "price", dated=False),
+)
+#: The catalogue first, so subscriptions find their products' names (Stripe's list cannot
+#: expand ``data.items.data.price.product``: one level too deep); then customers, so the
+#: objects after them find their people's emails.
 RESOURCES: dict[str, Resource] = {
     r.name: r
     for r in (
+        *CATALOGUE,
         Resource(R.CUSTOMERS, "customer"),
         # amount_captured and amount_refunded are on the charge: refunds need no call.
         Resource(R.CHARGES, "charge"),

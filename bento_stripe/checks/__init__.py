@@ -2,10 +2,11 @@
 
 Every message names the exact setting to fix. The ids: E001-E008 and W002-W004 the core
 settings, E009-E012, W005 and W006 Stripe App installs, E020-E025 the swapped models and the
-team policy, E026 the backfill, E027 the apps the API needs, E028 an unknown key, E030-E034
+team policy, E026 the backfill, E035 the product catalogue, E027 the apps the API needs, E028 an unknown key, E030-E034
 and W010 the queues and the delivery loop, E040-E042 and W020 retention, health and metrics.
 """
 
+from .catalogue import check_product_lookups
 from .delivery import check_delivery_loop, check_queues
 from .models import API_APPS, check_api_apps, check_swapped_models, check_team_policy
 from .operations import check_operations_settings
@@ -31,6 +32,7 @@ __all__ = [
     "check_encryption_keys",
     "check_operations_settings",
     "check_processing_settings",
+    "check_product_lookups",
     "check_queues",
     "check_stripe_app_settings",
     "check_stripe_settings",

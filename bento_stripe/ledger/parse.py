@@ -217,6 +217,10 @@ def item_data(item: dict) -> dict:
     return {
         "price_id": text(price, "id"),
         "label": label,
+        # The catalogue names the product at field time (``subscription_from_data``).
+        "nickname": text(price, "nickname"),
+        "product": object_id(product),
+        "product_name": text(product, "name") if isinstance(product, dict) else "",
         "currency": text(price, "currency").lower(),
         "unit_amount": None if amount is None else str(amount),
         "quantity": quantity if quantity is not None else 1,
@@ -279,13 +283,17 @@ def subscription_from_data(
     currency: str,
     data: dict,
     customer: dict | None = None,
+    names: dict[str, str] | None = None,
 ) -> Subscription:
     """A :class:`Subscription` from what :func:`subscription_data` stored.
 
     ``customer`` is its customer's stored data: discount ids resolve through the discounts
     seen for that customer, and a subscription without a discount of its own takes the
-    customer-wide one (``customer.discount``).
+    customer-wide one (``customer.discount``). ``names`` maps product ids to their names in
+    the connection's catalogue: an item's label is its price's nickname, else its product's
+    name, else what the object itself said (a legacy plan's name, else the price id).
     """
+    names = names or {}
     customer = customer or {}
     known = customer.get("known_discounts") or {}
     own = data.get("discounts") or []
@@ -297,7 +305,9 @@ def subscription_from_data(
     items = tuple(
         Item(
             price_id=i["price_id"],
-            label=i["label"],
+            label=i.get("nickname") or names.get(i.get("product") or "") or i["label"],
+            product_id=i.get("product") or "",
+            product_name=names.get(i.get("product") or "") or i.get("product_name") or "",
             unit_amount=_decimal(i["unit_amount"]),
             quantity=i["quantity"],
             interval=i["interval"],

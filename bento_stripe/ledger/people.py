@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import (
+    CatalogueProduct,
     LedgerCharge,
     LedgerCustomer,
     LedgerDispute,
@@ -34,6 +35,8 @@ class FieldChange:
     email: str
     old: dict | None
     new: dict | None
+    #: Whether the person's ``mrr`` had been above 0 on the site before this change.
+    had_mrr: bool = False
 
 
 def routed_accounts(site: SiteModel | int) -> list[tuple[str, bool]]:
@@ -73,6 +76,7 @@ def load_people(
     subscriptions: dict[str, list[Subscription]] = defaultdict(list)
     #: Each customer's stored data (its coupon, the discounts seen), by account and id.
     customer_data: dict[tuple[str, bool, str], dict] = {}
+    subscription_rows: list[LedgerSubscription] = []
     for chunk in _chunks(wanted):
         where = accounts_q(accounts) & Q(email__in=chunk)
         for cu in LedgerCustomer.objects.filter(where):
@@ -101,17 +105,20 @@ def load_people(
                     lost=lost.get((c.stripe_account_id, c.livemode, c.charge_id), 0),
                 )
             )
-        for s in LedgerSubscription.objects.filter(where):
-            subscriptions[s.email].append(
-                subscription_from_data(
-                    s.subscription_id,
-                    s.status,
-                    s.created,
-                    s.currency,
-                    s.data,
-                    customer_data.get((s.stripe_account_id, s.livemode, s.customer_id)),
-                )
+        subscription_rows.extend(LedgerSubscription.objects.filter(where))
+    names = product_names(subscription_rows, accounts)
+    for s in subscription_rows:
+        subscriptions[s.email].append(
+            subscription_from_data(
+                s.subscription_id,
+                s.status,
+                s.created,
+                s.currency,
+                s.data,
+                customer_data.get((s.stripe_account_id, s.livemode, s.customer_id)),
+                names.get((s.stripe_account_id, s.livemode), {}),
             )
+        )
     for email in wanted:
         people[email] = Person(
             customers=tuple(customers[email]),
@@ -119,6 +126,31 @@ def load_people(
             subscriptions=tuple(subscriptions[email]),
         )
     return people
+
+
+def product_names(
+    rows: list[LedgerSubscription], accounts: list[tuple[str, bool]]
+) -> dict[tuple[str, bool], dict[str, str]]:
+    """The catalogue's names of the products ``rows`` name, per (account, mode): one query
+    (per 500 products), none when no row names a product."""
+    wanted = sorted(
+        {
+            item["product"]
+            for row in rows
+            for item in (row.data.get("items") or [])
+            if isinstance(item, dict) and item.get("product")
+        }
+    )
+    names: dict[tuple[str, bool], dict[str, str]] = defaultdict(dict)
+    for chunk in _chunks(wanted):
+        found = CatalogueProduct.objects.filter(accounts_q(accounts), product_id__in=chunk).exclude(
+            name=""
+        )
+        for account_id, livemode, product_id, name in found.values_list(
+            "stripe_account_id", "livemode", "product_id", "name"
+        ):
+            names[(account_id, livemode)][product_id] = name
+    return names
 
 
 def has_rows(person: Person) -> bool:
@@ -167,20 +199,28 @@ def refresh_people(
             continue
         fields = person_fields(person)
         now_fields[email] = fields
+        had = bool(row and row.had_mrr)
+        paying = _paying(fields)
         if row is None:
-            created.append(Subscriber(site=site, email=email, fields=fields))
-        elif row.fields != fields:
-            row.fields, row.updated_at = fields, now
+            created.append(Subscriber(site=site, email=email, fields=fields, had_mrr=paying))
+        elif row.fields != fields or (paying and not had):
+            row.fields, row.updated_at, row.had_mrr = fields, now, had or paying
             updated.append(row)
         if old != fields:
-            changes.append(FieldChange(site, email, old, fields))
+            changes.append(FieldChange(site, email, old, fields, had))
     if created:
         Subscriber.objects.bulk_create(created)
     if updated:
-        Subscriber.objects.bulk_update(updated, ["fields", "updated_at"])
+        Subscriber.objects.bulk_update(updated, ["fields", "updated_at", "had_mrr"])
     if removed:
         Subscriber.objects.filter(pk__in=removed).delete()
     return Refreshed(now_fields, changes)
+
+
+def _paying(fields: dict) -> bool:
+    """Whether fields show an ``mrr`` above 0 (in the person's main currency)."""
+    mrr = fields.get("mrr")
+    return isinstance(mrr, int | float) and mrr > 0
 
 
 def account_emails(account: StripeAccount) -> set[str]:

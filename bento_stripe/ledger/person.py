@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from fractions import Fraction
 
 from .currency import major_number
-from .mrr import PAYING, main_subscription, subscription_mrr
+from .mrr import CURRENT, PAYING, main_subscription, subscription_mrr
 from .shapes import Person
 
 #: The fields every subscriber carries, besides ``lifetime_value_<ccy>`` and ``mrr_<ccy>``.
@@ -16,6 +17,9 @@ FIELD_NAMES = (
     "plan",
     "subscription_status",
     "stripe_customer_id",
+    "products",
+    "purchases",
+    "last_purchase_at",
 )
 
 
@@ -62,6 +66,7 @@ def person_fields(person: Person) -> dict:
         "plan": ", ".join(item.label for item in main.items) if main else "",
         "subscription_status": main.status if main else "",
         "stripe_customer_id": newest_customer_id(person),
+        **purchase_fields(person),
     }
     for code in sorted(totals):
         if code != currency:
@@ -84,3 +89,33 @@ def mrr_by_currency(person: Person) -> dict[str, Fraction]:
         amount = subscription_mrr(sub) if sub.status in PAYING else Fraction(0)
         totals[code] = totals.get(code, Fraction(0)) + amount
     return totals
+
+
+def product_names(person: Person) -> str:
+    """Distinct product names of the person's active, past-due or trialing subscriptions,
+    sorted, joined with ``, `` (a product whose name is unknown shows its id)."""
+    names = {
+        item.product_name or item.product_id
+        for sub in person.subscriptions
+        if sub.status in CURRENT
+        for item in sub.items
+        if item.product_name or item.product_id
+    }
+    return ", ".join(sorted(names))
+
+
+def purchase_fields(person: Person) -> dict:
+    """``products``, ``purchases`` (captured charges, refunded ones included) and
+    ``last_purchase_at`` (UTC time of the newest captured charge, "" when none)."""
+    captured = [c for c in person.charges if c.captured > 0]
+    newest = max((c.created for c in captured), default=0)
+    return {
+        "products": product_names(person),
+        "purchases": len(captured),
+        "last_purchase_at": iso_time(newest) if newest else "",
+    }
+
+
+def iso_time(created: int) -> str:
+    """A UNIX time as UTC ISO 8601 with a ``Z``, to the second."""
+    return datetime.fromtimestamp(int(created), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from ..models import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
 from ..models.ledger import LedgerRow
+from .catalogue import Catalogue
 from .parse import (
     UnreadableObject,
     charge_captured,
@@ -115,6 +116,8 @@ class LedgerSession:
         self._children_loaded: set[str] = set()
         #: Coupons looked up at Stripe for this batch, by id (see ``remember_coupon``).
         self.coupons: dict[str, dict] = {}
+        #: Products and prices of this account, to name items (``bento_stripe.ledger.items``).
+        self.catalogue = Catalogue(stripe_account_id, livemode)
 
     # --- the current event ----------------------------------------------------------------
 
@@ -214,6 +217,7 @@ class LedgerSession:
     def flush(self) -> None:
         """Write every changed row: one upsert of new rows and one update per table."""
         now = timezone.now()
+        self.catalogue.flush()
         for model in MODELS:
             dirty = list(self._dirty[model].values())
             if not dirty:

@@ -31,6 +31,9 @@ class Item:
     #: The price's ``transform_quantity``: bill quantity ÷ ``divide_by``, rounded up or down.
     divide_by: int = 1
     round_up: bool = True
+    #: The price's product, and its name as known ("" when neither is).
+    product_id: str = ""
+    product_name: str = ""
 
 
 @dataclass(frozen=True)

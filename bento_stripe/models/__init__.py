@@ -5,6 +5,7 @@ Team and Site are swappable: reach them through ``get_team_model()`` and ``get_s
 
 from .accounts import StripeAccount
 from .backfill import BackfillCursor
+from .catalogue import CataloguePrice, CatalogueProduct
 from .delivery import OutboxEvent, Subscriber
 from .events import Reroute, StripeEventRecord
 from .ledger import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
@@ -26,6 +27,8 @@ __all__ = [
     "AbstractSite",
     "AbstractTeam",
     "BackfillCursor",
+    "CataloguePrice",
+    "CatalogueProduct",
     "DeliveryLock",
     "ErasureMarker",
     "LedgerCharge",

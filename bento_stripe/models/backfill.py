@@ -17,7 +17,10 @@ class BackfillCursor(models.Model):
     """
 
     class Resource(models.TextChoices):
-        # In the order they run: people first, so later objects find their emails.
+        # In the order they run: the catalogue first, so subscriptions find product names;
+        # then people, so later objects find their emails.
+        PRODUCTS = "products", _("Products")
+        PRICES = "prices", _("Prices")
         CUSTOMERS = "customers", _("Customers")
         CHARGES = "charges", _("Charges")
         DISPUTES = "disputes", _("Disputes")

@@ -20,6 +20,9 @@ class Subscriber(models.Model):
     email = models.EmailField(_("email"), max_length=254)
     #: Flat Bento fields (``lifetime_value``, ``mrr``, ``plan``, ...), JSON-safe values.
     fields = models.JSONField(_("fields"), default=dict, blank=True)
+    #: Whether the person's ``mrr`` was ever above 0 here: a rise from 0 is then a
+    #: ``reactivation``, not a ``new`` movement (``$MrrChanged``).
+    had_mrr = models.BooleanField(_("had MRR"), default=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
 
 from .. import signals
@@ -15,7 +16,7 @@ from ..operations.erasure import ERASED_NOTE, ErasureGuard, redact
 from ..translators.base import BentoEvent, TranslationContext
 from ..translators.registry import registry
 from ..translators.unknown import forward_unknown
-from . import claim, lookup
+from . import claim, lookup, products
 from .unit import UnitOfWork
 
 logger = get_logger("bento_stripe.processing")
@@ -62,7 +63,9 @@ def apply(records: list[StripeEventRecord]) -> int:
     if erased:  # no Stripe lookup rebuilds an erased person's customer
         objects = [o for o in objects if not erased.blocks(o, lift=False)]
     budget = min(BATCH_LOOKUP_BUDGET, float(app_settings.LOOKUP_BUDGET))
+    deadline = time.monotonic() + budget
     snapshots = lookup.prefetch(objects, account, budget=budget)
+    snapshots += products.prefetch(objects, account, deadline=deadline)
     ids = ObjectIds()
     for obj in objects + [s[1] for s in snapshots]:
         ids.add_object(obj)
@@ -73,6 +76,9 @@ def apply(records: list[StripeEventRecord]) -> int:
             ).values_list("pk", flat=True)
         )
         uow.ledger.preload(ids)
+        uow.ledger.catalogue.preload(
+            *products.catalogue_ids([*objects, *(s[1] for s in snapshots)])
+        )
         uow.apply_snapshots(snapshots)
         guard = ErasureGuard(uow.account)
         for record in records:

@@ -36,7 +36,9 @@ from ..models import (
     get_site_model,
 )
 from ..translators.base import BentoEvent, TranslationContext, iso_date
+from . import products
 from .lookup import Snapshot
+from .movements import command_rows, movement_rows, sources
 
 logger = get_logger("bento_stripe.processing")
 
@@ -209,6 +211,8 @@ class UnitOfWork:
                     self.ledger.customer(obj, version=version)
                 elif kind == "coupon":
                     self.ledger.remember_coupon(obj)
+                elif kind in products.KINDS:
+                    products.apply_snapshot(self.ledger.catalogue, kind, obj, version)
                 elif kind == "invoice":
                     self.ledger.learn_email(
                         object_id(obj.get("customer")), text(obj, "customer_email")
@@ -301,7 +305,16 @@ class UnitOfWork:
             elif send:
                 rows.extend(self._subscriber_rows(site, send, refreshed.changes, extra))
         if not self._fields_only:
-            rows[:0] = self._event_rows(fields_of.get(self.site.pk, {}), now)
+            rows[:0] = self._event_rows(fields_of.get(self.site.pk, {}), now) + movement_rows(
+                self.changes.field_changes,
+                sources([(p.event, p.bento, p.email) for p in self._pending], released),
+                site=self.site,
+                account=self.account,
+                now=now,
+                moved_to=frozenset(c.new for c in self.ledger.email_changes),
+            )
+        else:
+            rows[:0] = command_rows(self.ledger, self.site, self.account, now, self._fields_only)
         if rows:
             OutboxEvent.objects.bulk_create(rows, ignore_conflicts=True)
         ready = [r.site_id for r in rows if r.status == S.PENDING]
@@ -346,24 +359,10 @@ class UnitOfWork:
         return found
 
     def _event_rows(self, fields: dict[str, dict], now: datetime) -> list[OutboxEvent]:
-        rows: list[OutboxEvent] = []
+        rows = command_rows(self.ledger, self.site, self.account, now)
         common = {"site": self.site, "connection": self.account, "created_at": now}
         account_id = self.account.stripe_user_id
         active = self.account.is_active
-        for change in self.ledger.email_changes:
-            rows.append(
-                OutboxEvent(
-                    **common,
-                    kind=OutboxEvent.Kind.COMMAND,
-                    event_type="change_email",
-                    email=change.new,
-                    payload={"command": "change_email", "email": change.old, "query": change.new},
-                    dedupe_key=f"{change.event_id}:change_email:{change.customer_id}",
-                    stripe_event_id=change.event_id,
-                    stripe_account_id=account_id,
-                    stripe_customer_id=change.customer_id,
-                )
-            )
         translated: dict[int, TranslatedEvent] = {}
         for p in self._pending:
             payload = bento_payload(

@@ -77,12 +77,46 @@ EVENT_RULES: tuple[Rule, ...] = (
         "invoice_read",
         "Read invoices, to send invoice events (paid, failed, ...) to Bento.",
     ),
+    Rule(
+        "product.",
+        "product_read",
+        "Read products, so Bento events and fields name what a customer bought.",
+    ),
+    Rule(
+        "price.",
+        "plan_read",
+        "Read prices, so Bento events name each item's price, nickname and interval.",
+        confirmed=False,
+    ),
+    Rule(
+        "plan.",
+        "plan_read",
+        "Read plans (prices of older API versions), to name each item's plan.",
+        confirmed=False,
+    ),
 )
 
-#: Objects the app fetches with the install's token (held people's emails, coupons by id).
+#: Objects the app fetches with the install's token (held people's emails, coupons by id,
+#: products and prices the catalogue does not know, checkout sessions' line items).
 OBJECT_PERMISSIONS: tuple[Rule, ...] = (
     Rule("", "customer_read", "Look up a customer's email when an event does not carry it."),
     Rule("", "charge_read", "Look up the charge a refund or dispute belongs to."),
+    Rule(
+        "",
+        "product_read",
+        "Look up a product (and its prices) an event names only by id, to name it in Bento.",
+    ),
+    Rule(
+        "",
+        "plan_read",
+        "Look up a price an invoice line names only by id, for its nickname and interval.",
+        confirmed=False,
+    ),
+    Rule(
+        "",
+        "checkout_session_read",
+        "Read a Checkout session's line items (its webhook has none), to name what was bought.",
+    ),
     Rule(
         "",
         "coupon_read",

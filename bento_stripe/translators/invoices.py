@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..ledger.items import invoice_lines
 from ..ledger.parse import object_id, text, whole_number
 from .base import BentoEvent, TranslationContext, iso_date
+from .items import items_details
 from .registry import builtin
 
 
@@ -32,6 +34,7 @@ def invoice(ctx: TranslationContext) -> list[BentoEvent]:
     customer_id = object_id(obj.get("customer"))
     email = text(obj, "customer_email")
     next_attempt = whole_number(obj, "next_payment_attempt")
+    raw = invoice_lines(obj)
     # Everything is read before the ledger learns anything: an unreadable invoice changes nothing.
     event = ctx.bento(
         customer=customer_id,
@@ -47,6 +50,7 @@ def invoice(ctx: TranslationContext) -> list[BentoEvent]:
         charge=object_id(obj.get("charge")) or None,
         attempt_count=obj.get("attempt_count"),
         next_payment_attempt=iso_date(next_attempt) if next_attempt else None,
+        **items_details(ctx, raw),
     )
     ctx.ledger.learn_email(customer_id, email)
     return [event]

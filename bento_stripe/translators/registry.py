@@ -16,6 +16,7 @@ FAMILIES = (
     "checkout",
     "customers",
     "invoices",
+    "products",
     "subscriptions",
 )
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ..ledger.items import subscription_items
 from ..ledger.parse import listing, whole_number
 from .base import BentoEvent, TranslationContext, iso_date
+from .items import items_details
 from .registry import builtin
 
 
@@ -32,8 +34,12 @@ def subscription(ctx: TranslationContext) -> list[BentoEvent]:
     # Read before the ledger changes: an unreadable object must change nothing.
     end = period_end(obj)
     trial_end = whole_number(obj, "trial_end")
+    raw = subscription_items(obj)
     row = ctx.ledger.subscription(obj)
-    labels = ", ".join(i["label"] for i in (row.data.get("items") or []))
+    items = items_details(ctx, raw)
+    labels = ", ".join(
+        i["price_nickname"] or i["product_name"] or i["price"] or "" for i in items["items"]
+    )
     previous = ctx.previous
     return [
         ctx.bento(
@@ -44,5 +50,6 @@ def subscription(ctx: TranslationContext) -> list[BentoEvent]:
             cancel_at_period_end=obj.get("cancel_at_period_end"),
             current_period_end=iso_date(end) if end else None,
             trial_end=iso_date(trial_end) if trial_end else None,
+            **items,
         )
     ]

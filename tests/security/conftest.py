@@ -12,6 +12,8 @@ from django.test import Client
 
 from bento_stripe.models import (
     BackfillCursor,
+    CataloguePrice,
+    CatalogueProduct,
     ErasureMarker,
     LedgerCharge,
     LedgerCustomer,
@@ -104,6 +106,9 @@ def world(db) -> World:
         customer_id="cus_1TeamAErased",
         email_digest="0" * 64,
     )
+    mode = {"stripe_account_id": account.stripe_user_id, "livemode": account.livemode}
+    CatalogueProduct.objects.create(product_id="prod_1TeamA", name="Team A course", **mode)
+    CataloguePrice.objects.create(price_id="price_1TeamA", product_id="prod_1TeamA", **mode)
     return World(
         account=account,
         second_site=second_site,

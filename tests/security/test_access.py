@@ -150,6 +150,8 @@ def admin_rule(model_admin: admin.ModelAdmin, view: str, actor: str) -> object:
         return 200 if looking else 403
     if view == "add" and not model_admin.has_add_permission(_superuser_request()):
         return 403
+    if view == "delete" and not model_admin.has_delete_permission(_superuser_request()):
+        return 403  # read-only admins (the catalogue: Stripe is where products change)
     return 200
 
 

@@ -44,6 +44,8 @@ def scoped_admin_rule(model_admin: admin.ModelAdmin, view: str, own_team: bool) 
     another team's objects do not exist for them (the custom disconnect view: 404)."""
     if view == "add":
         return 200 if model_admin.has_add_permission(_superuser_request()) else 403
+    if view == "delete" and not model_admin.has_delete_permission(_superuser_request()):
+        return 403  # a read-only admin (the catalogue): nobody deletes there
     if view == "changelist" or own_team:
         return 200
     return 404 if view == "disconnect" else MISSING
@@ -74,6 +76,8 @@ def test_admin_lists_of_team_b_staff_hold_nothing_of_team_a(world):
         ("admin:bento_stripe_ledgercustomer_changelist", "cus_1TeamA"),
         ("admin:bento_stripe_outboxevent_changelist", world.outbox.email),
         ("admin:bento_stripe_site_changelist", world.second_site.name),
+        ("admin:bento_stripe_catalogueproduct_changelist", "Team A course"),
+        ("admin:bento_stripe_catalogueprice_changelist", "price_1TeamA"),
     ):
         body = client.get(reverse(path)).content.decode()
         assert needle not in body, path

@@ -36,7 +36,7 @@ def _restore_triggers(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("bento_stripe", "0009_app_installs"),
+        ("bento_stripe", "0010_catalogue"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,14 @@
+"""``details.items`` and ``details.product_names`` of invoice, subscription and checkout events."""
+
+from __future__ import annotations
+
+from ..ledger.items import named, product_names
+from .base import TranslationContext
+
+
+def items_details(ctx: TranslationContext, raw: list[dict]) -> dict:
+    """The items of ``raw`` named from the connection's catalogue (prices the payload
+    carries are applied to the catalogue first, as of this event), and their product names."""
+    version = (ctx.ledger.created, ctx.ledger.event_id)
+    items = named(raw, ctx.ledger.catalogue, version)
+    return {"items": items, "product_names": product_names(items)}
