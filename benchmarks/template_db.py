@@ -9,10 +9,11 @@ hands out copies:
   TEMPLATE bst_tpl_<key>`` per copy (a file copy inside the server, well under a second).
 * SQLite: a migrated file ``<key>.sqlite3`` in a cache directory, copied per run.
 
-The key is a hash of everything that decides the migrated schema: the settings module,
-the database vendor and the text of every migration file of every installed app (found
-by Django's own migration loader in a child process, so a new migration, an upgraded
-dj-stripe or another app list each make a new template). Building is safe when several
+The key is a hash of everything that decides the migrated schema: the database vendor
+and the name and text of every migration file of every installed app (found by Django's
+own migration loader in a child process, with the given settings), so a new migration,
+an upgraded dj-stripe or another app list each make a new template, while two settings
+modules with the same apps (the example project's and the benchmark's) share one. Building is safe when several
 processes ask at once: on PostgreSQL an advisory lock serialises the builders and the
 template is built under a temporary name and renamed when complete; on SQLite the file
 is written beside its final name and renamed into place.
@@ -83,7 +84,7 @@ def vendor(url: str) -> str:
 
 
 def schema_key(settings: str = DEFAULT_SETTINGS, kind: str = "postgresql") -> str:
-    """A short hash of the settings module, the vendor and every migration file's text."""
+    """A short hash of the vendor and every migration file's name and text."""
     # The loader needs settings but no database; an in-memory SQLite URL keeps it offline.
     out = subprocess.run(
         [PY, "-c", _LIST_MIGRATIONS],
@@ -93,7 +94,7 @@ def schema_key(settings: str = DEFAULT_SETTINGS, kind: str = "postgresql") -> st
         capture_output=True,
         text=True,
     ).stdout
-    digest = hashlib.sha256(f"{settings}\n{kind}\n".encode())
+    digest = hashlib.sha256(f"{kind}\n".encode())
     digest.update(out.strip().splitlines()[-1].encode())
     return digest.hexdigest()[:16]
 
