@@ -41,7 +41,7 @@ release: venv
 	rm -rf dist build
 	$(PY) -m build --outdir dist .
 	$(VENV)/bin/twine check --strict dist/*
-	$(PY) -m tests.release_contents dist
+	$(PY) .ci/release_contents.py dist
 
 # mypy with the django-stubs plugin (configuration in pyproject.toml).
 typecheck: venv
