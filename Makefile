@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-sqlite test-django60 lint typecheck format migrations-check bench chaos clean
+.PHONY: venv demo test test-sqlite test-django test-django60 test-django61 lint typecheck format migrations-check docs release bench chaos clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,20 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(MAKE) typecheck
 	$(PY) -m docutils --halt=warning README.rst /dev/null
+
+# The documentation site (Sphinx, furo theme); any warning fails the build.
+docs: venv
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
+
+# Builds the sdist and the wheel, checks them as the package index will, lists what they
+# hold. Never uploads (that is `twine upload dist/*`, by hand, after the checklist in
+# docs/development.rst).
+release: venv
+	rm -rf dist build
+	$(PY) -m build --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+	$(PY) .ci/release_contents.py dist
 
 # mypy with the django-stubs plugin (configuration in pyproject.toml).
 typecheck: venv
@@ -54,11 +68,17 @@ bench: $(BENCH_STAMP)
 	$(PY) -m benchmarks.run $(if $(BENCH_QUICK),--quick)
 
 clean:
-	rm -rf $(VENV) .venv-django60 .pytest_cache .ruff_cache test-output db.sqlite3 dist build
+	rm -rf $(VENV) .venv-django* .pytest_cache .ruff_cache test-output db.sqlite3 dist build docs/_build
 
-# Django 6.0 (Python >= 3.12) with dj-stripe 2.11 in its own venv (.ci/django60 says how).
+# Another Django version (6.0 or 6.1, Python >= 3.12) with dj-stripe 2.11 in its own venv
+# (.ci/django says how): make test-django LANE=6.1 [PYTEST_ARGS=...].
+LANE ?= 6.1
+test-django:
+	.ci/django $(LANE) $(PYTEST_ARGS)
 test-django60:
-	.ci/django60
+	.ci/django 6.0 $(PYTEST_ARGS)
+test-django61:
+	.ci/django 6.1 $(PYTEST_ARGS)
 
 # The whole system soaked with Stripe traffic and faults, checked against an independent
 # model (chaos/); needs DATABASE_URL at PostgreSQL (the run makes and drops its own

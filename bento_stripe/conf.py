@@ -16,14 +16,22 @@ DEFAULTS: dict[str, Any] = {
     # Fernet keys; the first encrypts, all decrypt. Empty: derived from SECRET_KEY in DEBUG only.
     "ENCRYPTION_KEYS": [],
     # Platform (Connect application) credentials and addresses.
+    # The platform's secret key (the Stripe App owner's key for app installs).
     "STRIPE_SECRET_KEY": "",
+    # The Connect application's ca_... id (Dashboard: Settings, Connect, Onboarding options, OAuth).
     "STRIPE_CONNECT_CLIENT_ID": "",
+    # Stripe's API address (tests and the demo point it at a local stand-in).
     "STRIPE_API_BASE": "https://api.stripe.com",
+    # Stripe Connect's OAuth address (/oauth/authorize, /oauth/token, /oauth/deauthorize).
     "STRIPE_CONNECT_BASE": "https://connect.stripe.com",
+    # The Connect scope asked for: read_only or read_write.
     "OAUTH_SCOPE": "read_only",
+    # Seconds an OAuth state (single use, bound to session, user and team) stays valid.
     "OAUTH_STATE_MAX_AGE": 600,
     # The redirect URI registered at Stripe; empty: built from the request's host.
     "OAUTH_REDIRECT_URI": "",
+    # Keep a Connect connection's access token (encrypted); a Stripe App install always keeps
+    # its token pair.
     "STORE_ACCESS_TOKEN": False,
     # How new connections are made: "connect" (Connect OAuth) or "app" (a Stripe App whose
     # API access type is OAuth 2.0). Connections of both kinds keep working either way.
@@ -43,8 +51,11 @@ DEFAULTS: dict[str, Any] = {
     # (Stripe's refresh tokens last a year).
     "APP_REFRESH_TOKEN_ROLL_DAYS": 30,
     # Webhooks.
+    # Seconds of clock skew accepted on a signature's timestamp.
     "WEBHOOK_TOLERANCE": 300,
+    # Larger webhook bodies are refused with 413 before they are read.
     "WEBHOOK_MAX_BODY_BYTES": 1024 * 1024,
+    # Forward event types that have no translator ($ + the type in PascalCase).
     "FORWARD_UNKNOWN_EVENTS": False,
     # Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed for the client
     # address kept with a refused webhook; empty: REMOTE_ADDR only.
@@ -75,16 +86,22 @@ DEFAULTS: dict[str, Any] = {
     # items, at Stripe (in the processing task, within LOOKUP_BUDGET), to name products.
     "LOOKUP_PRODUCTS": True,
     # Delivery to Bento.
+    # How batches leave: http, console, locmem, signal, or a dotted path to a backend class.
     "BACKEND": "http",
+    # Bento's REST API base.
     "API_URL": "https://app.bentonow.com/api/v1",
+    # Items per Bento request (1 to 1,000).
     "BATCH_SIZE": 100,
     # New rows of a site go as soon as the rate limit allows, unless they arrive fast
     # enough to fill a batch: then they wait for it, at least GATHER_SECONDS and at most
     # GATHER_MAX_SECONDS (decided by the delivery loop from the outbox itself).
     "GATHER_SECONDS": 0.0,
     "GATHER_MAX_SECONDS": 5.0,
+    # Bento requests a minute per site and endpoint family, across every worker (at most 100).
     "RATE_LIMIT_PER_MINUTE": 100,
+    # Delivery attempts of a row before it is dead (Admin: Retry now, or bento_stripe_replay).
     "MAX_ATTEMPTS": 10,
+    # Connect and read timeouts (seconds) of each Bento request.
     "HTTP_TIMEOUT": (5.0, 30.0),
     # Delivery worker: backoff of retried batches (seconds), row lease, Redis for the limiter.
     "RETRY_BASE_DELAY": 2.0,

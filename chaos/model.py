@@ -1,4 +1,4 @@
-"""The independent model: what Bento must hold after the workload, from README's rules.
+"""The independent model: what Bento must hold after the workload, from the documented field rules (docs).
 
 Deliberately separate from the app (no import of ``bento_stripe``): a small computation
 over the workload's events of each person's final fields per site, the Bento event each

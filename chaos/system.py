@@ -73,11 +73,6 @@ class System:
         url = self.pg_admin if not dbname else self.db_url
         return psycopg.connect(url, autocommit=True, connect_timeout=5)
 
-    def create_database(self) -> None:
-        with self.admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{self.database}"')
-
     def drop_database(self) -> None:
         with contextlib.suppress(Exception), self.admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
@@ -88,10 +83,12 @@ class System:
             return conn.execute(sql, params).fetchall()
 
     def prepare(self) -> None:
-        self.create_database()
-        subprocess.run(
-            [PY, "manage.py", "migrate", "--verbosity", "0"], cwd=ROOT, env=self.env, check=True
-        )
+        # A copy of the migrated template (benchmarks/template_db.py: migrated once per code
+        # version, then CREATE DATABASE ... TEMPLATE, well under a second) instead of a
+        # migrate from empty, which was most of a short run's time.
+        from benchmarks.template_db import pg_clone
+
+        pg_clone(self.db_url)
         endpoint = run_json(
             [PY, "manage.py", "bento_stripe_endpoint", "--url", "http://127.0.0.1:8000"]
             + ["--local", "--livemode", "--secret", SECRET, "--json"],

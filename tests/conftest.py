@@ -102,5 +102,12 @@ def output_dir(request):
 
 @pytest.fixture(scope="session")
 def demo_database(tmp_path_factory):
-    """One SQLite file for every test that runs ``make demo``: it migrates once per session."""
-    return tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    """One SQLite file for every test that runs ``make demo``, copied from the migrated
+    template (benchmarks/template_db.py: migrated once per code version and cached), so the
+    demo's own ``migrate`` finds nothing to do instead of replaying dj-stripe's history,
+    which took minutes on a loaded machine."""
+    from benchmarks.template_db import sqlite_clone
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    sqlite_clone(f"sqlite:///{path}")
+    return path

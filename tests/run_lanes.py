@@ -1,22 +1,38 @@
-"""Run the test suite in every lane this machine offers, and say which ran and which were skipped.
+"""Run the test suite in every lane this machine offers; say which ran, which were skipped
+and why, and how long each took.
 
-SQLite always runs. The PostgreSQL lane runs the whole suite again when DATABASE_URL
-points at PostgreSQL. Tests marked ``redis`` run when REDIS_URL is set; tests marked
-``browser`` run when Debian's Chromium is installed. The "swapped" lane runs the install
-journey, webhook, processing and delivery tests again under ``tests.swapped_settings`` (a
-host's own Team, Site and team policy), on SQLite and, when set, on PostgreSQL. The
-"packaging" lane builds the wheel and installs it into a new project
-(tests/test_packaging.py). Extra
-pytest arguments come from the command line or PYTEST_ARGS (the swapped lane chooses its
-own files, and takes them only when they are all flags).
+Lanes:
+
+sqlite
+    The whole suite, always (``TEST_WORKERS=2`` spreads it over two processes with
+    pytest-xdist).
+postgresql
+    When DATABASE_URL points at PostgreSQL: every test module except those listed in
+    ``DATABASE_AGNOSTIC`` (pages, browser, pure translation and money rules, schema and
+    input checks, packaging...), whose outcome cannot depend on the database: they ran in
+    the sqlite lane. New modules run in both lanes until someone lists them here.
+    ``FULL_POSTGRES=1`` runs the whole suite on PostgreSQL as well.
+swapped sqlite / swapped postgresql
+    The install journey, webhook, processing and delivery tests again under
+    ``tests.swapped_settings`` (a host's own Team, Site and team policy).
+packaging
+    Builds the wheel and installs it into a new project (tests/test_packaging.py), on
+    Django 5.2 and, when a Python >= 3.12 is found, on Django 6.1.
+
+Tests marked ``redis`` run when REDIS_URL is set; tests marked ``browser`` when Debian's
+Chromium is installed. Extra pytest arguments come from the command line or PYTEST_ARGS;
+the postgresql and swapped lanes choose their own files and take the arguments only when
+they are all flags (``-x``, ``-q``). Exit status: the worst lane's.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -41,62 +57,129 @@ SWAPPED_LANE = [
     "tests.swapped_settings",
 ]
 
+#: Test modules whose outcome cannot depend on the database engine, so the postgresql lane
+#: leaves them to the sqlite lane: rendering and browsing (the queries behind the pages are
+#: the ORM's, covered by the modules that write them), pure functions over payloads,
+#: configuration checks, schema and input validation of the API (rejected before any
+#: query), the OAuth state machine (session only), the example project's own settings,
+#: processes that pick their own database (demo, chaos, packaging), and the security
+#: suites that probe HTTP answers. Everything else, and every module added later, runs in
+#: both lanes.
+DATABASE_AGNOSTIC = [
+    "tests/test_browser.py",
+    "tests/test_browser_app.py",
+    "tests/test_backfill_browser.py",
+    "tests/test_review_browser.py",
+    "tests/test_pages.py",
+    "tests/test_translators.py",
+    "tests/test_money_rules.py",
+    "tests/test_checks.py",
+    "tests/test_backends.py",
+    "tests/test_api_schema.py",
+    "tests/test_api_input.py",
+    "tests/test_oauth_security.py",
+    "tests/test_app_manifest.py",
+    "tests/test_example_settings.py",
+    "tests/test_demo.py",
+    "tests/test_chaos.py",
+    "tests/test_packaging.py",
+    "tests/test_docs.py",
+    "tests/test_money_format.py",
+    "tests/security/test_escaping.py",
+    "tests/security/test_webhook_fuzz.py",
+    "tests/security/test_dependency_audit.py",
+]
 
-def run(label: str, env: dict[str, str], args: list[str]) -> int:
+
+def _postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://"))
+
+
+def run(label: str, env: dict[str, str], args: list[str]) -> tuple[int, float]:
     print(f"\n=== lane: {label} ===", flush=True)
-    return subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env)
+    started = time.monotonic()
+    code = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env)
+    return code, time.monotonic() - started
+
+
+def _outcome(code: int) -> str:
+    return "passed" if code == 0 else f"FAILED (exit {code})"
+
+
+def _workers() -> list[str]:
+    """``-n N`` when TEST_WORKERS asks for it and pytest-xdist is installed."""
+    workers = os.environ.get("TEST_WORKERS", "")
+    if not workers or workers in {"0", "1"}:
+        return []
+    if importlib.util.find_spec("xdist") is None:
+        print("TEST_WORKERS is set but pytest-xdist is not installed: one process", flush=True)
+        return []
+    return ["-n", workers]
 
 
 def main() -> int:
     args = sys.argv[1:] + shlex.split(os.environ.get("PYTEST_ARGS", ""))
+    flags_only = all(arg.startswith("-") for arg in args)
     database_url = os.environ.get("DATABASE_URL", "")
-    results: list[tuple[str, str]] = []
+    results: list[tuple[str, str, float | None]] = []
+    worst = 0
+
+    def record(label: str, code: int, seconds: float) -> None:
+        nonlocal worst
+        results.append((label, _outcome(code), seconds))
+        worst = worst or code
 
     sqlite_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    code = run("sqlite", sqlite_env, args)
-    results.append(("sqlite", "passed" if code == 0 else f"FAILED (exit {code})"))
-    worst = code
+    record("sqlite", *run("sqlite", sqlite_env, [*_workers(), *args]))
 
-    if database_url.startswith(("postgres://", "postgresql://")):
-        code = run("postgresql", dict(os.environ), args)
-        results.append(("postgresql", "passed" if code == 0 else f"FAILED (exit {code})"))
-        worst = worst or code
+    if _postgres(database_url):
+        if os.environ.get("FULL_POSTGRES") == "1" or not flags_only:
+            selection, label = args, "postgresql"
+        else:
+            ignored = [f"--ignore={path}" for path in DATABASE_AGNOSTIC]
+            selection, label = [*ignored, *args], "postgresql (database-sensitive)"
+        record(label, *run("postgresql", dict(os.environ), [*_workers(), *selection]))
     else:
-        results.append(("postgresql", "SKIPPED: set DATABASE_URL=postgres://... to run it"))
+        results.append(("postgresql", "SKIPPED: set DATABASE_URL=postgres://... to run it", None))
 
     # Flags alone (-x, -q) reach the swapped lane; paths or valued options (-k expr) do not.
-    options = args if all(arg.startswith("-") for arg in args) else []
-    for label, env in (("swapped sqlite", sqlite_env), ("swapped postgresql", dict(os.environ))):
-        if label.endswith("postgresql") and not database_url.startswith(
-            ("postgres://", "postgresql://")
-        ):
-            results.append((label, "SKIPPED: set DATABASE_URL=postgres://... to run it"))
-            continue
-        code = run(label, env, [*SWAPPED_LANE, *options])
-        results.append((label, "passed" if code == 0 else f"FAILED (exit {code})"))
-        worst = worst or code
+    options = args if flags_only else []
+    record("swapped sqlite", *run("swapped sqlite", sqlite_env, [*SWAPPED_LANE, *options]))
+    if _postgres(database_url):
+        record(
+            "swapped postgresql",
+            *run("swapped postgresql", dict(os.environ), [*SWAPPED_LANE, *options]),
+        )
+    else:
+        results.append(
+            ("swapped postgresql", "SKIPPED: set DATABASE_URL=postgres://... to run it", None)
+        )
 
-    # The wheel, installed into a fresh venv and a new project (minutes; the package index).
-    code = run(
+    # The wheel, installed into fresh venvs and a new project (minutes; the package index).
+    record(
         "packaging",
-        {**sqlite_env, "PACKAGING_TESTS": "1"},
-        ["tests/test_packaging.py", "-m", "packaging", "-p", "no:cacheprovider"],
+        *run(
+            "packaging",
+            {**sqlite_env, "PACKAGING_TESTS": "1"},
+            ["tests/test_packaging.py", "-m", "packaging", "-p", "no:cacheprovider", "-rs"],
+        ),
     )
-    results.append(("packaging", "passed" if code == 0 else f"FAILED (exit {code})"))
-    worst = worst or code
 
     redis = (
         "ran in every database lane" if os.environ.get("REDIS_URL") else "SKIPPED: set REDIS_URL"
     )
-    results.append(("redis", redis))
+    results.append(("redis", redis, None))
     chromium = os.path.exists("/usr/bin/chromium")
     results.append(
-        ("browser", "ran" if chromium else "SKIPPED: apt-get install -y chromium to run it")
+        ("browser", "ran" if chromium else "SKIPPED: apt-get install -y chromium to run it", None)
     )
 
     print("\n=== bento-stripe test lanes ===")
-    for name, outcome in results:
-        print(f"  {name:<19} {outcome}")
+    for name, outcome, seconds in results:
+        took = f"{seconds:7.1f} s" if seconds is not None else " " * 9
+        print(f"  {name:<33} {took}  {outcome}")
+    total = sum(seconds for _, _, seconds in results if seconds is not None)
+    print(f"  {'total':<33} {total:7.1f} s")
     return worst
 
 

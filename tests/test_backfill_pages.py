@@ -105,9 +105,10 @@ def test_review_page_shows_progress_chart_and_people(client, account):
     assert 'id="money-chart"' in page and page.count('class="captured"') == 2
     assert "4 people have a value." in page
     # USD: captured 150.00, refunded 25.00 and lost 50.00, net 75.00; EUR is not converted.
-    assert (
-        "USD per day" in page and "<strong>150</strong>" in page and "<strong>75</strong>" in page
-    )
+    assert "In USD, per day:" in page
+    assert '<strong id="money-captured">$150.00</strong>' in page
+    assert '<strong id="money-refunded">$75.00</strong>' in page
+    assert '<strong id="money-net">$75.00</strong>' in page
     assert "also in EUR" in page
     assert "bento_stripe/backfill.js" in page
 
@@ -121,7 +122,7 @@ def test_money_summary_is_exact_and_drawn_to_scale(account):
     ]
     assert (found.captured, found.refunded, found.net) == (15000, 7500, 7500)
     first = found.bars[0]
-    assert first.captured_y == pytest.approx(5.0)  # the tallest bar reaches the top margin
+    assert first.captured_y == pytest.approx(summary.TOP)  # the tallest bar reaches the top
     assert first.captured_y + first.captured_h == pytest.approx(found.zero_y)
 
 

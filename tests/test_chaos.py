@@ -1,7 +1,7 @@
 """The chaos harness's own parts: the independent model, the checks, the Bento limit.
 
 ``make chaos`` is only as good as its model and its checks, so both are tested here on
-small hand-made workloads whose expected fields are worked out by hand from README's
+small hand-made workloads whose expected fields are worked out by hand from the documented
 rules, and the checks must catch a lost, a doubled and a wrong event.
 """
 

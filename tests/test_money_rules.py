@@ -1,4 +1,4 @@
-"""The money rules of DESIGN.md's ``mrr`` against payload files (current and older shapes).
+"""The money rules of the ``mrr`` field (docs/how-it-works.rst) against payload files (current and older shapes).
 
 Every expected number is worked out from the rules in the comment beside it.
 """

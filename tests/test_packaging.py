@@ -11,9 +11,12 @@ temporary directory. Marked ``packaging`` (minutes, and the package index):
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
+import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -64,9 +67,23 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _add_app_as_readme_says(project: Path) -> None:
-    """The README's steps, applied to a new project's settings.py and urls.py."""
+def readme_fernet_command(readme: str) -> list[str]:
+    """README's one-liner that makes a Fernet key, as argv (``python`` first)."""
+    line = next(
+        line.strip()
+        for line in readme.splitlines()
+        if line.strip().startswith("python -c") and "Fernet.generate_key()" in line
+    )
+    return shlex.split(line)
+
+
+def _add_app_as_readme_says(project: Path, python: Path) -> None:
+    """The README's steps, applied to a new project's settings.py and urls.py (the Fernet key
+    made by README's own command, in the new venv)."""
     readme = (ROOT / "README.rst").read_text()
+    argv = readme_fernet_command(readme)
+    key = _run(python, *argv[1:]).strip()
+    Fernet(key.encode())  # a valid key, or this raises
     apps = readme_apps(readme)
     assert REQUIRED_APPS <= set(apps), (
         f"README.rst's INSTALLED_APPS lacks {REQUIRED_APPS - set(apps)}"
@@ -88,7 +105,7 @@ def _add_app_as_readme_says(project: Path) -> None:
         lines.append(line[4:])
     code = "\n".join(lines).strip()
     assert "BENTO_STRIPE = {" in code and "Q_CLUSTER" in code
-    text += "\n" + code.replace("<Fernet key>", Fernet.generate_key().decode()) + "\n"
+    text += "\n" + code.replace("<Fernet key>", key) + "\n"
     settings.write_text(text)
     urls = project / "mysite" / "urls.py"
     urls.write_text(
@@ -108,13 +125,80 @@ def _add_app_as_readme_says(project: Path) -> None:
     assert "bento_stripe.urls" in urls.read_text()
 
 
-def test_wheel_installs_into_a_new_project_and_serves(tmp_path):
-    # 1. Build and check.
-    dist = tmp_path / "dist"
-    _run(sys.executable, "-m", "build", "--outdir", dist, ROOT, cwd=tmp_path)
+def _python_for_django_61() -> str | None:
+    """A Python >= 3.12 for the Django 6.1 install (DJANGO_PYTHON, else python3.13/3.12, else
+    pyenv's), or None."""
+    candidates = [os.environ.get("DJANGO_PYTHON", ""), "python3.13", "python3.12"]
+    candidates += sorted(glob.glob("/root/.pyenv/versions/3.1[23]*/bin/python"), reverse=True)
+    for candidate in filter(None, candidates):
+        found = shutil.which(candidate) or (candidate if os.path.exists(candidate) else None)
+        if not found:
+            continue
+        check = subprocess.run(
+            [found, "-c", "import sys; sys.exit(sys.version_info < (3, 12))"],
+            capture_output=True,
+            check=False,
+        )
+        if check.returncode == 0:
+            return found
+    return None
+
+
+#: Where the wheels of the fresh venvs' dependencies are kept between runs (per Python and
+#: Django), so a later run installs them without resolving every package at the index again.
+WHEELHOUSE = Path(
+    os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "bento-stripe", "wheels"
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The sdist and the wheel, built and checked once for the module: (wheel, sdist)."""
+    dist = tmp_path_factory.mktemp("dist")
+    _run(sys.executable, "-m", "build", "--outdir", dist, ROOT, cwd=dist)
     (wheel,) = dist.glob("bento_stripe-*.whl")
     (sdist,) = dist.glob("bento_stripe-*.tar.gz")
     _run(sys.executable, "-m", "twine", "check", "--strict", wheel, sdist)
+    return wheel, sdist
+
+
+def test_wheel_and_sdist_carry_the_licence_types_and_data(built):
+    wheel, sdist = built
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "bento_stripe/py.typed" in names
+    licences = [n for n in names if n.endswith("LICENSE") and ".dist-info/" in n]
+    assert licences, sorted(n for n in names if ".dist-info/" in n)
+    metadata = (
+        zipfile.ZipFile(wheel)
+        .read(next(n for n in names if n.endswith(".dist-info/METADATA")))
+        .decode()
+    )
+    for line in (
+        "License: MIT",
+        "Classifier: License :: OSI Approved :: MIT License",
+        "Classifier: Framework :: Django :: 6.1",
+        "Classifier: Programming Language :: Python :: 3.13",
+        "Classifier: Typing :: Typed",
+        "Requires-Dist: Django<6.2,>=5.2",
+        "Requires-Dist: stripe<16,>=15.0.1",
+        "Project-URL: Documentation, ",
+        "Keywords: django,stripe,bento",
+    ):
+        assert line in metadata, line
+    sdist_names = tarfile.open(sdist).getnames()
+    assert any(n.endswith("/LICENSE") for n in sdist_names)
+    assert any(n.endswith("/bento_stripe/py.typed") for n in sdist_names)
+
+
+@pytest.mark.parametrize("django", ["5.2", "6.1"])
+def test_wheel_installs_into_a_new_project_and_serves(tmp_path, built, django):
+    # 1. The built and checked artefacts (the fixture); a Python that the Django needs.
+    wheel, sdist = built
+    python_for_venv = sys.executable
+    if django == "6.1":
+        python_for_venv = _python_for_django_61()
+        if python_for_venv is None:
+            pytest.skip("Django 6.1 needs Python >= 3.12: none found (set DJANGO_PYTHON)")
     names = set(zipfile.ZipFile(wheel).namelist())
     for wanted in (
         "bento_stripe/templates/bento_stripe/stripe_app.html",
@@ -125,25 +209,38 @@ def test_wheel_installs_into_a_new_project_and_serves(tmp_path):
     ):
         assert wanted in names, f"{wanted} is missing from the wheel"
     assert not any(n.startswith(("tests/", "example_project/")) for n in names)
-    sdist_names = tarfile.open(sdist).getnames()
+    del sdist  # its contents: test_wheel_and_sdist_carry_the_licence_types_and_data
+    sdist_names = tarfile.open(built[1]).getnames()
     assert any(n.endswith("/CHANGELOG.rst") for n in sdist_names)
     assert any(n.endswith("/README.rst") for n in sdist_names)
 
-    # 2. A fresh virtualenv with the wheel (dependencies from the package index).
+    # 2. A fresh virtualenv with the wheel and the extras README installs (dependencies from
+    #    the package index, through a wheelhouse kept between runs).
     venv = tmp_path / "venv"
-    _run(sys.executable, "-m", "venv", venv)
+    _run(python_for_venv, "-m", "venv", venv)
     python = venv / "bin" / "python"
-    _run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel)
+    wheels = WHEELHOUSE / f"packaging-{django}"
+    wheels.mkdir(parents=True, exist_ok=True)
+    want = [f"{wheel}[postgres,redis]", f"Django=={django}.*"]
+    pip = [python, "-m", "pip", "--disable-pip-version-check"]
+    _run(*pip, "wheel", "--quiet", "--wheel-dir", wheels, "--find-links", wheels, *want)
+    for own in wheels.glob("bento_stripe-*.whl"):
+        own.unlink()  # the wheel under test comes from this build, never the cache
+    _run(*pip, "install", "--quiet", "--no-index", "--find-links", wheels, *want)
+    installed = _run(python, "-c", "import django; print(django.get_version())")
+    assert installed.startswith(django + "."), installed
 
     # 3. A new project, the app added as README.rst says.
     project = tmp_path / "project"
     project.mkdir()
     _run(venv / "bin" / "django-admin", "startproject", "mysite", project)
-    _add_app_as_readme_says(project)
+    _add_app_as_readme_says(project, python)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
     env["PYTHONPATH"] = ""  # the installed wheel, never this checkout
     manage = [python, project / "manage.py"]
-    _run(*manage, "migrate", "--no-input", cwd=project, env=env)
+    # Migrating from empty replays dj-stripe's history: minutes of CPU on SQLite, past 15 on
+    # a 2-core machine shared with other work (load 12), so the bound is generous.
+    _run(*manage, "migrate", "--no-input", cwd=project, env=env, timeout=2400)
     checked = _run(*manage, "check", cwd=project, env=env)
     assert "no issues" in checked
     where = _run(

@@ -1,4 +1,4 @@
-"""Contract points of DESIGN.md found broken by an independent review, now held by tests.
+"""Contract points of the docs (docs/how-it-works.rst) found broken by an independent review, now held by tests.
 
 Each test pins a contract point that an independent review found broken and that was
 then fixed: currency and customer choice, and money released from an authorisation.

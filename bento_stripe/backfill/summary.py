@@ -1,7 +1,7 @@
 """What the review page shows of a connection's ledger: money over time, and people with a value.
 
-Read-only over the ledger; amounts stay integers in minor units until the chart scales
-them to pixels. A refund or a lost dispute counts on its charge's day (the ledger keeps
+Read-only over the ledger; amounts stay integers in minor units until they are formatted
+for the currency and the reader's locale (``money_format``) or scaled to pixels. A refund or a lost dispute counts on its charge's day (the ledger keeps
 a charge's cumulative refund, not each refund's date).
 """
 
@@ -10,24 +10,32 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
 
-from ..ledger.currency import major_number
+from ..ledger.currency import exponent
 from ..ledger.mrr import PAYING
 from ..models import LedgerCharge, LedgerDispute, LedgerSubscription, StripeAccount
+from ..money_format import format_money, format_period, format_whole
 
-#: Chart size in pixels (the SVG's viewBox).
-WIDTH, HEIGHT = 640, 180
+#: Chart size in pixels (the SVG's viewBox), and the margins that hold the axes' labels.
+WIDTH, HEIGHT = 720, 220
+LEFT, RIGHT, TOP, BOTTOM = 76, 8, 8, 26
 #: More days than this are shown per month.
 DAYS_SHOWN = 62
+#: At most this many period labels under the chart (every n-th period otherwise).
+X_LABELS = 8
+#: About this many amounts along the vertical axis.
+Y_TICKS = 4
 
 
 @dataclass(frozen=True)
 class Bar:
-    """One period of the chart: label, amounts in minor units, and its SVG geometry."""
+    """One period of the chart: its day, amounts in minor units, and its SVG geometry."""
 
-    label: str
+    day: date
     captured: int
     refunded: int
     net: int
@@ -37,6 +45,16 @@ class Bar:
     captured_h: float = 0.0
     refunded_h: float = 0.0
     net_y: float = 0.0
+    #: What the bar says on hover (its SVG <title>): the period and its three amounts.
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Tick:
+    """A label on an axis: where (x or y in the viewBox) and what it reads."""
+
+    at: float
+    text: str
 
 
 @dataclass
@@ -50,9 +68,15 @@ class Money:
     #: Refunded and lost in disputes.
     refunded: int = 0
     net: int = 0
-    zero_y: float = HEIGHT / 2
+    zero_y: float = TOP + (HEIGHT - TOP - BOTTOM) / 2
     width: int = WIDTH
     height: int = HEIGHT
+    left: int = LEFT
+    right: int = WIDTH - RIGHT
+    #: The amounts along the vertical axis and the periods under the chart.
+    y_ticks: list[Tick] = field(default_factory=list)
+    x_labels: list[Tick] = field(default_factory=list)
+    x_label_y: int = HEIGHT - 8
     #: Other currencies the account also has money in (not drawn: never converted).
     other_currencies: list[str] = field(default_factory=list)
 
@@ -60,16 +84,25 @@ class Money:
     def net_points(self) -> str:
         return " ".join(f"{b.x + b.width / 2:.1f},{b.net_y:.1f}" for b in self.bars)
 
-    def major(self, amount: int) -> object:
-        return major_number(amount, self.currency)
+    def format(self, amount: int) -> str:
+        return format_money(amount, self.currency)
 
     @property
     def totals(self) -> dict:
+        """The three totals, formatted for the currency and the active locale."""
         return {
-            "captured": self.major(self.captured),
-            "refunded": self.major(self.refunded),
-            "net": self.major(self.net),
+            "captured": self.format(self.captured),
+            "refunded": self.format(self.refunded),
+            "net": self.format(self.net),
         }
+
+    @property
+    def first(self) -> date | None:
+        return self.bars[0].day if self.bars else None
+
+    @property
+    def last(self) -> date | None:
+        return self.bars[-1].day if self.bars else None
 
 
 def _key(account: StripeAccount) -> dict:
@@ -111,14 +144,14 @@ def money(account: StripeAccount) -> Money:
     result = Money(currency=currency.upper(), other_currencies=[c.upper() for c in currencies[1:]])
     if not days:
         return result
-    periods: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    periods: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
     span = max(days) - min(days) + 1
     result.per = "day" if span <= DAYS_SHOWN else "month"
     for day in sorted(days):
         when = _date(day)
-        label = when.isoformat() if result.per == "day" else when.strftime("%Y-%m")
+        period = when if result.per == "day" else when.replace(day=1)
         for n in range(3):
-            periods[label][n] += days[day][n]
+            periods[period][n] += days[day][n]
     _draw(result, periods)
     return result
 
@@ -127,36 +160,82 @@ def _date(day: int) -> date:
     return datetime.fromtimestamp(day * 86400, tz=UTC).date()
 
 
-def _draw(result: Money, periods: dict[str, list[int]]) -> None:
-    """Scale the periods to the SVG: captured up, refunds and losses down, a net line."""
-    labels = sorted(periods)
+def _nice_step(span: int) -> int:
+    """A step of 1, 2 or 5 times a power of ten (in minor units) that cuts ``span`` into about
+    ``Y_TICKS`` parts."""
+    rough = max(span / Y_TICKS, 1)
+    power = 10 ** (len(str(int(rough))) - 1)
+    for factor in (1, 2, 5, 10):
+        if factor * power >= rough:
+            return factor * power
+    return 10 * power  # pragma: no cover - the loop always returns
+
+
+def _draw(result: Money, periods: dict[date, list[int]]) -> None:
+    """Scale the periods to the SVG: captured up, refunds and losses down, a net line; label
+    the amounts on the left and the periods underneath."""
+    days = sorted(periods)
     top = max(max(c for c, _, _ in periods.values()), 1)
     bottom = max(max(r + lost for _, r, lost in periods.values()), 0)
-    scale = (HEIGHT - 10) / (top + bottom)
-    zero = 5 + top * scale
-    step = WIDTH / len(labels)
+    plot_height = HEIGHT - TOP - BOTTOM
+    scale = plot_height / (top + bottom)
+    zero = TOP + top * scale
+    step = (WIDTH - LEFT - RIGHT) / len(days)
     result.zero_y = zero
-    for n, label in enumerate(labels):
-        captured, refunded, lost = periods[label]
+    every = max(1, -(-len(days) // X_LABELS))
+    for n, day in enumerate(days):
+        captured, refunded, lost = periods[day]
         out = refunded + lost
         net = captured - out
         result.captured += captured
         result.refunded += out
         result.net += net
+        x = LEFT + n * step
+        label = format_period(day, result.per)
         result.bars.append(
             Bar(
-                label=label,
+                day=day,
                 captured=captured,
                 refunded=out,
                 net=net,
-                x=n * step,
+                x=x,
                 width=max(step * 0.8, 1.0),
                 captured_y=zero - captured * scale,
                 captured_h=captured * scale,
                 refunded_h=out * scale,
                 net_y=zero - net * scale,
+                title=_("%(period)s: captured %(captured)s, refunded or lost %(out)s, net %(net)s")
+                % {
+                    "period": label,
+                    "captured": result.format(captured),
+                    "out": result.format(out),
+                    "net": result.format(net),
+                },
             )
         )
+        if n % every == 0:
+            result.x_labels.append(Tick(x + step * 0.4, label))
+    result.y_ticks = _y_ticks(result.currency, top, bottom, zero, scale)
+
+
+def _y_ticks(currency: str, top: int, bottom: int, zero: float, scale: float) -> list[Tick]:
+    """Round amounts from the lowest loss to the highest capture, zero included."""
+    unit = 10 ** exponent(currency)
+    tick = _nice_step(top + bottom)
+    if tick >= unit:
+        # Whole major units read without decimals (the axis, not an amount to the cent).
+        tick = -(-tick // unit) * unit
+    ticks = []
+    value = -(bottom // tick) * tick
+    while value <= top:
+        text = (
+            format_whole(Decimal(value // unit), currency)
+            if tick >= unit
+            else format_money(value, currency)
+        )
+        ticks.append(Tick(zero - value * scale, text))
+        value += tick
+    return ticks
 
 
 def people_with_value(account: StripeAccount) -> int:

@@ -110,7 +110,7 @@ def _apply_one(uow: UnitOfWork, record: StripeEventRecord, guard: ErasureGuard) 
     ctx = TranslationContext(event=event, account=uow.account, site=uow.site, ledger=uow.ledger)
     try:
         # The ledger reads an object whole before it changes any row, so an unreadable
-        # one leaves nothing half-applied in the session (DESIGN.md: ignored, with why).
+        # one leaves nothing half-applied in the session (docs/how-it-works.rst: ignored, with why).
         events = translate(ctx)
     except UnreadableObject as error:
         uow.skip(record, Status.IGNORED, f"unreadable: {error}")

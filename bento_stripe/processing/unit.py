@@ -104,7 +104,7 @@ def resolve_email(ledger: LedgerSession, event: BentoEvent) -> str:
 def bento_payload(
     event: dict, account: StripeAccount, be: BentoEvent, email: str, fields: dict
 ) -> dict:
-    """The Bento event exactly as DESIGN.md's contract shows it."""
+    """The Bento event exactly as the public contract shows it (docs/how-it-works.rst)."""
     details = {
         "stripe_event_id": event["id"],
         "stripe_account": account.stripe_user_id,

@@ -111,7 +111,7 @@ def _unavailable(trigger: WebhookEventTrigger, problem: EncryptionKeyError) -> H
 @login_not_required
 @csrf_exempt
 def stripe_webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
-    """Receive one Stripe event for the endpoint ``uuid`` (statuses as DESIGN.md says)."""
+    """Receive one Stripe event for the endpoint ``uuid`` (statuses as docs/how-it-works.rst says)."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     limit = app_settings.WEBHOOK_MAX_BODY_BYTES
