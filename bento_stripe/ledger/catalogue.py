@@ -19,6 +19,7 @@ from django.utils import timezone
 from ..models import CataloguePrice, CatalogueProduct, LedgerSubscription
 from ..models.catalogue import CatalogueRow
 from .parse import UnreadableObject, object_id, require_id, text, whole_number
+from .upsert import write_rows
 
 Row = TypeVar("Row", bound=CatalogueRow)
 KEY_FIELD: dict[type[CatalogueRow], str] = {
@@ -194,25 +195,5 @@ class Catalogue:
         now = timezone.now()
         for model, dirty_rows in self._dirty.items():
             dirty = list(dirty_rows.values())
-            if not dirty:
-                continue
             self._dirty[model] = {}
-            for row in dirty:
-                row.updated_at = now
-            key = KEY_FIELD[model]
-            columns = [
-                f.name
-                for f in model._meta.concrete_fields
-                if not f.primary_key and f.name not in ("stripe_account_id", "livemode", key)
-            ]
-            new = [row for row in dirty if row.pk is None]
-            old = [row for row in dirty if row.pk is not None]
-            if new:
-                model.objects.bulk_create(
-                    new,
-                    update_conflicts=True,
-                    unique_fields=["stripe_account_id", "livemode", key],
-                    update_fields=columns,
-                )
-            if old:
-                model.objects.bulk_update(old, columns)
+            write_rows(model, dirty, KEY_FIELD[model], now)

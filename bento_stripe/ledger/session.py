@@ -36,6 +36,7 @@ from .parse import (
     text,
     whole_number,
 )
+from .upsert import write_rows
 
 Row = TypeVar("Row", bound=LedgerRow)
 
@@ -220,28 +221,8 @@ class LedgerSession:
         self.catalogue.flush()
         for model in MODELS:
             dirty = list(self._dirty[model].values())
-            if not dirty:
-                continue
             self._dirty[model] = {}
-            for row in dirty:
-                row.updated_at = now
-            key = KEY_FIELD[model]
-            columns = [
-                f.name
-                for f in model._meta.concrete_fields
-                if not f.primary_key and f.name not in ("stripe_account_id", "livemode", key)
-            ]
-            new = [row for row in dirty if row.pk is None]
-            old = [row for row in dirty if row.pk is not None]
-            if new:
-                model.objects.bulk_create(
-                    new,
-                    update_conflicts=True,
-                    unique_fields=["stripe_account_id", "livemode", key],
-                    update_fields=columns,
-                )
-            if old:
-                model.objects.bulk_update(old, columns)
+            write_rows(model, dirty, KEY_FIELD[model], now)
 
     # --- customers --------------------------------------------------------------------------
 
