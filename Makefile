@@ -26,6 +26,7 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 	$(MAKE) typecheck
 	$(PY) -m docutils --halt=warning README.rst /dev/null
 

@@ -15,7 +15,7 @@ from .backfill import services as backfill
 from .conf import app_settings
 from .exceptions import AlreadyConnectedError, WrongTeamError
 from .models import Reroute, SiteModel, StripeAccount, TeamModel
-from .processing.unit import end_held_rows
+from .processing import disconnect as disconnection
 from .redaction import Masked
 
 if TYPE_CHECKING:
@@ -60,37 +60,10 @@ def change_site(
     return locked
 
 
-#: The fields that hold a connection's tokens, wiped together.
-TOKEN_FIELDS = ("access_token", "refresh_token", "access_token_expires_at")
-
-
-def _wipe_tokens(account: StripeAccount) -> None:
-    account.access_token = ""
-    account.refresh_token = ""
-    account.access_token_expires_at = None
-
-
 def mark_deauthorized(account: StripeAccount) -> StripeAccount:
     """Record that the account owner revoked or uninstalled the app at Stripe: stop forwarding
-    its events, wipe its tokens."""
-    with transaction.atomic():
-        locked = StripeAccount.objects.select_for_update().get(pk=account.pk)
-        if locked.status == StripeAccount.Status.DEAUTHORIZED:
-            return locked
-        locked.status = StripeAccount.Status.DEAUTHORIZED
-        locked.disconnected_at = locked.disconnected_at or timezone.now()
-        _wipe_tokens(locked)
-        locked.save(update_fields=["status", "disconnected_at", *TOKEN_FIELDS, "updated_at"])
-        end_held_rows(locked)
-        backfill.stop(locked)
-        signals.send_on_commit(
-            signals.account_disconnected,
-            StripeAccount,
-            account=locked,
-            by=None,
-            status=locked.status,
-        )
-    return locked
+    its events, wipe its tokens (processing does the same when Stripe reports it)."""
+    return disconnection.deauthorize(account)
 
 
 @sensitive_variables("access_token", "refresh_token", "tokens")
@@ -207,14 +180,8 @@ def disconnect(
         locked = StripeAccount.objects.select_for_update().get(pk=account.pk)
         if locked.status != StripeAccount.Status.ACTIVE:
             return locked
-        locked.status = StripeAccount.Status.DISCONNECTED
-        locked.disconnected_at = timezone.now()
-        _wipe_tokens(locked)
-        locked.save(update_fields=["status", "disconnected_at", *TOKEN_FIELDS, "updated_at"])
-        end_held_rows(locked)
-        backfill.stop(locked)
-        signals.send_on_commit(
-            signals.account_disconnected, StripeAccount, account=locked, by=by, status=locked.status
+        disconnection.end_connection(
+            locked, StripeAccount.Status.DISCONNECTED, disconnected_at=timezone.now(), by=by
         )
         # Stripe is called from the queue, after the commit: the page never waits on it.
         # A broker outage is logged and does not undo or fail the disconnect.

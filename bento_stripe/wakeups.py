@@ -24,6 +24,7 @@ import time
 from django.db import DatabaseError, IntegrityError, transaction
 
 from .conf import app_settings
+from .redis_clients import client as redis_client
 
 PREFIX = "bento_stripe:wake"
 
@@ -60,11 +61,11 @@ def forget() -> None:
 def _ask_shared(name: str, interval: float) -> bool:
     url = app_settings.REDIS_URL
     if url:
-        from .delivery.ratelimit import _redis
-
         try:
             return bool(
-                _redis(url).set(f"{PREFIX}:{name}", b"1", nx=True, px=max(1, int(interval * 1000)))
+                redis_client(url).set(
+                    f"{PREFIX}:{name}", b"1", nx=True, px=max(1, int(interval * 1000))
+                )
             )
         except Exception:  # noqa: BLE001 - Redis away: wake (a spare task costs little)
             return True

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from bento_stripe import stripe_clients
 from bento_stripe.models import StripeAccount
-from bento_stripe.stripe_app import api as app_api
+from bento_stripe.oauth import app_install as app_api
 from tests.factories import StripeAccountFactory
 from tests.oauth_helpers import callback_path, manager, query
 from tests.stripe_app_helpers import (

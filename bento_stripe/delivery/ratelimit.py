@@ -9,20 +9,15 @@ full. ``acquire`` grants a request (returns 0) or says how many seconds until on
 
 from __future__ import annotations
 
-import os
-import threading
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from ..conf import app_settings
 from ..models import RateLimitWindow
-
-if TYPE_CHECKING:
-    import redis
+from ..redis_clients import client as redis_client
 
 WINDOW = 60.0
 
@@ -100,19 +95,6 @@ end
 return tostring(wait)
 """
 
-_clients: dict[tuple[str, int], redis.Redis] = {}
-_clients_lock = threading.Lock()
-
-
-def _redis(url: str) -> redis.Redis:
-    import redis
-
-    with _clients_lock:
-        key = (url, os.getpid())
-        if key not in _clients:
-            _clients[key] = redis.Redis.from_url(url)
-        return _clients[key]
-
 
 class RedisRateLimiter:
     """The window is a sorted set per site and family, checked and updated by one Lua script."""
@@ -121,7 +103,7 @@ class RedisRateLimiter:
 
     def __init__(self, url: str):
         self.url = url
-        self.client = _redis(url)
+        self.client = redis_client(url)
         self.script = self.client.register_script(_LUA)
 
     def acquire(self, site_id: int, family: str, now: datetime, limit: int | None = None) -> float:

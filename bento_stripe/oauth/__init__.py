@@ -1,1 +1,2 @@
-"""Stripe Connect OAuth: state, the Stripe client, the flow, and its queue tasks."""
+"""Connecting accounts: Stripe Connect OAuth (state, client, flow), a Stripe App install
+(``app_install``: install links, the account's name, uninstall), and their queue tasks."""

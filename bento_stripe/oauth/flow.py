@@ -24,8 +24,8 @@ from ..exceptions import (
 from ..logs import get_logger
 from ..models import SiteModel, StripeAccount, TeamModel, get_site_model
 from ..policy import get_team_policy
-from ..stripe_app import api as app_api
 from ..stripe_app import grants
+from . import app_install as app_api
 from . import client, state
 
 logger = get_logger("bento_stripe.oauth")

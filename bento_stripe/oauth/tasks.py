@@ -15,7 +15,7 @@ from .. import queue
 from ..exceptions import StripeCallError
 from ..logs import get_logger
 from ..models import StripeAccount
-from ..stripe_app import api
+from . import app_install as api
 from . import client
 
 logger = get_logger("bento_stripe.oauth")

@@ -17,6 +17,7 @@ from ..translators.base import BentoEvent, TranslationContext
 from ..translators.registry import registry
 from ..translators.unknown import forward_unknown
 from . import claim, lookup, products
+from .disconnect import DEAUTHORIZING_EVENTS, deauthorize
 from .unit import UnitOfWork
 
 logger = get_logger("bento_stripe.processing")
@@ -116,8 +117,8 @@ def _apply_one(uow: UnitOfWork, record: StripeEventRecord, guard: ErasureGuard) 
         uow.skip(record, Status.IGNORED, f"unreadable: {error}")
         return
     uow.add_events(record, ctx, events)
-    if record.event_type.startswith("account."):
-        uow.refresh_account()
+    if record.event_type in DEAUTHORIZING_EVENTS:
+        uow.account.status = deauthorize(uow.account).status
 
 
 def process_claimed(records: list[StripeEventRecord]) -> int:

@@ -189,12 +189,6 @@ class UnitOfWork:
             transaction.on_commit(lambda: announce(changes), robust=True)
         self._atomic.__exit__(exc_type, exc, tb)
 
-    def refresh_account(self) -> None:
-        """Read the connection's status again (a translator may have deauthorized it)."""
-        self.account.status = (
-            StripeAccount.objects.filter(pk=self.account.pk).values_list("status", flat=True).get()
-        )
-
     # --- what entry points feed ---------------------------------------------------------
 
     def apply_snapshots(self, snapshots: Iterable[Snapshot]) -> int:

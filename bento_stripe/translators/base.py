@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -82,7 +83,21 @@ class TranslationContext:
 
     def default(self) -> list[BentoEvent]:
         """What the built-in translator of this event type returns (for hosts that amend it)."""
-        from .registry import registry
-
-        builtin = registry.builtin(self.type)
+        if _builtin_of is None:
+            raise RuntimeError("bento_stripe.translators.registry has not been imported")
+        builtin = _builtin_of(self.type)
         return builtin(self) if builtin else []
+
+
+#: Finds the built-in translator of an event type for ``TranslationContext.default``. The
+#: registry hands it over when it is imported (it imports this module, never the reverse, so
+#: the two modules form no import cycle); importing ``bento_stripe.translators`` does that.
+_builtin_of: Callable[[str], Callable[[TranslationContext], list[BentoEvent]] | None] | None = None
+
+
+def use_builtins(
+    lookup: Callable[[str], Callable[[TranslationContext], list[BentoEvent]] | None],
+) -> None:
+    """Called once by the registry: where ``TranslationContext.default`` finds built-ins."""
+    global _builtin_of
+    _builtin_of = lookup

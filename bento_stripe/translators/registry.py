@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 
-from .base import BentoEvent, TranslationContext
+from .base import BentoEvent, TranslationContext, use_builtins
 
 Translator = Callable[[TranslationContext], list[BentoEvent]]
 
@@ -67,6 +67,7 @@ class Registry:
 
 
 registry = Registry()
+use_builtins(registry.builtin)
 
 
 def translator(*event_types: str):

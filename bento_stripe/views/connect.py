@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ..logs import get_logger
 from ..models import get_site_model
+from ..oauth import app_install as app_api
 from ..oauth import flow
-from ..stripe_app import api as app_api
 from .access import account_for, team_for
 from .forms import ConnectForm
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from ..operations.views import health_view, metrics_view
+from .health_views import health_view, metrics_view
 from .views import stripe_webhook
 
 urlpatterns = [

@@ -1,4 +1,8 @@
-"""``stripe/health/`` and ``stripe/metrics/``, beside the webhook URL (docs/operations/health.rst)."""
+"""``stripe/health/`` and ``stripe/metrics/``, beside the webhook URL (docs/operations/health.rst).
+
+The views live with the webhook's URLconf, which mounts them; what they report is computed
+in ``bento_stripe.operations`` (a lower layer, which imports no views).
+"""
 
 from __future__ import annotations
 
@@ -12,16 +16,15 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from ..api.authentication import TokenAuthentication
 from ..conf import app_settings
+from ..operations import health, metrics
 from ..policy import get_team_policy
-from ..webhooks.client_ip import client_ip
-from . import health, metrics
+from .client_ip import client_ip
 
 
 def _user(request: HttpRequest) -> Any:
     """The caller: a session user, or the user of an API token (``Authorization: Token``)."""
-    from ..api.authentication import TokenAuthentication
-
     if request.headers.get("Authorization"):
         try:
             found = TokenAuthentication().authenticate(Request(request))
