@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .. import queue
-from ..models import OutboxEvent, SiteModel
+from ..models import OutboxEvent
 
 S = OutboxEvent.Status
 
@@ -39,17 +39,3 @@ def retry_now(rows: QuerySet[OutboxEvent]) -> int:
 def replay(rows: QuerySet[OutboxEvent]) -> int:
     """Send delivered rows again (Bento dedupes value events by ``unique.key``)."""
     return _requeue(rows, (S.DELIVERED,))
-
-
-def delivery_summary(site: SiteModel) -> dict[str, int]:
-    """Row counts per status of one site, for review pages and the admin."""
-    counts = dict.fromkeys(S.values, 0)
-    rows = (
-        OutboxEvent.objects.filter(site=site)
-        .order_by()
-        .values("status")
-        .annotate(n=Count("id"))
-        .values_list("status", "n")
-    )
-    counts.update(dict(rows))
-    return counts
