@@ -16,7 +16,7 @@ from bento_stripe import bento, queue
 from bento_stripe.delivery import locks, tasks
 from bento_stripe.delivery.clock import ManualClock
 from bento_stripe.delivery.ratelimit import DatabaseRateLimiter, get_limiter
-from bento_stripe.delivery.worker import backoff, drain_site, sites_due
+from bento_stripe.delivery.worker import drain_site, retry_delay, sites_due
 from bento_stripe.exceptions import BentoRejectedError, BentoRetryableError
 from bento_stripe.models import OutboxEvent
 from tests.factories import OutboxEventFactory, SiteFactory, SubscriberFactory
@@ -240,12 +240,12 @@ def test_a_site_held_by_another_worker_is_left_alone_until_its_lock_expires():
 def test_backoff_is_full_jitter_capped_and_honours_retry_after():
     rng = random.Random(7)
     with conf(RETRY_BASE_DELAY=2, RETRY_MAX_DELAY=60):
-        delays = [backoff(attempt, None, rng) for attempt in range(1, 12)]
+        delays = [retry_delay(attempt, None, rng) for attempt in range(1, 12)]
         assert all(
             0 <= d <= min(60, 2 * 2 ** (a - 1)) for a, d in zip(range(1, 12), delays, strict=True)
         )
-        assert backoff(1, 30, rng) >= 30
-        assert backoff(1, 10_000, rng) == 60
+        assert retry_delay(1, 30, rng) >= 30
+        assert retry_delay(1, 10_000, rng) == 60
 
 
 def check_limiter(limiter, site_id):

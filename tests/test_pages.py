@@ -314,9 +314,17 @@ def test_deauthorize_skips_an_account_connected_again(connected, stripe_settings
 
 
 def test_retry_delays_grow_and_are_capped():
-    delays = [tasks.retry_delay(n).total_seconds() for n in range(1, 10)]
-    assert delays[:3] == [60, 120, 240]
-    assert max(delays) == 3600 and delays == sorted(delays)
+    class Highest:
+        """The top of each jitter range: the ceiling the delays are drawn under."""
+
+        def uniform(self, low, high):
+            return high
+
+    ceilings = [tasks.retry_delay(n, Highest()).total_seconds() for n in range(1, 10)]
+    assert ceilings[:3] == [60, 120, 240]
+    assert max(ceilings) == 3600 and ceilings == sorted(ceilings)
+    drawn = [tasks.retry_delay(n).total_seconds() for n in range(1, 10)]
+    assert all(0 <= d <= c for d, c in zip(drawn, ceilings, strict=True))
 
 
 def test_disconnect_twice_is_harmless(client, connected, django_capture_on_commit_callbacks):

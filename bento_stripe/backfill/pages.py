@@ -19,6 +19,7 @@ from typing import Any
 import stripe
 
 from .. import stripe_clients
+from ..backoff import Rng, backoff
 from ..conf import app_settings
 from ..logs import get_logger
 from ..models import StripeAccount
@@ -40,16 +41,15 @@ class Page:
 
 @dataclass
 class Backoff:
-    """How long to wait before retry ``n`` (1-based): exponential, capped, with jitter."""
+    """How long to wait before retry ``n`` (1-based), and how (``sleep``; tests pass their own)."""
 
     base: float = 1.0
     cap: float = 30.0
     sleep: Callable[[float], None] = time.sleep
-    jitter: Callable[[], float] = field(default=random.random)  # noqa: S311 - not security
+    rng: Rng = field(default=random)
 
-    def delay(self, attempt: int) -> float:
-        ceiling = min(self.cap, self.base * 2 ** (attempt - 1))
-        return ceiling / 2 + ceiling / 2 * self.jitter()
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        return backoff(attempt, base=self.base, cap=self.cap, retry_after=retry_after, rng=self.rng)
 
 
 def _header(error: stripe.StripeError, name: str) -> str | None:
@@ -57,6 +57,14 @@ def _header(error: stripe.StripeError, name: str) -> str | None:
         if key.lower() == name:
             return str(value)
     return None
+
+
+def _retry_after(error: stripe.StripeError) -> float | None:
+    value = _header(error, "retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def retryable(error: stripe.StripeError) -> bool:
@@ -97,7 +105,7 @@ def fetch_page(
             attempt += 1
             if attempt > retries or not retryable(error):
                 raise
-            wait = backoff.delay(attempt)
+            wait = backoff.delay(attempt, _retry_after(error))
             logger.info(
                 "Stripe %s list of %s answered %s; retry %d in %.1fs",
                 resource,

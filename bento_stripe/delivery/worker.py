@@ -13,12 +13,13 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ..backoff import Rng, backoff
 from ..bento import get_backend
 from ..bento.backends.base import BaseBackend
 from ..bento.client import family_of
@@ -74,20 +75,16 @@ def due_filter(now: datetime) -> Q:
     )
 
 
-class Rng(Protocol):
-    """The ``random`` module or a ``random.Random``: all ``backoff`` draws from."""
-
-    def uniform(self, a: float, b: float, /) -> float: ...
-
-
-def backoff(attempts: int, retry_after: float | None, rng: Rng = random) -> float:
-    """Exponential backoff with full jitter, never sooner than Bento's ``Retry-After``."""
-    base = float(app_settings.RETRY_BASE_DELAY)
-    cap = float(app_settings.RETRY_MAX_DELAY)
-    delay = rng.uniform(0, min(cap, base * (2 ** max(0, attempts - 1))))
-    if retry_after is not None:
-        delay = max(delay, min(float(retry_after), cap))
-    return delay
+def retry_delay(attempts: int, retry_after: float | None, rng: Rng = random) -> float:
+    """Seconds before a batch is sent again (``RETRY_BASE_DELAY``, ``RETRY_MAX_DELAY``),
+    never sooner than Bento's ``Retry-After``."""
+    return backoff(
+        attempts,
+        base=float(app_settings.RETRY_BASE_DELAY),
+        cap=float(app_settings.RETRY_MAX_DELAY),
+        retry_after=retry_after,
+        rng=rng,
+    )
 
 
 class Drainer:
@@ -291,7 +288,7 @@ class Drainer:
             )
             self.result.dead += len(dead_ids)
         if live_ids:
-            delay = backoff(attempts, retry_after, self.rng)
+            delay = retry_delay(attempts, retry_after, self.rng)
             self._finish(
                 live_ids,
                 status=S.PENDING,

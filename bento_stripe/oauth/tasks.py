@@ -6,12 +6,14 @@ uninstalled (``/v1/apps/installs/{id}/uninstall``).
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from .. import queue
+from ..backoff import Rng, backoff
 from ..exceptions import StripeCallError
 from ..logs import get_logger
 from ..models import StripeAccount
@@ -22,14 +24,17 @@ logger = get_logger("bento_stripe.oauth")
 
 #: Attempts at Stripe's /oauth/deauthorize before giving up (and logging an error).
 MAX_ATTEMPTS = 8
-#: Delay before the 2nd attempt; doubles each time, capped at MAX_DELAY.
+#: The longest delay before the 2nd attempt; doubles each time, capped at MAX_DELAY.
 FIRST_DELAY = timedelta(minutes=1)
 MAX_DELAY = timedelta(hours=1)
 
 
-def retry_delay(attempt: int) -> timedelta:
+def retry_delay(attempt: int, rng: Rng = random) -> timedelta:
     """How long to wait after failed attempt number ``attempt`` (1-based)."""
-    return min(FIRST_DELAY * (2 ** (attempt - 1)), MAX_DELAY)
+    seconds = backoff(
+        attempt, base=FIRST_DELAY.total_seconds(), cap=MAX_DELAY.total_seconds(), rng=rng
+    )
+    return timedelta(seconds=seconds)
 
 
 def deauthorize_account(account_pk: int, attempt: int = 1) -> str:
