@@ -17,7 +17,7 @@ class Rng(Protocol):
     def uniform(self, a: float, b: float, /) -> float: ...
 
 
-def backoff(
+def full_jitter(
     attempt: int,
     *,
     base: float,

@@ -19,7 +19,7 @@ from typing import Any
 import stripe
 
 from .. import stripe_clients
-from ..backoff import Rng, backoff
+from ..backoff import Rng, full_jitter
 from ..conf import app_settings
 from ..logs import get_logger
 from ..models import StripeAccount
@@ -49,7 +49,9 @@ class Backoff:
     rng: Rng = field(default=random)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        return backoff(attempt, base=self.base, cap=self.cap, retry_after=retry_after, rng=self.rng)
+        return full_jitter(
+            attempt, base=self.base, cap=self.cap, retry_after=retry_after, rng=self.rng
+        )
 
 
 def _header(error: stripe.StripeError, name: str) -> str | None:

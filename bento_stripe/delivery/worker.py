@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..backoff import Rng, backoff
+from ..backoff import Rng, full_jitter
 from ..bento import get_backend
 from ..bento.backends.base import BaseBackend
 from ..bento.client import family_of
@@ -78,7 +78,7 @@ def due_filter(now: datetime) -> Q:
 def retry_delay(attempts: int, retry_after: float | None, rng: Rng = random) -> float:
     """Seconds before a batch is sent again (``RETRY_BASE_DELAY``, ``RETRY_MAX_DELAY``),
     never sooner than Bento's ``Retry-After``."""
-    return backoff(
+    return full_jitter(
         attempts,
         base=float(app_settings.RETRY_BASE_DELAY),
         cap=float(app_settings.RETRY_MAX_DELAY),

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from .. import queue
-from ..backoff import Rng, backoff
+from ..backoff import Rng, full_jitter
 from ..exceptions import StripeCallError
 from ..logs import get_logger
 from ..models import StripeAccount
@@ -31,7 +31,7 @@ MAX_DELAY = timedelta(hours=1)
 
 def retry_delay(attempt: int, rng: Rng = random) -> timedelta:
     """How long to wait after failed attempt number ``attempt`` (1-based)."""
-    seconds = backoff(
+    seconds = full_jitter(
         attempt, base=FIRST_DELAY.total_seconds(), cap=MAX_DELAY.total_seconds(), rng=rng
     )
     return timedelta(seconds=seconds)

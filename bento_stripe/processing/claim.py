@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..backoff import backoff
+from ..backoff import full_jitter
 from ..conf import app_settings
 from ..models import StripeEventRecord
 from ..models.events import WAITING_STATUSES
@@ -69,7 +69,7 @@ def claim(owner: str, size: int, now: datetime | None = None) -> list[StripeEven
 
 def retry_delay(attempts: int) -> float:
     """Seconds before a failed event is tried again: from 5 seconds, at most an hour."""
-    return backoff(attempts, base=5.0, cap=3600.0)
+    return full_jitter(attempts, base=5.0, cap=3600.0)
 
 
 def fail(record: StripeEventRecord, error: BaseException) -> None:
