@@ -9,11 +9,13 @@ row made concurrently through another path is merged, never duplicated.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.db.models import Q
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from ..models import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
@@ -49,6 +51,14 @@ KEY_FIELD: dict[type[LedgerRow], str] = {
 MODELS: tuple[type[LedgerRow], ...] = tuple(KEY_FIELD)
 #: SQLite allows 32,766 variables a statement (999 before 3.32): stay well below.
 CHUNK = 500
+
+
+def _unsaved(row: Row) -> Row:
+    """A copy of a stored row, as if new (an upsert matches it on its Stripe id)."""
+    clone = copy.copy(row)
+    clone.pk = None
+    clone._state = ModelState()
+    return clone
 
 
 def _chunks(values: list[str]) -> Iterator[list[str]]:
@@ -212,7 +222,7 @@ class LedgerSession:
     # --- writing ----------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write every changed row: one upsert of new rows and one update per table."""
+        """Write every changed row: one upsert per table."""
         now = timezone.now()
         for model in MODELS:
             dirty = list(self._dirty[model].values())
@@ -227,17 +237,17 @@ class LedgerSession:
                 for f in model._meta.concrete_fields
                 if not f.primary_key and f.name not in ("stripe_account_id", "livemode", key)
             ]
+            # Rows read and rows made alike: one upsert on the Stripe id (bulk_update's
+            # CASE per row and column cost more than the rest of a page). Rows read are
+            # written through copies without their primary key, which they keep.
             new = [row for row in dirty if row.pk is None]
-            old = [row for row in dirty if row.pk is not None]
-            if new:
-                model.objects.bulk_create(
-                    new,
-                    update_conflicts=True,
-                    unique_fields=["stripe_account_id", "livemode", key],
-                    update_fields=columns,
-                )
-            if old:
-                model.objects.bulk_update(old, columns)
+            new += [_unsaved(row) for row in dirty if row.pk is not None]
+            model.objects.bulk_create(
+                new,
+                update_conflicts=True,
+                unique_fields=["stripe_account_id", "livemode", key],
+                update_fields=columns,
+            )
 
     # --- customers --------------------------------------------------------------------------
 
