@@ -126,11 +126,29 @@ def load_people(
                     lost=lost.get((account_id, livemode, charge_id), 0),
                 )
             )
-        for account_id, livemode, email, *sub, customer_id in LedgerSubscription.objects.filter(
-            where
-        ).values_list(*_ROW, *_SUBSCRIPTION):
+        subscription_rows = LedgerSubscription.objects.filter(where).values_list(
+            *_ROW, *_SUBSCRIPTION
+        )
+        for (
+            account_id,
+            livemode,
+            email,
+            sub_id,
+            status,
+            created,
+            currency,
+            data,
+            owner,
+        ) in subscription_rows:
             subscriptions[email].append(
-                subscription_from_data(*sub, customer_data.get((account_id, livemode, customer_id)))
+                subscription_from_data(
+                    sub_id,
+                    status,
+                    created,
+                    currency,
+                    data,
+                    customer_data.get((account_id, livemode, owner)),
+                )
             )
     for email in wanted:
         people[email] = Person(
