@@ -9,7 +9,6 @@ from functools import reduce
 from operator import or_
 
 from django.db.models import Q
-from django.utils import timezone
 
 from ..models import (
     LedgerCharge,
@@ -186,37 +185,33 @@ def refresh_people(
     if not wanted:
         return Refreshed({}, [])
     people = load_people(site, wanted)
-    existing: dict[str, Subscriber] = {}
+    #: email → (primary key, stored fields) of the people's rows on the site.
+    existing: dict[str, tuple[int, dict]] = {}
     for chunk in _chunks(wanted):
-        existing.update((s.email, s) for s in Subscriber.objects.filter(site=site, email__in=chunk))
-    now = timezone.now()
+        rows = Subscriber.objects.filter(site=site, email__in=chunk)
+        existing.update((e, (pk, f)) for pk, e, f in rows.values_list("pk", "email", "fields"))
     changes: list[FieldChange] = []
     now_fields: dict[str, dict] = {}
-    created: list[Subscriber] = []
-    updated: list[Subscriber] = []
+    written: list[Subscriber] = []
     removed: list[int] = []
     for email in wanted:
         person, row = people[email], existing.get(email)
-        old = dict(row.fields) if row else None
+        old = dict(row[1]) if row else None
         if not has_rows(person) and not (keep_empty and row is not None):
             if row is not None:
-                removed.append(row.pk)
+                removed.append(row[0])
                 changes.append(FieldChange(site, email, old, None))
             continue
         fields = person_fields(person)
         now_fields[email] = fields
-        if row is None:
-            created.append(Subscriber(site=site, email=email, fields=fields))
-        elif row.fields != fields:
-            row.fields, row.updated_at = fields, now
-            updated.append(row)
         if old != fields:
+            written.append(Subscriber(site=site, email=email, fields=fields))
             changes.append(FieldChange(site, email, old, fields))
-    if created or updated:
+    if written:
         # One upsert on (site, email) for new and changed rows alike: bulk_update's CASE
         # per row and column cost more than the rest of a backfill page.
         Subscriber.objects.bulk_create(
-            created + [Subscriber(site=site, email=r.email, fields=r.fields) for r in updated],
+            written,
             update_conflicts=True,
             unique_fields=["site", "email"],
             update_fields=["fields", "updated_at"],
