@@ -1,4 +1,5 @@
-"""The backfill phase: objects imported per second and peak memory of one account size.
+"""The backfill phase: objects imported per second against the list-reading ceiling, and
+peak memory, of one account size.
 
 Run by ``benchmarks.run`` (``--phases backfill``) once per size, each in a fresh process
 on a fresh copy of the template database; Stripe is ``tests/stripe_list_server.py`` in
@@ -8,6 +9,15 @@ its memory nor its CPU is counted here, and the seconds it spent answering (it s
 every 20 ms during the run, above what it was just before (tracemalloc would slow the
 run several times over). Bento is the locmem backend (delivery is the outbox's, measured
 elsewhere). Prints one JSON object.
+
+The ceiling, measured first in the same run from the same stand-in: every list the
+backfill reads, page by page with the same page size and parameters, through the same
+client call, its JSON parsed, and nothing else done. The import is then the backfill task
+as users run it (``tasks.backfill``, ``BACKFILL_TASK_BUDGET`` seconds at a time), in the
+foreground: this helper starts no qcluster, so each handover runs at once in this
+process, and the delivery drains it queues wait in the broker. Then ``import_vs_ceiling`` is its objects/s over the ceiling's, both
+in wall-clock time with the stand-in's answering included (``own_import_vs_ceiling``:
+both with it left out).
 
     python -m benchmarks.backfill --charges 10000
 """
@@ -35,6 +45,9 @@ from django.conf import settings  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from bento_stripe.backfill import services as backfill  # noqa: E402
+from bento_stripe.backfill import tasks  # noqa: E402
+from bento_stripe.backfill.pages import fetch_page  # noqa: E402
+from bento_stripe.backfill.resources import ORDER, RESOURCES  # noqa: E402
 from bento_stripe.models import OutboxEvent, StripeAccount  # noqa: E402
 from tests.factories import SiteFactory, StripeAccountFactory  # noqa: E402
 
@@ -88,6 +101,41 @@ class PeakRss:
         self.peak = max(self.peak, rss())
 
 
+ENGINE = (
+    "foreground: the backfill task run in this process until done, each handover at once "
+    "(no qcluster; the drain tasks it queues wait in the broker)"
+)
+
+
+def read_lists(account: StripeAccount) -> int:
+    """The ceiling's work: every list of the backfill read to its end, nothing applied."""
+    objects = 0
+    for name in ORDER:
+        resource, after = RESOURCES[name], ""
+        while True:
+            page = fetch_page(account, resource.name, resource.params(after, 0))
+            objects += len(page.objects)
+            if not page.has_more:
+                break
+            after = page.last_id
+    return objects
+
+
+def ceiling(account: StripeAccount, url: str) -> dict:
+    before = busy(url)
+    began = time.perf_counter()
+    objects = read_lists(account)
+    seconds = time.perf_counter() - began
+    served = busy(url) - before
+    return {
+        "objects": objects,
+        "seconds": seconds,
+        "stand_in_seconds": served,
+        "objects_per_second": objects / max(seconds, 1e-9),
+        "own_objects_per_second": objects / max(seconds - served, 1e-9),
+    }
+
+
 def one(charges: int) -> dict:
     """Backfill a fresh account of ``charges`` charges (and a fifth as many customers)."""
     account_id = f"acct_bench{os.getpid()}x{charges}"
@@ -98,11 +146,14 @@ def one(charges: int) -> dict:
         account = StripeAccount.objects.get(pk=account.pk)
         conf = {**settings.BENTO_STRIPE, "STRIPE_API_BASE": url, "BACKEND": "locmem"}
         with override_settings(BENTO_STRIPE=conf):
+            read = ceiling(account, url)
             backfill.start(account, enqueue=False)
             before = busy(url)
             with PeakRss() as memory:
                 began, cpu = time.perf_counter(), time.process_time()
-                outcome = backfill.run(account)
+                outcome = tasks.backfill(account.pk)
+                while outcome == "more":  # the task handed over: run the next one now
+                    outcome = tasks.backfill(account.pk)
                 seconds = time.perf_counter() - began
                 cpu = time.process_time() - cpu
             served = busy(url) - before
@@ -117,6 +168,11 @@ def one(charges: int) -> dict:
             "seconds": seconds,
             "stand_in_seconds": served,
             "objects_per_second": objects / own,
+            "engine": ENGINE,
+            "wall_objects_per_second": objects / max(seconds, 1e-9),
+            "ceiling": read,
+            "import_vs_ceiling": objects / max(seconds, 1e-9) / read["objects_per_second"],
+            "own_import_vs_ceiling": objects / own / read["own_objects_per_second"],
             # This process's own CPU seconds: on a busy machine the rate mostly measures
             # waiting for a core; this shows what the work itself costs.
             "cpu_seconds": cpu,

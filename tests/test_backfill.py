@@ -384,8 +384,10 @@ def test_a_charges_page_takes_a_fixed_number_of_queries(
         engine.step(engine.first_open(account))
     cursor = engine.first_open(account)
     assert cursor.resource == "charges"
-    # A hundred charges: the same few statements per table, whatever the page holds.
-    with django_assert_max_num_queries(25):
+    # A hundred charges: the same few statements per table, whatever the page holds (on
+    # SQLite the hundred new charges take two INSERTs: Django binds at most 999 values);
+    # customers whose email is known keep their other rows unread.
+    with django_assert_max_num_queries(23):
         result = engine.step(cursor)
     assert result.objects == 100
 

@@ -76,6 +76,8 @@ class ObjectIds:
     charges: set[str] = field(default_factory=set)
     disputes: set[str] = field(default_factory=set)
     subscriptions: set[str] = field(default_factory=set)
+    #: Customers whose own object is in the batch (their email may change in it).
+    customer_objects: set[str] = field(default_factory=set)
 
     def add_object(self, obj: dict) -> None:
         """Collect the ids a Stripe object (an event's ``data.object``) refers to."""
@@ -85,6 +87,7 @@ class ObjectIds:
         charge = object_id(obj.get("charge"))
         if kind == "customer":
             self.customers.add(own)
+            self.customer_objects.add(own)
         elif kind == "charge":
             self.charges.add(own)
         elif kind == "dispute":
@@ -95,7 +98,13 @@ class ObjectIds:
         self.charges.add(charge)
 
     def discard_empty(self) -> None:
-        for ids in (self.customers, self.charges, self.disputes, self.subscriptions):
+        for ids in (
+            self.customers,
+            self.charges,
+            self.disputes,
+            self.subscriptions,
+            self.customer_objects,
+        ):
             ids.discard("")
 
 
@@ -145,14 +154,24 @@ class LedgerSession:
         return rows
 
     def preload(self, ids: ObjectIds) -> None:
-        """Read every row the ids name, and the charges and subscriptions of their customers."""
+        """Read every row the ids name, and the charges and subscriptions of the customers
+        whose email may move in the batch (their own object is in it, or no email is known
+        for them yet): the rows an email move rewrites. A customer whose known email stays
+        keeps its rows unread (``_children`` reads them should it move after all)."""
         ids.discard_empty()
         customers = sorted(ids.customers)
         for chunk in _chunks(customers):
             self._load(LedgerCustomer, Q(customer_id__in=chunk))
+        known = self._rows[LedgerCustomer]
+        moving = sorted(
+            c
+            for c in customers
+            if c in ids.customer_objects or not getattr(known.get(c), "email", "")
+        )
+        for chunk in _chunks(moving):
             self._load(LedgerCharge, Q(customer_id__in=chunk))
             self._load(LedgerSubscription, Q(customer_id__in=chunk))
-        self._children_loaded.update(customers)
+        self._children_loaded.update(moving)
         for model, wanted in (
             (LedgerCharge, ids.charges),
             (LedgerSubscription, ids.subscriptions),
@@ -216,7 +235,7 @@ class LedgerSession:
     # --- writing ----------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write every changed row: one upsert of new rows and one update per table."""
+        """Write every changed row: one upsert per table."""
         now = timezone.now()
         self.catalogue.flush()
         for model in MODELS:

@@ -1,0 +1,147 @@
+"""What the backfill's page path does in bulk: the writes that replaced per-row updates,
+and the held rows it still releases when it skips looking for them."""
+
+from __future__ import annotations
+
+import pytest
+
+from bento_stripe.backfill import engine
+from bento_stripe.backfill import services as backfill
+from bento_stripe.models import LedgerCharge, LedgerCustomer, OutboxEvent, Subscriber
+
+from .stripe_history import History
+from .test_backfill import ACCOUNT, connect
+
+pytestmark = pytest.mark.django_db
+
+S = OutboxEvent.Status
+
+
+def step_to(account, resource: str):
+    """Run the pages before ``resource``'s (the catalogue's products and prices come first)
+    and return its cursor."""
+    while (cursor := engine.first_open(account)).resource != resource:
+        engine.step(cursor)
+    return cursor
+
+
+def history() -> History:
+    return History(ACCOUNT, customers=30, charges=150)
+
+
+def off(settings) -> None:
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
+
+
+def held_row(account, site, customer_id: str, n: int) -> OutboxEvent:
+    return OutboxEvent.objects.create(
+        site=site,
+        connection=account,
+        kind=OutboxEvent.Kind.EVENT,
+        event_type="$ChargeSucceeded",
+        email="",
+        payload={"type": "$ChargeSucceeded", "details": {}},
+        dedupe_key=f"evt_held{n}:$ChargeSucceeded",
+        stripe_event_id=f"evt_held{n}",
+        stripe_account_id=ACCOUNT,
+        stripe_customer_id=customer_id,
+        status=S.HELD,
+    )
+
+
+def test_a_backfill_releases_rows_held_for_its_customers(pipeline, site, stripe_lists, settings):
+    stripe_lists(history())
+    off(settings)
+    account = connect(site)
+    waiting = held_row(account, site, "cus_0000003", 1)
+    stranger = held_row(account, site, "cus_9999999", 2)  # Stripe never lists them
+    backfill.start(account, enqueue=False)
+    assert engine.step(step_to(account, "customers")).objects == 30
+    waiting.refresh_from_db()
+    email = LedgerCustomer.objects.get(customer_id="cus_0000003").email
+    assert email and (waiting.status, waiting.email) == (S.PENDING, email)
+    assert waiting.payload["email"] == email
+    stranger.refresh_from_db()
+    assert (stranger.status, stranger.email) == (S.HELD, "")
+
+
+def test_pages_without_held_rows_do_not_look_them_up(
+    pipeline, site, stripe_lists, settings, django_assert_max_num_queries
+):
+    """With nothing held, a page asks once whether anything is (on the partial index of
+    held rows) instead of looking up every id it knows; with a row held, it looks them up
+    and releases it."""
+    stripe_lists(history())
+    off(settings)
+    account = connect(site)
+    backfill.start(account, enqueue=False)
+    engine.step(step_to(account, "customers"))
+    cursor = engine.first_open(account)
+    with django_assert_max_num_queries(23) as quiet:
+        engine.step(cursor)
+    assert [q for q in held_reads(quiet) if "LIMIT 1" not in q] == []
+    assert len(held_reads(quiet)) == 1
+    held = held_row(account, site, "cus_0000004", 3)
+    cursor = engine.first_open(account)
+    with django_assert_max_num_queries(25) as busy:
+        engine.step(cursor)
+    assert any("stripe_customer_id" in q and " IN " in q for q in held_reads(busy))
+    held.refresh_from_db()
+    assert held.status == S.PENDING and held.email
+
+
+def held_reads(captured) -> list[str]:
+    """The statements of a page that read held outbox rows."""
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT") and "outboxevent" in q["sql"] and "'held'" in q["sql"]
+    ]
+
+
+def test_the_upserts_change_stored_rows_in_place(pipeline, site, stripe_lists, settings):
+    """Running the backfill again rewrites the rows it read (same primary keys, no
+    duplicates) and a person whose fields changed at Stripe gets them in place."""
+    lists = stripe_lists(history())
+    off(settings)
+    account = connect(site)
+    backfill.start(account, enqueue=False)
+    assert backfill.run(account) == "done"
+    charges = dict(LedgerCharge.objects.values_list("charge_id", "pk"))
+    people = dict(Subscriber.objects.filter(site=site).values_list("email", "pk"))
+    first = lists.get(lists.ids("charges")[0])
+    email = LedgerCharge.objects.get(charge_id=first["id"]).email
+    before = Subscriber.objects.get(site=site, email=email).fields["lifetime_value"]
+    refunded = {**first, "amount_refunded": first["amount_captured"], "refunded": True}
+    lists.changed[first["id"]] = refunded
+    backfill.start(account, enqueue=False)
+    assert backfill.run(account) == "done"
+    assert dict(LedgerCharge.objects.values_list("charge_id", "pk")) == charges
+    assert dict(Subscriber.objects.filter(site=site).values_list("email", "pk")) == people
+    row = LedgerCharge.objects.get(charge_id=first["id"])
+    assert row.refunded == row.captured == first["amount_captured"] > 0
+    assert Subscriber.objects.get(pk=people[row.email]).fields["lifetime_value"] < before
+
+
+def test_a_charges_page_leaves_known_peoples_other_rows_unread(
+    pipeline, site, stripe_lists, settings, django_assert_max_num_queries
+):
+    """Customers with a known email keep it through a charges page: their other charges
+    and subscriptions are not read (they would only be rewritten by an email move)."""
+    stripe_lists(history())
+    off(settings)
+    account = connect(site)
+    backfill.start(account, enqueue=False)
+    engine.step(step_to(account, "customers"))  # all with an email
+    assert not LedgerCustomer.objects.filter(email="").exists()
+    cursor = engine.first_open(account)
+    with django_assert_max_num_queries(23) as page:
+        assert engine.step(cursor).objects == 100
+    by_customer = [
+        q["sql"]
+        for q in page.captured_queries
+        if q["sql"].startswith("SELECT")
+        and ("ledgercharge" in q["sql"] or "ledgersubscription" in q["sql"])
+        and '."customer_id" IN' in q["sql"]
+    ]
+    assert by_customer == []
