@@ -55,10 +55,19 @@ def test_connect_and_watch_the_backfill_reach_done(
     assert page.get_attribute("#backfill-bar", "style") == "width: 0%"
     assert "No money in the ledger yet." in page.content()
 
-    # A worker takes the first page: the page follows without a reload.
-    engine.step(engine.first_open(account))
-    page.wait_for_function("document.getElementById('backfill-objects').textContent === '40'")
-    page.wait_for_function("document.getElementById('backfill-bar').style.width === '20%'")
+    # A worker reads the catalogue (products and prices come first) and the customers' page:
+    # the page follows without a reload.
+    while (cursor := engine.first_open(account)).resource != "charges":
+        engine.step(cursor)
+    cursors = BackfillCursor.objects.filter(account=account)
+    objects = sum(c.objects_done for c in cursors)
+    assert objects >= 40  # the 40 customers and the catalogue
+    percent = backfill.state(account).percent
+    assert 0 < percent < 100
+    page.wait_for_function(
+        f"document.getElementById('backfill-objects').textContent === '{objects}'"
+    )
+    page.wait_for_function(f"document.getElementById('backfill-bar').style.width === '{percent}%'")
     page.screenshot(path=os.path.join(output_dir, "1-backfill-running.png"), full_page=True)
 
     assert backfill.run(account) == "done"
