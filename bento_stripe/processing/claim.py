@@ -8,13 +8,13 @@ worker is applying right now, so two workers never queue up behind one account l
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..backoff import full_jitter
 from ..conf import app_settings
 from ..models import StripeEventRecord
 from ..models.events import WAITING_STATUSES
@@ -68,8 +68,11 @@ def claim(owner: str, size: int, now: datetime | None = None) -> list[StripeEven
 
 
 def retry_delay(attempts: int) -> float:
-    """Seconds before a failed event is tried again: from 5 seconds, at most an hour."""
-    return full_jitter(attempts, base=5.0, cap=3600.0)
+    """Seconds before a failed event is tried again: exponential from 5 seconds, at most an
+    hour, with jitter in the upper half only (a failed event is never retried at once, while
+    the worker that failed it may still be claiming)."""
+    ceiling = min(3600.0, 5.0 * 2 ** max(0, attempts - 1))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
 
 
 def fail(record: StripeEventRecord, error: BaseException) -> None:
