@@ -5,6 +5,18 @@ family. The first half of the window's grants go out at once (a burst); past tha
 grants are paced ``60 / (limit / 2)`` seconds apart, so a busy site keeps sending every
 second or so, with fuller batches, instead of stalling for a minute once the window is
 full. ``acquire`` grants a request (returns 0) or says how many seconds until one frees.
+
+Bento counts a request when it arrives, which is a little after the grant (the rows are
+marked as sending, the connection is opened). A site kept at the limit would otherwise
+show 101 requests in some minute at Bento's end, so each grant is remembered for
+``MARGIN`` seconds longer than Bento's minute: a saturated site sends 100 requests in
+62 seconds, never 101 in 60, as long as no request takes longer than ``MARGIN`` to leave.
+
+A Redis that restarts empty forgets every window. The limiter notices (its marker key is
+gone while the database remembers that Redis held windows before) and grants nothing for
+one window: the requests of the minute before the loss are unknown, and a site may have
+had its hundred. Deliveries wait about a minute after such a restart; Bento's limit holds.
+A first start (no marker anywhere) waits for nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +31,10 @@ from ..conf import app_settings
 from ..models import RateLimitWindow
 from ..redis_clients import client as redis_client
 
-WINDOW = 60.0
+#: Bento's window (seconds) and what the limiter adds to it for the time a request takes to leave.
+BENTO_WINDOW = 60.0
+MARGIN = 2.0
+WINDOW = BENTO_WINDOW + MARGIN
 
 
 def _pacing(limit: int) -> tuple[int, float]:
@@ -72,6 +87,13 @@ class DatabaseRateLimiter:
 _LUA = """
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
+local quiet = redis.call('GET', KEYS[2])
+if not quiet then
+  return 'lost'
+end
+if tonumber(quiet) > now then
+  return tostring(tonumber(quiet) - now)
+end
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 local burst = tonumber(ARGV[5])
@@ -106,22 +128,41 @@ class RedisRateLimiter:
         self.client = redis_client(url)
         self.script = self.client.register_script(_LUA)
 
+    @property
+    def marker(self) -> str:
+        """The key whose absence means Redis lost its windows; its value: no grant before it."""
+        return f"{self.prefix}:epoch"
+
     def acquire(self, site_id: int, family: str, now: datetime, limit: int | None = None) -> float:
         limit = limit or app_settings.RATE_LIMIT_PER_MINUTE
         key = f"{self.prefix}:{site_id}:{family}"
         t = now.timestamp()
         burst, spacing = _pacing(limit)
-        answer = self.script(
-            keys=[key],
-            args=[repr(t), WINDOW, limit, f"{t!r}:{uuid.uuid4().hex}", burst, repr(spacing)],
-        )
+        args = [repr(t), WINDOW, limit, f"{t!r}:{uuid.uuid4().hex}", burst, repr(spacing)]
+        answer = self.script(keys=[key, self.marker], args=args)
+        if answer in (b"lost", "lost"):
+            self._recover(t)
+            answer = self.script(keys=[key, self.marker], args=args)
         wait = float(answer)
         return 0.0 if wait <= 0 else max(0.001, wait)
 
+    def _recover(self, t: float) -> None:
+        """Put the marker back: quiet for one window if Redis held windows before, else not.
+
+        Whether it did is remembered in the database (a row of the window table keyed by
+        the marker), which outlives Redis. The first process to get here decides; the
+        others find the marker set (``SET NX``).
+        """
+        with transaction.atomic():
+            _, created = RateLimitWindow.objects.get_or_create(key=self.marker[:100])
+        quiet_until = 0.0 if created else t + WINDOW
+        self.client.set(self.marker, repr(quiet_until), nx=True)
+
     def reset(self) -> None:
-        """Forget every window (tests and benchmarks)."""
+        """Forget every window and the marker (tests and benchmarks): the next use is a first start."""
         for key in self.client.scan_iter(f"{self.prefix}:*"):
             self.client.delete(key)
+        RateLimitWindow.objects.filter(key=self.marker[:100]).delete()
 
 
 def get_limiter() -> DatabaseRateLimiter | RedisRateLimiter:

@@ -163,9 +163,13 @@ class Drainer:
                 return
             if rows:
                 endpoint = ENDPOINT_OF_KIND[rows[0].kind]
-                wait = self.limiter.acquire(self.site_id, family_of(endpoint), now)
+                # The grant is taken at the time of asking, not the loop's ``now``: a grant
+                # dated earlier than its request would leave the window too soon.
+                wait = self.limiter.acquire(self.site_id, family_of(endpoint), self.clock.now())
                 if wait <= 0:
                     self._send(site, rows, now)
+                    if self.result.busy:
+                        return  # another sender has the site's rows: leave them to it
                     continue
                 wait_until = now + timedelta(seconds=wait)
             # Something must wait: sleep here when it is short, else leave it to a later drain.
@@ -215,12 +219,26 @@ class Drainer:
         batch_id = uuid.uuid4().hex
         lease_until = now + timedelta(seconds=app_settings.LEASE_SECONDS)
         with transaction.atomic():
-            OutboxEvent.objects.filter(pk__in=ids).update(
+            # Claim only rows still due, as they were read: a sender that outlived its site
+            # lock (a stalled process) must not send again what another sender delivered
+            # meanwhile, nor anything behind it out of order.
+            claimed = OutboxEvent.objects.filter(due_filter(now), pk__in=ids).update(
                 status=S.SENDING,
                 lease_expires_at=lease_until,
                 batch_id=batch_id,
                 attempts=F("attempts") + 1,
             )
+            if claimed != len(ids):
+                transaction.set_rollback(True)
+                logger.warning(
+                    "Site %s: %d of %d rows were taken by another sender; batch left to it",
+                    self.site_id,
+                    len(ids) - claimed,
+                    len(ids),
+                    site=self.site_id,
+                )
+                self.result.busy = True
+                return
             rows = list(OutboxEvent.objects.filter(pk__in=ids).order_by("created_at", "pk"))
         endpoint, body = body_of(rows)
         self.result.requests += 1
