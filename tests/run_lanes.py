@@ -19,6 +19,11 @@ packaging
     Builds the wheel and installs it into a new project (tests/test_packaging.py), on
     Django 5.2 and, when a Python >= 3.12 is found, on Django 6.1.
 
+The lanes run in two tracks side by side (``TEST_PARALLEL=0``: one after the other): the
+sqlite lanes in one, the PostgreSQL lanes and packaging in the other. Each lane is its own
+pytest process with its own Redis database number (REDIS_URL's, plus 0 to 4), so lanes never
+purge each other's queues; a lane's output is printed in one piece when it ends.
+
 Tests marked ``redis`` run when REDIS_URL is set; tests marked ``browser`` when Debian's
 Chromium is installed. Extra pytest arguments come from the command line or PYTEST_ARGS;
 the postgresql and swapped lanes choose their own files and take the arguments only when
@@ -30,9 +35,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -95,14 +105,51 @@ def _postgres(url: str) -> bool:
     return url.startswith(("postgres://", "postgresql://"))
 
 
-def run(label: str, env: dict[str, str], args: list[str]) -> tuple[int, float]:
-    print(f"\n=== lane: {label} ===", flush=True)
+def _redis_db(url: str, offset: int) -> str:
+    """``url`` with its database number moved by ``offset`` (each lane its own Redis db, so
+    lanes running side by side never purge each other's queues or rate windows)."""
+    if not url or not offset:
+        return url
+    parts = urlsplit(url)
+    path = parts.path.strip("/")
+    number = int(path) if path.isdigit() else 0
+    return urlunsplit(parts._replace(path=f"/{number + offset}"))
+
+
+@dataclass
+class Lane:
+    label: str
+    env: dict[str, str]
+    args: list[str]
+    code: int | None = None
+    seconds: float = 0.0
+
+
+def run(lane: Lane, *, capture: bool) -> None:
+    """Run one lane's pytest; with ``capture`` its output is printed in one piece at its end,
+    so two lanes running side by side do not interleave their lines."""
     started = time.monotonic()
-    code = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT, env=env)
-    return code, time.monotonic() - started
+    command = [sys.executable, "-m", "pytest", *lane.args]
+    if not capture:
+        print(f"\n=== lane: {lane.label} ===", flush=True)
+        lane.code = subprocess.call(command, cwd=ROOT, env=lane.env)
+    else:
+        with tempfile.TemporaryFile("w+") as out:
+            lane.code = subprocess.call(
+                command, cwd=ROOT, env=lane.env, stdout=out, stderr=subprocess.STDOUT
+            )
+            out.seek(0)
+            with PRINTING:
+                print(f"\n=== lane: {lane.label} ===", flush=True)
+                shutil.copyfileobj(out, sys.stdout)
+                sys.stdout.flush()
+    lane.seconds = time.monotonic() - started
 
 
-def _outcome(code: int) -> str:
+PRINTING = threading.Lock()
+
+
+def _outcome(code: int | None) -> str:
     return "passed" if code == 0 else f"FAILED (exit {code})"
 
 
@@ -117,57 +164,83 @@ def _workers() -> list[str]:
     return ["-n", workers]
 
 
+def _side_by_side() -> bool:
+    """Two tracks at once unless TEST_PARALLEL=0 or the machine has one core."""
+    wanted = os.environ.get("TEST_PARALLEL", "")
+    if wanted in {"0", "1"}:
+        return wanted == "1"
+    return (os.cpu_count() or 1) >= 2
+
+
 def main() -> int:
     args = sys.argv[1:] + shlex.split(os.environ.get("PYTEST_ARGS", ""))
     flags_only = all(arg.startswith("-") for arg in args)
     database_url = os.environ.get("DATABASE_URL", "")
-    results: list[tuple[str, str, float | None]] = []
-    worst = 0
+    redis_url = os.environ.get("REDIS_URL", "")
+    skipped: list[tuple[str, str]] = []
 
-    def record(label: str, code: int, seconds: float) -> None:
-        nonlocal worst
-        results.append((label, _outcome(code), seconds))
-        worst = worst or code
+    def env_for(offset: int, database: bool) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if database or k != "DATABASE_URL"}
+        if redis_url:
+            env["REDIS_URL"] = _redis_db(redis_url, offset)
+        return env
 
-    sqlite_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    record("sqlite", *run("sqlite", sqlite_env, [*_workers(), *args]))
-
+    # Two tracks, run side by side (each lane is one pytest process; the two PostgreSQL
+    # lanes share the test database's name, so they stay in one track, one after the other).
+    sqlite_track = [Lane("sqlite", env_for(0, False), [*_workers(), *args])]
+    postgres_track: list[Lane] = []
     if _postgres(database_url):
         if os.environ.get("FULL_POSTGRES") == "1" or not flags_only:
             selection, label = args, "postgresql"
         else:
             ignored = [f"--ignore={path}" for path in DATABASE_AGNOSTIC]
             selection, label = [*ignored, *args], "postgresql (database-sensitive)"
-        record(label, *run("postgresql", dict(os.environ), [*_workers(), *selection]))
+        postgres_track.append(Lane(label, env_for(1, True), [*_workers(), *selection]))
     else:
-        results.append(("postgresql", "SKIPPED: set DATABASE_URL=postgres://... to run it", None))
+        skipped.append(("postgresql", "SKIPPED: set DATABASE_URL=postgres://... to run it"))
 
     # Flags alone (-x, -q) reach the swapped lane; paths or valued options (-k expr) do not.
     options = args if flags_only else []
-    record("swapped sqlite", *run("swapped sqlite", sqlite_env, [*SWAPPED_LANE, *options]))
+    sqlite_track.append(Lane("swapped sqlite", env_for(2, False), [*SWAPPED_LANE, *options]))
     if _postgres(database_url):
-        record(
-            "swapped postgresql",
-            *run("swapped postgresql", dict(os.environ), [*SWAPPED_LANE, *options]),
+        postgres_track.append(
+            Lane("swapped postgresql", env_for(3, True), [*SWAPPED_LANE, *options])
         )
     else:
-        results.append(
-            ("swapped postgresql", "SKIPPED: set DATABASE_URL=postgres://... to run it", None)
-        )
+        skipped.append(("swapped postgresql", "SKIPPED: set DATABASE_URL=postgres://... to run it"))
 
     # The wheel, installed into fresh venvs and a new project (minutes; the package index).
-    record(
+    packaging = Lane(
         "packaging",
-        *run(
-            "packaging",
-            {**sqlite_env, "PACKAGING_TESTS": "1"},
-            ["tests/test_packaging.py", "-m", "packaging", "-p", "no:cacheprovider", "-rs"],
-        ),
+        {**env_for(4, False), "PACKAGING_TESTS": "1"},
+        ["tests/test_packaging.py", "-m", "packaging", "-p", "no:cacheprovider", "-rs"],
     )
+    # The shorter track takes it (the PostgreSQL one when it runs).
+    (postgres_track or sqlite_track).append(packaging)
 
-    redis = (
-        "ran in every database lane" if os.environ.get("REDIS_URL") else "SKIPPED: set REDIS_URL"
-    )
+    tracks = [track for track in (sqlite_track, postgres_track) if track]
+    started = time.monotonic()
+    if _side_by_side() and len(tracks) > 1:
+        print(f"lanes: {len(tracks)} tracks side by side (TEST_PARALLEL=0: one by one)", flush=True)
+        threads = [
+            threading.Thread(target=lambda t=track: [run(lane, capture=True) for lane in t])
+            for track in tracks
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    else:
+        for track in tracks:
+            for lane in track:
+                run(lane, capture=False)
+    wall = time.monotonic() - started
+
+    results: list[tuple[str, str, float | None]] = [
+        (lane.label, _outcome(lane.code), lane.seconds) for track in tracks for lane in track
+    ]
+    results += [(name, outcome, None) for name, outcome in skipped]
+    redis = "ran in every database lane" if redis_url else "SKIPPED: set REDIS_URL"
     results.append(("redis", redis, None))
     chromium = os.path.exists("/usr/bin/chromium")
     results.append(
@@ -178,9 +251,9 @@ def main() -> int:
     for name, outcome, seconds in results:
         took = f"{seconds:7.1f} s" if seconds is not None else " " * 9
         print(f"  {name:<33} {took}  {outcome}")
-    total = sum(seconds for _, _, seconds in results if seconds is not None)
-    print(f"  {'total':<33} {total:7.1f} s")
-    return worst
+    print(f"  {'wall clock':<33} {wall:7.1f} s")
+    codes = [lane.code for track in tracks for lane in track]
+    return next((code for code in codes if code), 0) or 0
 
 
 if __name__ == "__main__":

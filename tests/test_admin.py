@@ -154,3 +154,26 @@ def test_staff_with_the_change_permission_run_the_outbox_actions(monkeypatch):
     _post_action(client, "replay", [delivered])
     delivered.refresh_from_db()
     assert delivered.status == OutboxEvent.Status.PENDING
+
+
+def test_ledger_money_reads_as_money_in_its_currency(admin_client):
+    from bento_stripe.models import LedgerCharge, LedgerDispute
+
+    LedgerCharge.objects.create(
+        stripe_account_id="acct_1", charge_id="ch_usd", currency="usd", captured=6268657
+    )
+    LedgerCharge.objects.create(
+        stripe_account_id="acct_1", charge_id="ch_jpy", currency="jpy", captured=1200, refunded=200
+    )
+    LedgerDispute.objects.create(
+        stripe_account_id="acct_1",
+        dispute_id="dp_1",
+        charge_id="ch_usd",
+        currency="eur",
+        amount=990,
+    )
+    page = admin_client.get(reverse("admin:bento_stripe_ledgercharge_changelist")).content.decode()
+    assert "$62,686.57" in page and "¥1,200" in page and "¥200" in page
+    assert "6268657" not in page
+    page = admin_client.get(reverse("admin:bento_stripe_ledgerdispute_changelist")).content.decode()
+    assert "€9.90" in page

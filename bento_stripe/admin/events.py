@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from ..models import (
     LedgerCharge,
@@ -12,7 +16,20 @@ from ..models import (
     Reroute,
     StripeEventRecord,
 )
+from ..money_format import format_money
 from .scoping import BY_STRIPE_ACCOUNT, TeamScopedAdmin, related_only
+
+
+def money(field: str, label: Any) -> Callable[[Any], str]:
+    """A list column showing ``field`` (minor units) as money in its row's currency and the
+    admin user's locale (``$62,686.57``, ``¥1,200``); sorted by the stored amount."""
+
+    @admin.display(description=label, ordering=field)
+    def column(obj: Any) -> str:
+        return format_money(getattr(obj, field), obj.currency)
+
+    column.__name__ = f"{field}_money"
+    return column
 
 
 class ReadOnlyAdmin(TeamScopedAdmin):
@@ -57,14 +74,20 @@ class LedgerCustomerAdmin(ReadOnlyAdmin):
 
 @admin.register(LedgerCharge)
 class LedgerChargeAdmin(ReadOnlyAdmin):
-    list_display = ["charge_id", "email", "currency", "captured", "refunded", "stripe_account_id"]
+    list_display = [
+        "charge_id",
+        "email",
+        money("captured", _("captured")),
+        money("refunded", _("refunded")),
+        "stripe_account_id",
+    ]
     search_fields = ["charge_id", "customer_id", "email", "stripe_account_id"]
     list_filter = ["livemode", "currency"]
 
 
 @admin.register(LedgerDispute)
 class LedgerDisputeAdmin(ReadOnlyAdmin):
-    list_display = ["dispute_id", "charge_id", "amount", "currency", "status", "lost"]
+    list_display = ["dispute_id", "charge_id", money("amount", _("amount")), "status", "lost"]
     search_fields = ["dispute_id", "charge_id", "stripe_account_id"]
     list_filter = ["lost", "status"]
 
