@@ -69,12 +69,12 @@ SWAPPED_LANE = [
 
 #: Test modules whose outcome cannot depend on the database engine, so the postgresql lane
 #: leaves them to the sqlite lane: rendering and browsing (the queries behind the pages are
-#: the ORM's, covered by the modules that write them), pure functions over payloads,
-#: configuration checks, schema and input validation of the API (rejected before any
-#: query), the OAuth state machine (session only), the example project's own settings,
-#: processes that pick their own database (demo, chaos, packaging), and the security
-#: suites that probe HTTP answers. Everything else, and every module added later, runs in
-#: both lanes.
+#: the ORM's, covered by the modules that write them), pure functions over payloads (the
+#: ledger's arithmetic and its hypothesis properties touch no table), configuration
+#: checks, schema and input validation of the API (rejected before any query), the OAuth
+#: state machine (session only), the example project's own settings, processes that pick
+#: their own database (demo, chaos, packaging), and the security suites that probe HTTP
+#: answers. Everything else, and every module added later, runs in both lanes.
 DATABASE_AGNOSTIC = [
     "tests/test_browser.py",
     "tests/test_browser_app.py",
@@ -83,6 +83,9 @@ DATABASE_AGNOSTIC = [
     "tests/test_pages.py",
     "tests/test_translators.py",
     "tests/test_money_rules.py",
+    "tests/test_ledger.py",
+    "tests/test_ledger_properties.py",
+    "tests/test_events_reference.py",
     "tests/test_checks.py",
     "tests/test_backends.py",
     "tests/test_api_schema.py",
