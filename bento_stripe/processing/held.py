@@ -29,12 +29,12 @@ def lookup_held(budget: float | None = None) -> int:
     """
     if not lookup.enabled():
         return 0
-    budget = float(app_settings.LOOKUP_BUDGET if budget is None else budget)
+    budget = app_settings.LOOKUP_BUDGET if budget is None else budget
     deadline = time.monotonic() + budget
     now = timezone.now()
     due = OutboxEvent.objects.filter(
         status=OutboxEvent.Status.HELD,
-        next_attempt_at__lte=now - timedelta(seconds=int(app_settings.SWEEP_AFTER)),
+        next_attempt_at__lte=now - timedelta(seconds=app_settings.SWEEP_AFTER),
         connection__status=StripeAccount.Status.ACTIVE,
         # An app install that needs to be connected again has no token: its people wait
         # (their rows stay due, so they are looked up as soon as it is reconnected).
