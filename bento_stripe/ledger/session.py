@@ -398,16 +398,20 @@ class LedgerSession:
         """The ledger row of a charge of this account, if known."""
         return self._get(LedgerCharge, charge_id) if charge_id else None
 
-    def capture_value(self, row: LedgerCharge) -> tuple[str, int] | None:
-        """The capture's value event amount, once per charge (``unique.key`` = the charge id)."""
+    def emit_capture_value(self, row: LedgerCharge) -> tuple[str, int] | None:
+        """The capture's value event amount, once per charge (``unique.key`` = the charge id).
+
+        Writes: marks the amount emitted (``captured_emitted``), so it is not given again."""
         if row.captured <= 0 or row.captured_emitted:
             return None
         row.captured_emitted = row.captured
         self._changed(row)
         return row.currency.upper(), row.captured
 
-    def refund_value(self, row: LedgerCharge, cumulative: int) -> tuple[str, int] | None:
-        """Minus the growth of the cumulative refund beyond the highest already announced."""
+    def emit_refund_value(self, row: LedgerCharge, cumulative: int) -> tuple[str, int] | None:
+        """Minus the growth of the cumulative refund beyond the highest already announced.
+
+        Writes: ``cumulative`` becomes the highest announced (``refunded_emitted``)."""
         if cumulative <= row.refunded_emitted:
             return None
         delta = cumulative - row.refunded_emitted
@@ -444,8 +448,10 @@ class LedgerSession:
             self._touch(charge.email)
         return row
 
-    def lost_value(self, row: LedgerDispute) -> tuple[str, int] | None:
-        """Minus the disputed amount, once, when the dispute is lost."""
+    def emit_lost_value(self, row: LedgerDispute) -> tuple[str, int] | None:
+        """Minus the disputed amount, once, when the dispute is lost.
+
+        Writes: marks the loss emitted (``lost_emitted``), so it is not given again."""
         if not row.lost or row.lost_emitted:
             return None
         row.lost_emitted = True
