@@ -132,9 +132,6 @@ class Catalogue:
         row = self.product(product_id)
         return row.name if row else ""
 
-    def known_products(self) -> set[str]:
-        return {k for k, row in self._rows[CatalogueProduct].items() if row is not None}
-
     def emails_naming(self, product_ids: Iterable[str]) -> set[str]:
         """Emails of the people whose subscriptions of this account name one of the products
         (one query per product: a product's name changes rarely)."""

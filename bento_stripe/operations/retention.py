@@ -191,8 +191,3 @@ def prune(
     )
     counts["webhook requests deleted"] = _prune_triggers(cutoff, size, False)
     return report
-
-
-def is_compact(record: StripeEventRecord) -> bool:
-    """Whether retention stripped this record to its Stripe event id."""
-    return record.pruned_at is not None
