@@ -47,6 +47,13 @@ def test_settings_reference_lists_every_key_with_its_comment():
     assert all(f"``{key}``" in table for key in conf.DEFAULTS)
 
 
+def test_the_docs_build_installs_the_example_projects_apps():
+    from django.conf import settings
+
+    # tests/settings.py imports the example project's settings, so these are its apps.
+    assert _extension().example_installed_apps() == list(settings.INSTALLED_APPS)
+
+
 def test_checks_reference_lists_every_check_the_code_reports():
     docs = _extension()
     documented = {c.id for c in docs.checks_from_source()}

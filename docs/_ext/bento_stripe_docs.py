@@ -27,6 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "bento_stripe"
+#: The example project's settings: the docs build installs the same apps (the tests'
+#: settings import them too), read from the source so that nothing of it runs here.
+EXAMPLE_SETTINGS = ROOT / "example_project" / "settings.py"
 
 #: Check ids as they appear anywhere in the package's source.
 CHECK_ID = re.compile(r"bento_stripe\.([EWCI]\d{3})\b")
@@ -248,6 +251,21 @@ def signals_rst() -> list[str]:
     return out
 
 
+def example_installed_apps(path: Path = EXAMPLE_SETTINGS) -> list[str]:
+    """``INSTALLED_APPS`` of the example project (a list literal there)."""
+    tree = ast.parse(path.read_text())
+    node = next(
+        n
+        for n in tree.body
+        if isinstance(n, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "INSTALLED_APPS" for t in n.targets)
+    )
+    apps = ast.literal_eval(node.value)
+    if not (isinstance(apps, list) and all(isinstance(a, str) for a in apps)):
+        raise TypeError(f"{path}: INSTALLED_APPS must be a list of strings")
+    return apps
+
+
 def configure_django() -> None:
     """Django set up with the apps the package needs (for autodoc and the commands' parsers);
     nothing is read from a project's settings and no database is touched."""
@@ -257,22 +275,7 @@ def configure_django() -> None:
     if not settings.configured:
         settings.configure(
             SECRET_KEY="docs-only",  # noqa: S106 - never used for anything but building docs
-            INSTALLED_APPS=[
-                "django.contrib.admin",
-                "django.contrib.auth",
-                "django.contrib.contenttypes",
-                "django.contrib.sessions",
-                "django.contrib.messages",
-                "django.contrib.staticfiles",
-                "rest_framework",
-                "knox",
-                "django_filters",
-                "drf_spectacular",
-                "drf_spectacular_sidecar",
-                "django_q",
-                "djstripe",
-                "bento_stripe",
-            ],
+            INSTALLED_APPS=example_installed_apps(),
             DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
             DJSTRIPE_FOREIGN_KEY_TO_FIELD="id",
             Q_CLUSTER={"name": "docs", "orm": "default", "timeout": 60, "retry": 120},
