@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from .. import signals
 from ..conf import app_settings
+from ..ledger.ids import ObjectIds
 from ..ledger.parse import UnreadableObject
-from ..ledger.session import ObjectIds
 from ..logs import get_logger
 from ..models import StripeAccount, StripeEventRecord
 from ..operations.erasure import ERASED_NOTE, ErasureGuard, redact
