@@ -6,7 +6,7 @@ and nothing is read at import time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
@@ -176,8 +176,88 @@ BACKEND_ALIASES = {
 }
 
 
+#: The string settings that ``AppSettings.require`` reads (the Stripe platform's own).
+RequiredKey = Literal["STRIPE_SECRET_KEY", "STRIPE_CONNECT_CLIENT_ID"]
+
+
 class AppSettings:
-    """Attribute access to ``settings.BENTO_STRIPE`` with defaults, read on every access."""
+    """Typed attribute access to ``settings.BENTO_STRIPE`` with defaults, read on every access.
+
+    Each key of :data:`DEFAULTS` is declared below with the type the app expects, so mypy
+    checks every ``app_settings.KEY`` (a misspelt or undeclared key is a type error, and
+    tests/test_conf.py keeps the declarations and ``DEFAULTS`` the same keys). The value is
+    read from ``settings.BENTO_STRIPE`` on every access (so ``override_settings`` works and
+    nothing is cached); it is not converted: a value of another type is reported by the
+    system checks (docs/reference/checks.rst).
+    """
+
+    ENCRYPTION_KEYS: list[str] | str  # a comma-separated string is accepted too
+    STRIPE_SECRET_KEY: str
+    STRIPE_CONNECT_CLIENT_ID: str
+    STRIPE_API_BASE: str
+    STRIPE_CONNECT_BASE: str
+    OAUTH_SCOPE: str
+    OAUTH_STATE_MAX_AGE: int
+    OAUTH_REDIRECT_URI: str
+    STORE_ACCESS_TOKEN: bool
+    STRIPE_INSTALL_KIND: str
+    STRIPE_APP_INSTALL_URL: str
+    STRIPE_APP_TEST_INSTALL_URL: str
+    STRIPE_TEST_SECRET_KEY: str
+    APP_TOKEN_LIFETIME: int
+    APP_TOKEN_REFRESH_MARGIN: int
+    APP_TOKEN_TIMEOUT: float
+    APP_REFRESH_TOKEN_ROLL_DAYS: int
+    WEBHOOK_TOLERANCE: int
+    WEBHOOK_MAX_BODY_BYTES: int
+    FORWARD_UNKNOWN_EVENTS: bool
+    WEBHOOK_TRUSTED_PROXIES: list[str] | str  # a comma-separated string is accepted too
+    KEEP_WEBHOOK_TRIGGERS: bool
+    LOOKUP_EMAILS: bool
+    SWEEP_AFTER: int
+    PROCESS_BATCH_SIZE: int
+    PROCESS_WAKE_INTERVAL: float
+    PROCESS_LINGER: float
+    PROCESS_LEASE_SECONDS: int
+    PROCESS_BUDGET: float
+    PROCESS_MAX_ATTEMPTS: int
+    LOOKUP_TIMEOUT: float
+    LOOKUP_BUDGET: float
+    LOOKUP_PRODUCTS: bool
+    BACKEND: str
+    API_URL: str
+    BATCH_SIZE: int
+    GATHER_SECONDS: float
+    GATHER_MAX_SECONDS: float
+    RATE_LIMIT_PER_MINUTE: int
+    MAX_ATTEMPTS: int
+    HTTP_TIMEOUT: tuple[float, float] | float  # (connect, read), or one number for both
+    RETRY_BASE_DELAY: float
+    RETRY_MAX_DELAY: float
+    LEASE_SECONDS: int
+    REDIS_URL: str
+    ENDPOINT_CACHE_SECONDS: float
+    QUEUES: dict[str, str]
+    DELIVERY_WAKE_INTERVAL: float
+    DELIVERY_LINGER: float
+    DELIVERY_BUDGET: float
+    TEAM_POLICY: str
+    BACKFILL_ON_CONNECT: bool
+    BACKFILL_TIMEOUT: float
+    BACKFILL_MAX_RETRIES: int
+    BACKFILL_MAX_ATTEMPTS: int
+    BACKFILL_TASK_BUDGET: float
+    BACKFILL_STALE_AFTER: int
+    RECONCILE_EVERY_MINUTES: int
+    RECONCILE_FIRST_WINDOW: int
+    RETENTION_DAYS: int
+    PRUNE_BATCH_SIZE: int
+    HEALTH_MAX_EVENT_AGE: int
+    HEALTH_MAX_DELIVERY_AGE: int
+    HEALTH_MAX_DEAD_DELIVERIES: int
+    HEALTH_MAX_RECONCILE_AGE: int
+    METRICS_ENABLED: bool
+    METRICS_ALLOWED_IPS: list[str] | tuple[str, ...]
 
     def _user_settings(self) -> dict[str, Any]:
         value = getattr(django_settings, "BENTO_STRIPE", {}) or {}
@@ -185,14 +265,17 @@ class AppSettings:
             raise ImproperlyConfigured("settings.BENTO_STRIPE must be a dict.")
         return value
 
-    def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(f"BENTO_STRIPE has no setting {name!r}")
-        return self._user_settings().get(name, DEFAULTS[name])
+    if not TYPE_CHECKING:
+        # Hidden from mypy, so that only the keys declared above type-check.
 
-    def require(self, name: str) -> Any:
+        def __getattr__(self, name: str) -> Any:
+            if name not in DEFAULTS:
+                raise AttributeError(f"BENTO_STRIPE has no setting {name!r}")
+            return self._user_settings().get(name, DEFAULTS[name])
+
+    def require(self, name: RequiredKey) -> str:
         """The value of ``name``, or ImproperlyConfigured naming the key when it is empty."""
-        value = getattr(self, name)
+        value: str = getattr(self, name)
         if value in ("", None, [], ()):
             raise ImproperlyConfigured(
                 f"settings.BENTO_STRIPE[{name!r}] is not set: set it in your Django settings."

@@ -67,7 +67,7 @@ def schedules() -> tuple[Recurring, ...]:
         Recurring(
             "bento_stripe: reconcile connections with Stripe",
             RECONCILE,
-            int(app_settings.RECONCILE_EVERY_MINUTES),
+            app_settings.RECONCILE_EVERY_MINUTES,
         ),
         Recurring("bento_stripe: prune what retention no longer keeps", PRUNE, 24 * 60),
     )
@@ -209,7 +209,7 @@ def wake_processing(*, force: bool = False) -> None:
     from .wakeups import first_in_interval
 
     if not is_sync() and not force:
-        if not first_in_interval("processing", float(app_settings.PROCESS_WAKE_INTERVAL)):
+        if not first_in_interval("processing", app_settings.PROCESS_WAKE_INTERVAL):
             return
     enqueue(PROCESS_EVENTS, group="bento_stripe.processing")
 
@@ -225,7 +225,7 @@ def wake_delivery(*, force: bool = False) -> None:
     from .wakeups import first_in_interval
 
     if not is_sync() and not force:
-        if not first_in_interval("delivery", float(app_settings.DELIVERY_WAKE_INTERVAL)):
+        if not first_in_interval("delivery", app_settings.DELIVERY_WAKE_INTERVAL):
             return
     enqueue(DELIVER, group="bento_stripe.delivery")
 

@@ -60,12 +60,6 @@ def change_site(
     return locked
 
 
-def mark_deauthorized(account: StripeAccount) -> StripeAccount:
-    """Record that the account owner revoked or uninstalled the app at Stripe: stop forwarding
-    its events, wipe its tokens (processing does the same when Stripe reports it)."""
-    return disconnection.deauthorize(account)
-
-
 @sensitive_variables("access_token", "refresh_token", "tokens")
 def connect_account(
     *,

@@ -39,9 +39,19 @@ def test_settings_reference_lists_every_key_with_its_comment():
     assert by_key["WEBHOOK_MAX_BODY_BYTES"].default == "1048576"
     assert by_key["HTTP_TIMEOUT"].default == "(5.0, 30.0)"
     assert "413" in by_key["WEBHOOK_MAX_BODY_BYTES"].comment
+    # Each key's type as conf.AppSettings declares it.
+    assert all(s.type for s in found), [s.key for s in found if not s.type]
+    assert by_key["HTTP_TIMEOUT"].type == "tuple[float, float] | float"
     # A key's row in the generated table.
     table = "\n".join(docs.settings_rst())
     assert all(f"``{key}``" in table for key in conf.DEFAULTS)
+
+
+def test_the_docs_build_installs_the_example_projects_apps():
+    from django.conf import settings
+
+    # tests/settings.py imports the example project's settings, so these are its apps.
+    assert _extension().example_installed_apps() == list(settings.INSTALLED_APPS)
 
 
 def test_checks_reference_lists_every_check_the_code_reports():

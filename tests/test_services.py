@@ -5,6 +5,7 @@ import pytest
 from bento_stripe import services, signals
 from bento_stripe.exceptions import WrongTeamError
 from bento_stripe.models import StripeAccount
+from bento_stripe.processing import disconnect
 from tests.factories import SiteFactory, StripeAccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,10 +37,10 @@ def test_change_site_refuses_a_site_of_another_team():
     assert StripeAccount.objects.get(pk=account.pk).site == account.site
 
 
-def test_mark_deauthorized_is_idempotent():
+def test_deauthorize_is_idempotent():
     account = StripeAccountFactory(access_token="sk_acct_token_value")
-    first = services.mark_deauthorized(account)
-    second = services.mark_deauthorized(account)
+    first = disconnect.deauthorize(account)
+    second = disconnect.deauthorize(account)
     assert first.status == second.status == StripeAccount.Status.DEAUTHORIZED
     assert first.disconnected_at == second.disconnected_at
     assert StripeAccount.objects.get(pk=account.pk).access_token == ""
@@ -50,7 +51,7 @@ def test_mark_deauthorized_is_idempotent():
     [
         (signals.account_site_changed, lambda a: services.change_site(a, SiteFactory(team=a.team))),
         (signals.account_disconnected, lambda a: services.disconnect(a)),
-        (signals.account_disconnected, lambda a: services.mark_deauthorized(a)),
+        (signals.account_disconnected, lambda a: disconnect.deauthorize(a)),
     ],
 )
 def test_a_receiver_that_raises_breaks_nothing_and_is_logged(

@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..exceptions import ReconnectNeeded
-from ..ledger.session import ObjectIds
+from ..ledger.ids import ObjectIds
 from ..logs import get_logger
 from ..models import BackfillCursor, StripeAccount
 from ..operations.erasure import ErasureGuard

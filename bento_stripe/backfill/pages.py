@@ -93,9 +93,9 @@ def fetch_page(
     """One page of ``GET /v1/<resource>`` with ``params``, retried on 429, 5xx and network
     errors up to ``BACKFILL_MAX_RETRIES`` times; other errors are raised at once."""
     backoff = backoff or Backoff()
-    retries = int(app_settings.BACKFILL_MAX_RETRIES if retries is None else retries)
+    retries = app_settings.BACKFILL_MAX_RETRIES if retries is None else retries
     client = client or stripe_clients.for_account(
-        account, timeout=float(app_settings.BACKFILL_TIMEOUT), retries=0
+        account, timeout=app_settings.BACKFILL_TIMEOUT, retries=0
     )
     attempt = 0
     while True:

@@ -80,7 +80,7 @@ def _since(cursor: BackfillCursor | None, account: StripeAccount) -> int:
         return int(cursor.started_at.timestamp()) - OVERLAP
     if account.connected_at is not None:
         return int(account.connected_at.timestamp()) - OVERLAP
-    first = timezone.now() - timedelta(seconds=int(app_settings.RECONCILE_FIRST_WINDOW))
+    first = timezone.now() - timedelta(seconds=app_settings.RECONCILE_FIRST_WINDOW)
     return int(first.timestamp())
 
 

@@ -219,9 +219,9 @@ def run(
 
 def due_for_retry() -> list[int]:
     """Connections whose backfill waits on a retry, or whose worker died mid-way."""
-    stale = timezone.now() - timedelta(seconds=int(app_settings.BACKFILL_STALE_AFTER))
+    stale = timezone.now() - timedelta(seconds=app_settings.BACKFILL_STALE_AFTER)
     failed = BackfillCursor.objects.filter(
-        state=State.FAILED, attempts__lt=int(app_settings.BACKFILL_MAX_ATTEMPTS)
+        state=State.FAILED, attempts__lt=app_settings.BACKFILL_MAX_ATTEMPTS
     )
     stuck = BackfillCursor.objects.filter(
         state__in=[State.RUNNING, State.PENDING], updated_at__lte=stale

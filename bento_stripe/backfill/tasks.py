@@ -15,7 +15,7 @@ def backfill(account_id: int) -> str:
     account = StripeAccount.objects.filter(pk=account_id).first()
     if account is None:
         return "gone"
-    budget = None if queue.is_sync() else float(app_settings.BACKFILL_TASK_BUDGET)
+    budget = None if queue.is_sync() else app_settings.BACKFILL_TASK_BUDGET
     outcome = services.run(account, budget=budget)
     if outcome == "more":
         queue.enqueue(queue.BACKFILL, account_id, task_name=f"bento_stripe.backfill.{account_id}")
@@ -45,7 +45,7 @@ def reconcile_account(account_id: int) -> str:
     account = StripeAccount.objects.active().filter(pk=account_id).first()
     if account is None:
         return "gone"
-    budget = None if queue.is_sync() else float(app_settings.BACKFILL_TASK_BUDGET)
+    budget = None if queue.is_sync() else app_settings.BACKFILL_TASK_BUDGET
     report = reconciliation.reconcile(account, budget=budget)
     if not report.finished:
         queue.enqueue(

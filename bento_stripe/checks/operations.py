@@ -61,7 +61,8 @@ def check_operations_settings(
                 id="bento_stripe.E041",
             )
         )
-    allowed = app_settings.METRICS_ALLOWED_IPS
+    # The value as given (not yet known to be a list): None once found unusable.
+    allowed: list[str] | tuple[str, ...] | None = app_settings.METRICS_ALLOWED_IPS
     if not isinstance(allowed, list | tuple):
         allowed = None
     for entry in allowed or ():

@@ -40,8 +40,8 @@ def ready(rows: int, oldest_age: float, batch: int) -> bool:
     """Whether a site with ``rows`` due rows, the oldest ``oldest_age`` seconds old, sends now."""
     if rows >= batch:
         return True
-    short = float(app_settings.GATHER_SECONDS)
-    longest = max(short, float(app_settings.GATHER_MAX_SECONDS))
+    short = app_settings.GATHER_SECONDS
+    longest = max(short, app_settings.GATHER_MAX_SECONDS)
     if oldest_age < short:
         return False
     if oldest_age >= longest:
@@ -53,7 +53,7 @@ def ready(rows: int, oldest_age: float, batch: int) -> bool:
 
 def ready_sites(now: datetime) -> tuple[list[int], bool]:
     """Sites whose due rows should go now, oldest first; and whether any row is due at all."""
-    batch = int(app_settings.BATCH_SIZE)
+    batch = app_settings.BATCH_SIZE
     groups = (
         OutboxEvent.objects.filter(due_filter(now))
         .order_by()
@@ -95,8 +95,8 @@ def run(
     ``once``: one pass only (sync mode, tests). A loop that finds nothing due at its first
     look ends at once: another loop sent the rows that woke it and is still looking.
     """
-    budget = float(app_settings.DELIVERY_BUDGET if budget is None else budget)
-    linger = float(app_settings.DELIVERY_LINGER if linger is None else linger)
+    budget = app_settings.DELIVERY_BUDGET if budget is None else budget
+    linger = app_settings.DELIVERY_LINGER if linger is None else linger
     result = LoopResult()
     started = last_work = time.monotonic()
     #: Sites the limiter (or a backoff) told us to come back to at this time.

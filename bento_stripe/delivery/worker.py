@@ -80,8 +80,8 @@ def retry_delay(attempts: int, retry_after: float | None, rng: Rng = random) -> 
     never sooner than Bento's ``Retry-After``."""
     return full_jitter(
         attempts,
-        base=float(app_settings.RETRY_BASE_DELAY),
-        cap=float(app_settings.RETRY_MAX_DELAY),
+        base=app_settings.RETRY_BASE_DELAY,
+        cap=app_settings.RETRY_MAX_DELAY,
         retry_after=retry_after,
         rng=rng,
     )
@@ -186,7 +186,7 @@ class Drainer:
             return
 
     def _size(self) -> int:
-        return min(int(app_settings.BATCH_SIZE), self.size_limit or int(app_settings.BATCH_SIZE))
+        return min(app_settings.BATCH_SIZE, self.size_limit or app_settings.BATCH_SIZE)
 
     def _next_batch(self, now: datetime) -> tuple[list[OutboxEvent], datetime | None]:
         """The longest same-kind run of due rows at the head of the site's queue, or when to look again."""

@@ -10,23 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
 
-from django.db.models import Q, TextField
+from django.db.models import Model, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from ..models import CataloguePrice, CatalogueProduct, LedgerSubscription
-from ..models.catalogue import CatalogueRow
 from .parse import UnreadableObject, object_id, require_id, text, whole_number
-from .upsert import write_rows
+from .rowcache import RowCache
 
-Row = TypeVar("Row", bound=CatalogueRow)
-KEY_FIELD: dict[type[CatalogueRow], str] = {
+#: The Stripe id column of each catalogue table, in the order the tables are written.
+KEY_FIELD: dict[type[Model], str] = {
     CatalogueProduct: "product_id",
     CataloguePrice: "price_id",
 }
-CHUNK = 500
 
 
 def price_amount(price: dict) -> str:
@@ -64,29 +61,20 @@ class Catalogue:
     def __init__(self, stripe_account_id: str, livemode: bool) -> None:
         self.stripe_account_id = stripe_account_id
         self.livemode = livemode
-        self._rows: dict[type[CatalogueRow], dict[str, CatalogueRow | None]] = {
-            CatalogueProduct: {},
-            CataloguePrice: {},
-        }
-        self._dirty: dict[type[CatalogueRow], dict[str, CatalogueRow]] = {
-            CatalogueProduct: {},
-            CataloguePrice: {},
-        }
+        #: The rows read or made; a row made is written only once a newer object set it.
+        self._cache = RowCache(stripe_account_id, livemode, KEY_FIELD, write_new_rows=False)
+        self._rows = self._cache.rows
         #: Products whose name this unit learnt or changed (their people's fields follow).
         self.renamed: set[str] = set()
         #: Line items of checkout sessions looked up at Stripe for this batch, by session id.
         self.line_items: dict[str, list[dict]] = {}
-
-    @property
-    def _key(self) -> dict:
-        return {"stripe_account_id": self.stripe_account_id, "livemode": self.livemode}
 
     # --- reading ----------------------------------------------------------------------------
 
     def preload(self, products: Iterable[str] = (), prices: Iterable[str] = ()) -> None:
         """Read the named products and prices (and the products of those prices) at once."""
         wanted_prices = sorted({p for p in prices if p} - set(self._rows[CataloguePrice]))
-        self._load(CataloguePrice, wanted_prices)
+        self._cache.load_keys(CataloguePrice, wanted_prices)
         of_prices = {
             row.product_id  # type: ignore[attr-defined]
             for row in self._rows[CataloguePrice].values()
@@ -95,45 +83,20 @@ class Catalogue:
         wanted = sorted(
             ({p for p in products if p} | of_prices) - set(self._rows[CatalogueProduct])
         )
-        self._load(CatalogueProduct, wanted)
-
-    def _load(self, model: type[CatalogueRow], keys: list[str]) -> None:
-        key_field = KEY_FIELD[model]
-        for start in range(0, len(keys), CHUNK):
-            chunk = keys[start : start + CHUNK]
-            for row in model.objects.filter(Q(**{f"{key_field}__in": chunk}), **self._key):
-                self._rows[model][getattr(row, key_field)] = row
-        for key in keys:
-            self._rows[model].setdefault(key, None)
-
-    def _get(self, model: type[Row], key: str) -> Row | None:
-        rows = self._rows[model]
-        if key not in rows:
-            rows[key] = model.objects.filter(**self._key, **{KEY_FIELD[model]: key}).first()
-        return rows[key]  # type: ignore[return-value]
-
-    def _get_or_new(self, model: type[Row], key: str) -> Row:
-        row = self._get(model, key)
-        if row is None:
-            row = model(**self._key, **{KEY_FIELD[model]: key})
-            self._rows[model][key] = row
-        return row
+        self._cache.load_keys(CatalogueProduct, wanted)
 
     def product(self, product_id: str) -> CatalogueProduct | None:
         """The known product (None when never seen)."""
-        return self._get(CatalogueProduct, product_id) if product_id else None
+        return self._cache.get(CatalogueProduct, product_id) if product_id else None
 
     def price(self, price_id: str) -> CataloguePrice | None:
         """The known price (None when never seen)."""
-        return self._get(CataloguePrice, price_id) if price_id else None
+        return self._cache.get(CataloguePrice, price_id) if price_id else None
 
     def product_name(self, product_id: str) -> str:
         """The product's name ("" when never seen)."""
         row = self.product(product_id)
         return row.name if row else ""
-
-    def known_products(self) -> set[str]:
-        return {k for k, row in self._rows[CatalogueProduct].items() if row is not None}
 
     def emails_naming(self, product_ids: Iterable[str]) -> set[str]:
         """Emails of the people whose subscriptions of this account name one of the products
@@ -141,7 +104,7 @@ class Catalogue:
         emails: set[str] = set()
         for product_id in sorted(set(product_ids)):
             emails.update(
-                LedgerSubscription.objects.filter(**self._key)
+                LedgerSubscription.objects.filter(**self._cache.scope)
                 .exclude(email="")
                 .annotate(text=Cast("data", TextField()))
                 .filter(text__contains=f'"{product_id}"')
@@ -157,7 +120,7 @@ class Catalogue:
         name = text(obj, "name")[:255]
         active = obj.get("active")
         gone = deleted or bool(obj.get("deleted"))
-        row = self._get_or_new(CatalogueProduct, product_id)
+        row = self._cache.get_or_new(CatalogueProduct, product_id)
         if not row.is_newer(*version):
             return
         row.version_created, row.version_event = version
@@ -166,7 +129,7 @@ class Catalogue:
         row.name = name or row.name
         row.active = bool(active) if isinstance(active, bool) else row.active and not gone
         row.deleted = gone
-        self._dirty[CatalogueProduct][product_id] = row
+        self._cache.changed(row)
 
     def apply_price(self, obj: dict, version: tuple[int, str], *, deleted: bool = False) -> None:
         """A price (or legacy plan) object, if newer; an expanded product is applied too."""
@@ -178,7 +141,7 @@ class Catalogue:
         interval, count = price_interval(obj)
         if isinstance(product, dict) and product.get("id"):
             self.apply_product(product, version)
-        row = self._get_or_new(CataloguePrice, price_id)
+        row = self._cache.get_or_new(CataloguePrice, price_id)
         if not row.is_newer(*version):
             return
         row.version_created, row.version_event = version
@@ -188,12 +151,8 @@ class Catalogue:
         row.unit_amount = amount
         row.interval, row.interval_count = interval[:8], max(1, count)
         row.deleted = deleted or bool(obj.get("deleted"))
-        self._dirty[CataloguePrice][price_id] = row
+        self._cache.changed(row)
 
     def flush(self) -> None:
         """Write every changed row: one upsert of new rows and one update per table."""
-        now = timezone.now()
-        for model, dirty_rows in self._dirty.items():
-            dirty = list(dirty_rows.values())
-            self._dirty[model] = {}
-            write_rows(model, dirty, KEY_FIELD[model], now)
+        self._cache.flush(timezone.now())

@@ -23,7 +23,7 @@ from ..models import (
 )
 from .parse import subscription_from_data
 from .person import person_fields
-from .session import CHUNK
+from .rowcache import chunks
 from .shapes import Charge, Customer, Person, Subscription
 
 
@@ -60,11 +60,6 @@ _CUSTOMER = ("customer_id", "created", "currency", "deleted", "data")
 _CHARGE = ("charge_id", "currency", "created", "captured", "refunded")
 
 
-def _chunks(emails: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(emails), CHUNK):
-        yield emails[start : start + CHUNK]
-
-
 def load_people(
     site: SiteModel | int, emails: Iterable[str], accounts: list[tuple[str, bool]] | None = None
 ) -> dict[str, Person]:
@@ -83,7 +78,7 @@ def load_people(
     #: Each customer's stored data (its coupon, the discounts seen), by account and id.
     customer_data: dict[tuple[str, bool, str], dict] = {}
     subscription_rows: list[LedgerSubscription] = []
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         where = accounts_q(accounts) & Q(email__in=chunk)
         # Only the columns the fields need, as tuples: building model instances (and
         # parsing their timestamps) cost more than the queries on a backfill page.
@@ -166,7 +161,7 @@ def product_names(
         }
     )
     names: dict[tuple[str, bool], dict[str, str]] = defaultdict(dict)
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         found = CatalogueProduct.objects.filter(accounts_q(accounts), product_id__in=chunk).exclude(
             name=""
         )
@@ -205,7 +200,7 @@ def refresh_people(
         return Refreshed({}, [])
     people = load_people(site, wanted)
     existing: dict[str, Subscriber] = {}
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         existing.update((s.email, s) for s in Subscriber.objects.filter(site=site, email__in=chunk))
     now = timezone.now()
     changes: list[FieldChange] = []
@@ -269,7 +264,7 @@ def emails_on_other_accounts(
     if not others or not wanted:
         return set()
     found: set[str] = set()
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         where = accounts_q(others) & Q(email__in=chunk)
         for model in (LedgerCustomer, LedgerCharge, LedgerSubscription):
             found.update(model.objects.filter(where).values_list("email", flat=True))

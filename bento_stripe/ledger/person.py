@@ -9,19 +9,6 @@ from .currency import major_number
 from .mrr import CURRENT, PAYING, main_subscription, subscription_mrr
 from .shapes import Person
 
-#: The fields every subscriber carries, besides ``lifetime_value_<ccy>`` and ``mrr_<ccy>``.
-FIELD_NAMES = (
-    "lifetime_value",
-    "currency",
-    "mrr",
-    "plan",
-    "subscription_status",
-    "stripe_customer_id",
-    "products",
-    "purchases",
-    "last_purchase_at",
-)
-
 
 def net_by_currency(person: Person) -> dict[str, int]:
     """Captured minus refunded minus lost disputes, per lower-case currency, in minor units."""

@@ -9,16 +9,17 @@ row made concurrently through another path is merged, never duplicated.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from ..models import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
 from ..models.ledger import LedgerRow
 from .catalogue import Catalogue
+from .ids import ObjectIds
 from .parse import (
     UnreadableObject,
     charge_captured,
@@ -36,26 +37,18 @@ from .parse import (
     text,
     whole_number,
 )
-from .upsert import write_rows
+from .rowcache import CHUNK as CHUNK
+from .rowcache import RowCache, chunks
 
 Row = TypeVar("Row", bound=LedgerRow)
 
-#: The Stripe id column of each ledger table.
-KEY_FIELD: dict[type[LedgerRow], str] = {
+#: The Stripe id column of each ledger table, in the order the tables are written.
+KEY_FIELD: dict[type[Model], str] = {
     LedgerCustomer: "customer_id",
     LedgerCharge: "charge_id",
     LedgerDispute: "dispute_id",
     LedgerSubscription: "subscription_id",
 }
-#: Tables in the order they are written.
-MODELS: tuple[type[LedgerRow], ...] = tuple(KEY_FIELD)
-#: SQLite allows 32,766 variables a statement (999 before 3.32): stay well below.
-CHUNK = 500
-
-
-def _chunks(values: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
 
 
 @dataclass
@@ -66,46 +59,6 @@ class EmailChange:
     old: str
     new: str
     event_id: str = ""
-
-
-@dataclass
-class ObjectIds:
-    """The Stripe ids a batch of events names, to read their ledger rows at once."""
-
-    customers: set[str] = field(default_factory=set)
-    charges: set[str] = field(default_factory=set)
-    disputes: set[str] = field(default_factory=set)
-    subscriptions: set[str] = field(default_factory=set)
-    #: Customers whose own object is in the batch (their email may change in it).
-    customer_objects: set[str] = field(default_factory=set)
-
-    def add_object(self, obj: dict) -> None:
-        """Collect the ids a Stripe object (an event's ``data.object``) refers to."""
-        kind = obj.get("object")
-        own = obj["id"] if isinstance(obj.get("id"), str) else ""
-        customer = object_id(obj.get("customer"))
-        charge = object_id(obj.get("charge"))
-        if kind == "customer":
-            self.customers.add(own)
-            self.customer_objects.add(own)
-        elif kind == "charge":
-            self.charges.add(own)
-        elif kind == "dispute":
-            self.disputes.add(own)
-        elif kind == "subscription":
-            self.subscriptions.add(own)
-        self.customers.add(customer)
-        self.charges.add(charge)
-
-    def discard_empty(self) -> None:
-        for ids in (
-            self.customers,
-            self.charges,
-            self.disputes,
-            self.subscriptions,
-            self.customer_objects,
-        ):
-            ids.discard("")
 
 
 class LedgerSession:
@@ -120,8 +73,9 @@ class LedgerSession:
         #: Emails whose value may have changed.
         self.touched: set[str] = set()
         self.email_changes: list[EmailChange] = []
-        self._rows: dict[type[LedgerRow], dict[str, LedgerRow | None]] = {m: {} for m in MODELS}
-        self._dirty: dict[type[LedgerRow], dict[str, LedgerRow]] = {m: {} for m in MODELS}
+        #: The rows read or made; a row made is written even when nothing is set on it.
+        self._cache = RowCache(stripe_account_id, livemode, KEY_FIELD, write_new_rows=True)
+        self._rows = self._cache.rows
         #: Customers whose charges and subscriptions are all in memory.
         self._children_loaded: set[str] = set()
         #: Coupons looked up at Stripe for this batch, by id (see ``remember_coupon``).
@@ -137,22 +91,6 @@ class LedgerSession:
 
     # --- reading ----------------------------------------------------------------------------
 
-    @property
-    def _key(self) -> dict:
-        return {"stripe_account_id": self.stripe_account_id, "livemode": self.livemode}
-
-    def _remember(self, rows: Iterable[LedgerRow]) -> None:
-        for row in rows:
-            model = type(row)
-            key = getattr(row, KEY_FIELD[model])
-            if self._rows[model].get(key) is None:  # never replace a row changed in memory
-                self._rows[model][key] = row
-
-    def _load(self, model: type[LedgerRow], where: Q) -> list[LedgerRow]:
-        rows = list(model.objects.filter(where, **self._key))
-        self._remember(rows)
-        return rows
-
     def preload(self, ids: ObjectIds) -> None:
         """Read every row the ids name, and the charges and subscriptions of the customers
         whose email may move in the batch (their own object is in it, or no email is known
@@ -160,28 +98,24 @@ class LedgerSession:
         keeps its rows unread (``_children`` reads them should it move after all)."""
         ids.discard_empty()
         customers = sorted(ids.customers)
-        for chunk in _chunks(customers):
-            self._load(LedgerCustomer, Q(customer_id__in=chunk))
+        for chunk in chunks(customers):
+            self._cache.load(LedgerCustomer, Q(customer_id__in=chunk))
         known = self._rows[LedgerCustomer]
         moving = sorted(
             c
             for c in customers
             if c in ids.customer_objects or not getattr(known.get(c), "email", "")
         )
-        for chunk in _chunks(moving):
-            self._load(LedgerCharge, Q(customer_id__in=chunk))
-            self._load(LedgerSubscription, Q(customer_id__in=chunk))
+        for chunk in chunks(moving):
+            self._cache.load(LedgerCharge, Q(customer_id__in=chunk))
+            self._cache.load(LedgerSubscription, Q(customer_id__in=chunk))
         self._children_loaded.update(moving)
         for model, wanted in (
             (LedgerCharge, ids.charges),
             (LedgerSubscription, ids.subscriptions),
             (LedgerDispute, ids.disputes),
         ):
-            missing = sorted(k for k in wanted if k not in self._rows[model])
-            for chunk in _chunks(missing):
-                self._load(model, Q(**{f"{KEY_FIELD[model]}__in": chunk}))
-            for key in missing:
-                self._rows[model].setdefault(key, None)
+            self._cache.load_keys(model, sorted(k for k in wanted if k not in self._rows[model]))
         # The customers of the rows just read decide their emails.
         owners = {
             row.customer_id  # type: ignore[attr-defined]  # both models have customer_id
@@ -189,45 +123,25 @@ class LedgerSession:
             for row in self._rows[model].values()
             if row is not None and row.customer_id  # type: ignore[attr-defined]
         }
-        missing = sorted(owners - set(self._rows[LedgerCustomer]))
-        for chunk in _chunks(missing):
-            self._load(LedgerCustomer, Q(customer_id__in=chunk))
-        for key in [*customers, *missing]:
+        self._cache.load_keys(LedgerCustomer, sorted(owners - set(self._rows[LedgerCustomer])))
+        for key in customers:
             self._rows[LedgerCustomer].setdefault(key, None)
-
-    def _get(self, model: type[Row], key: str) -> Row | None:
-        rows = self._rows[model]
-        if key not in rows:
-            rows[key] = model.objects.filter(**self._key, **{KEY_FIELD[model]: key}).first()
-        return rows[key]  # type: ignore[return-value]
-
-    def _get_or_new(self, model: type[Row], key: str) -> Row:
-        row = self._get(model, key)
-        if row is None:
-            row = model(**self._key, **{KEY_FIELD[model]: key})
-            self._rows[model][key] = row
-            self._dirty[model][key] = row
-        return row
-
-    def _changed(self, row: LedgerRow) -> None:
-        self._dirty[type(row)][getattr(row, KEY_FIELD[type(row)])] = row
 
     def _children(self, model: type[Row], customer_id: str) -> list[Row]:
         """Rows of ``model`` (charges or subscriptions) of a customer, all of them."""
         if customer_id not in self._children_loaded:
             self._children_loaded.add(customer_id)
-            self._load(LedgerCharge, Q(customer_id=customer_id))
-            self._load(LedgerSubscription, Q(customer_id=customer_id))
+            self._cache.load(LedgerCharge, Q(customer_id=customer_id))
+            self._cache.load(LedgerSubscription, Q(customer_id=customer_id))
         return [
             row  # type: ignore[misc]
             for row in self._rows[model].values()
             if row is not None and row.customer_id == customer_id  # type: ignore[attr-defined]
         ]
 
-    def rows(self) -> Iterator[LedgerRow]:
+    def rows(self) -> Iterator[Model]:
         """Every row in memory (read or made)."""
-        for model in MODELS:
-            yield from (row for row in self._rows[model].values() if row is not None)
+        return self._cache.all_rows()
 
     def _touch(self, *emails: str) -> None:
         self.touched.update(e for e in emails if e)
@@ -238,10 +152,7 @@ class LedgerSession:
         """Write every changed row: one upsert per table."""
         now = timezone.now()
         self.catalogue.flush()
-        for model in MODELS:
-            dirty = list(self._dirty[model].values())
-            self._dirty[model] = {}
-            write_rows(model, dirty, KEY_FIELD[model], now)
+        self._cache.flush(now)
 
     # --- customers --------------------------------------------------------------------------
 
@@ -249,7 +160,7 @@ class LedgerSession:
         """The known email of a customer of this account ("" when unknown)."""
         if not customer_id:
             return ""
-        row = self._get(LedgerCustomer, customer_id)
+        row = self._cache.get(LedgerCustomer, customer_id)
         return row.email if row else ""
 
     def customer(
@@ -267,7 +178,7 @@ class LedgerSession:
         discount = discount_data(obj.get("discount")) if told else None
         if discount is not None and set(discount) == {"id"}:  # its coupon only by id
             discount = {**discount, **(self._discount_coupon(obj["discount"]) or {})}
-        row = self._get_or_new(LedgerCustomer, customer_id)
+        row = self._cache.get_or_new(LedgerCustomer, customer_id)
         if told:
             self._set_customer_discount(row, discount, (created, event_id))
         if not row.is_newer(created, event_id):
@@ -280,7 +191,7 @@ class LedgerSession:
         row.deleted = deleted or bool(obj.get("deleted"))
         if new_email or not old_email:
             row.email = new_email
-        self._changed(row)
+        self._cache.changed(row)
         if row.email != old_email:
             self._move_customer_rows(row.customer_id, row.email)
             if old_email and row.email:
@@ -315,13 +226,13 @@ class LedgerSession:
         coupon = self._discount_coupon(obj)
         discount_id = text(obj, "id")
         subscription = object_id(obj.get("subscription"))
-        row = self._get_or_new(LedgerCustomer, customer_id)
+        row = self._cache.get_or_new(LedgerCustomer, customer_id)
         if discount_id and coupon is not None:
             known = dict(row.data.get("known_discounts") or {})
             if known.get(discount_id) != coupon:
                 known[discount_id] = coupon
                 row.data = {**row.data, "known_discounts": known}
-                self._changed(row)
+                self._cache.changed(row)
         if not subscription:
             wide = None if deleted else {"id": discount_id, **(coupon or {})}
             self._set_customer_discount(row, wide, (self.created, self.event_id))
@@ -344,7 +255,7 @@ class LedgerSession:
             "discount_version": list(version),
             "known_discounts": known,
         }
-        self._changed(row)
+        self._cache.changed(row)
         self._touch(row.email)
 
     def learn_email(self, customer_id: str, email: str) -> None:
@@ -352,11 +263,11 @@ class LedgerSession:
         email = normalize_email(email)
         if not customer_id or not email:
             return
-        row = self._get_or_new(LedgerCustomer, customer_id)
+        row = self._cache.get_or_new(LedgerCustomer, customer_id)
         if row.email or row.version_created:
             return
         row.email = email
-        self._changed(row)
+        self._cache.changed(row)
         self._move_customer_rows(customer_id, email)
         self._touch(email)
 
@@ -364,11 +275,11 @@ class LedgerSession:
         for charge in self._children(LedgerCharge, customer_id):
             self._touch(charge.email)
             charge.email = email or charge.own_email
-            self._changed(charge)
+            self._cache.changed(charge)
         for sub in self._children(LedgerSubscription, customer_id):
             self._touch(sub.email)
             sub.email = email
-            self._changed(sub)
+            self._cache.changed(sub)
 
     # --- charges ----------------------------------------------------------------------------
 
@@ -379,7 +290,7 @@ class LedgerSession:
         currency = text(obj, "currency").lower()
         born = whole_number(obj, "created")
         captured, refunded = charge_captured(obj), refunded_of_captured(obj)
-        row = self._get_or_new(LedgerCharge, charge_id)
+        row = self._cache.get_or_new(LedgerCharge, charge_id)
         before = row.email
         row.customer_id = object_id(obj.get("customer")) or row.customer_id
         row.own_email = own_email or row.own_email
@@ -390,29 +301,33 @@ class LedgerSession:
         if row.customer_id and row.own_email:
             self.learn_email(row.customer_id, row.own_email)
         row.email = self.customer_email(row.customer_id) or row.own_email
-        self._changed(row)
+        self._cache.changed(row)
         self._touch(before, row.email)
         return row
 
     def charge_row(self, charge_id: str) -> LedgerCharge | None:
         """The ledger row of a charge of this account, if known."""
-        return self._get(LedgerCharge, charge_id) if charge_id else None
+        return self._cache.get(LedgerCharge, charge_id) if charge_id else None
 
-    def capture_value(self, row: LedgerCharge) -> tuple[str, int] | None:
-        """The capture's value event amount, once per charge (``unique.key`` = the charge id)."""
+    def emit_capture_value(self, row: LedgerCharge) -> tuple[str, int] | None:
+        """The capture's value event amount, once per charge (``unique.key`` = the charge id).
+
+        Writes: marks the amount emitted (``captured_emitted``), so it is not given again."""
         if row.captured <= 0 or row.captured_emitted:
             return None
         row.captured_emitted = row.captured
-        self._changed(row)
+        self._cache.changed(row)
         return row.currency.upper(), row.captured
 
-    def refund_value(self, row: LedgerCharge, cumulative: int) -> tuple[str, int] | None:
-        """Minus the growth of the cumulative refund beyond the highest already announced."""
+    def emit_refund_value(self, row: LedgerCharge, cumulative: int) -> tuple[str, int] | None:
+        """Minus the growth of the cumulative refund beyond the highest already announced.
+
+        Writes: ``cumulative`` becomes the highest announced (``refunded_emitted``)."""
         if cumulative <= row.refunded_emitted:
             return None
         delta = cumulative - row.refunded_emitted
         row.refunded_emitted = cumulative
-        self._changed(row)
+        self._cache.changed(row)
         return row.currency.upper(), -delta
 
     # --- disputes ---------------------------------------------------------------------------
@@ -423,7 +338,7 @@ class LedgerSession:
         amount = minor_units(obj, "amount") or 0
         currency = text(obj, "currency").lower()
         status = text(obj, "status")
-        row = self._get_or_new(LedgerDispute, dispute_id)
+        row = self._cache.get_or_new(LedgerDispute, dispute_id)
         row.charge_id = object_id(obj.get("charge")) or row.charge_id
         row.amount = max(row.amount, amount)
         row.currency = currency or row.currency
@@ -433,23 +348,25 @@ class LedgerSession:
         row.lost = row.lost or status == "lost"
         charge = self.charge_row(row.charge_id)
         row.email = charge.email if charge else row.email
-        self._changed(row)
+        self._cache.changed(row)
         if row.lost:
             if charge is None and not row.charge_id:
                 return row  # no charge named yet: nobody's value to lower
             if charge is None:  # a placeholder, so the charge's own events fill it later
-                charge = self._get_or_new(LedgerCharge, row.charge_id)
+                charge = self._cache.get_or_new(LedgerCharge, row.charge_id)
                 charge.currency = charge.currency or row.currency
-                self._changed(charge)
+                self._cache.changed(charge)
             self._touch(charge.email)
         return row
 
-    def lost_value(self, row: LedgerDispute) -> tuple[str, int] | None:
-        """Minus the disputed amount, once, when the dispute is lost."""
+    def emit_lost_value(self, row: LedgerDispute) -> tuple[str, int] | None:
+        """Minus the disputed amount, once, when the dispute is lost.
+
+        Writes: marks the loss emitted (``lost_emitted``), so it is not given again."""
         if not row.lost or row.lost_emitted:
             return None
         row.lost_emitted = True
-        self._changed(row)
+        self._cache.changed(row)
         return row.currency.upper(), -row.amount
 
     # --- subscriptions ----------------------------------------------------------------------
@@ -461,7 +378,7 @@ class LedgerSession:
         born = whole_number(obj, "created")
         data = subscription_data(obj)
         currency = subscription_currency(obj, data)
-        row = self._get_or_new(LedgerSubscription, subscription_id)
+        row = self._cache.get_or_new(LedgerSubscription, subscription_id)
         if not row.is_newer(self.created, self.event_id):
             return row
         before = row.email
@@ -472,7 +389,7 @@ class LedgerSession:
         row.created = born or row.created or 0
         row.data = data
         row.email = self.customer_email(row.customer_id)
-        self._changed(row)
+        self._cache.changed(row)
         self._touch(before, row.email)
         return row
 
@@ -483,6 +400,6 @@ class LedgerSession:
         known: dict[str, str] = {}
         for model in (LedgerCustomer, LedgerCharge):
             for key, row in self._rows[model].items():
-                if row is not None and row.email:
+                if isinstance(row, LedgerRow) and row.email:
                     known[key] = row.email
         return known

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -37,6 +39,18 @@ class Subscriber(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class OutboxQuerySet(models.QuerySet["OutboxEvent"]):
+    """The held rows' lookup timer by its name (it is kept in ``next_attempt_at``)."""
+
+    def due_for_lookup(self, before: datetime) -> OutboxQuerySet:
+        """Held rows whose person's next lookup at Stripe is due by ``before``."""
+        return self.filter(status=OutboxEvent.Status.HELD, next_attempt_at__lte=before)
+
+    def postpone_lookup(self, until: datetime) -> int:
+        """Put the next lookup of these held rows' person off ``until`` then."""
+        return self.update(next_attempt_at=until)
 
 
 class OutboxEvent(models.Model):
@@ -86,6 +100,11 @@ class OutboxEvent(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    #: Pending and failed rows: when delivery next tries them. Held rows: since when their
+    #: person is due to be looked up at Stripe (``SWEEP_AFTER`` later; ``OutboxQuerySet``'s
+    #: ``due_for_lookup`` and ``postpone_lookup`` name that use). A row never waits for
+    #: both, and the release that makes a held row pending sets this to now in the same
+    #: write, so the two timers share one column (and its index) rather than two.
     next_attempt_at = models.DateTimeField(
         _("next attempt at"), default=timezone.now, db_index=True
     )
@@ -96,6 +115,8 @@ class OutboxEvent(models.Model):
     lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
     #: The Bento request the row last went out in (one id per batch).
     batch_id = models.CharField(_("batch"), max_length=32, blank=True)
+
+    objects = OutboxQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "pk"]

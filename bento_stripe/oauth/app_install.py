@@ -25,13 +25,14 @@ KIND_APP = "app"
 
 def install_kind() -> str:
     """How new connections are made now: ``"connect"`` or ``"app"`` (``STRIPE_INSTALL_KIND``)."""
-    return str(app_settings.STRIPE_INSTALL_KIND or KIND_CONNECT).strip().lower()
+    return (app_settings.STRIPE_INSTALL_KIND or KIND_CONNECT).strip().lower()
 
 
 def configured_link(livemode: bool) -> str:
     """The install link configured for a mode (``STRIPE_APP_INSTALL_URL`` / ``..._TEST_...``)."""
-    key = "STRIPE_APP_INSTALL_URL" if livemode else "STRIPE_APP_TEST_INSTALL_URL"
-    return str(getattr(app_settings, key) or "").strip()
+    if livemode:
+        return app_settings.STRIPE_APP_INSTALL_URL.strip()
+    return app_settings.STRIPE_APP_TEST_INSTALL_URL.strip()
 
 
 def modes() -> list[bool]:
@@ -62,7 +63,7 @@ def install_url(*, livemode: bool, redirect_uri: str, state: str) -> str:
 
 def account_display_name(account: StripeAccount) -> str:
     """The name Stripe shows for an installed account, asked with the install's own token."""
-    client = stripe_clients.for_account(account, timeout=float(app_settings.APP_TOKEN_TIMEOUT))
+    client = stripe_clients.for_account(account, timeout=app_settings.APP_TOKEN_TIMEOUT)
     try:
         data = client.v1.accounts.retrieve(account.stripe_user_id).to_dict()
     except stripe.StripeError as exc:
@@ -80,9 +81,7 @@ def uninstall(account: StripeAccount) -> str:
     mode and ``Stripe-Account`` (https://docs.stripe.com/api/apps/installs/uninstall).
     "not installed" when Stripe lists none (already gone).
     """
-    client = stripe_clients.owner_for_account(
-        account, timeout=float(app_settings.APP_TOKEN_TIMEOUT)
-    )
+    client = stripe_clients.owner_for_account(account, timeout=app_settings.APP_TOKEN_TIMEOUT)
     try:
         listed = client.raw_request("get", "/v1/apps/installs", limit=10).data
         installs = [

@@ -102,7 +102,7 @@ def scheduler(now: datetime) -> Check:
     if due is None:
         return Check(DEGRADED, None, "the app's schedules are missing: run manage.py migrate")
     late = _age(due, now) or 0.0
-    limit = max(120.0, float(app_settings.HEALTH_MAX_EVENT_AGE))
+    limit = max(120.0, app_settings.HEALTH_MAX_EVENT_AGE)
     if late > limit:
         return Check(DEGRADED, late, f"schedules {late:.0f}s late: is a qcluster running?")
     return Check(OK, late)
@@ -117,7 +117,7 @@ def oldest_waiting_event(now: datetime) -> Check:
         .first()
     )
     age = _age(oldest, now)
-    limit = float(app_settings.HEALTH_MAX_EVENT_AGE)
+    limit = app_settings.HEALTH_MAX_EVENT_AGE
     if age is not None and age > limit:
         return Check(DEGRADED, age, f"older than {limit:g}s: is a worker (qcluster) running?")
     return Check(OK, age)
@@ -132,7 +132,7 @@ def oldest_undelivered(now: datetime) -> Check:
         .first()
     )
     age = _age(oldest, now)
-    limit = float(app_settings.HEALTH_MAX_DELIVERY_AGE)
+    limit = app_settings.HEALTH_MAX_DELIVERY_AGE
     if age is not None and age > limit:
         return Check(DEGRADED, age, f"older than {limit:g}s: is Bento answering?")
     return Check(OK, age)
@@ -140,7 +140,7 @@ def oldest_undelivered(now: datetime) -> Check:
 
 def dead_deliveries() -> Check:
     count = OutboxEvent.objects.filter(status=OutboxEvent.Status.DEAD).count()
-    if count > int(app_settings.HEALTH_MAX_DEAD_DELIVERIES):
+    if count > app_settings.HEALTH_MAX_DEAD_DELIVERIES:
         return Check(DEGRADED, count, "retry them from the admin or bento_stripe_replay --failed")
     return Check(OK, count)
 
@@ -149,7 +149,7 @@ def failed_events() -> Check:
     """Events whose processing attempts are exhausted (left for a human)."""
     count = StripeEventRecord.objects.filter(
         status=StripeEventRecord.Status.FAILED,
-        attempts__gte=int(app_settings.PROCESS_MAX_ATTEMPTS),
+        attempts__gte=app_settings.PROCESS_MAX_ATTEMPTS,
     ).count()
     return Check(DEGRADED if count else OK, count)
 
@@ -166,7 +166,7 @@ def last_reconciliation(now: datetime) -> Check:
     last = BackfillCursor.objects.filter(
         resource=BackfillCursor.Resource.EVENTS, finished_at__isnull=False
     ).aggregate(last=Max("finished_at"))["last"]
-    limit = float(app_settings.HEALTH_MAX_RECONCILE_AGE)
+    limit = app_settings.HEALTH_MAX_RECONCILE_AGE
     value = last.isoformat() if last else None
     if last is not None and (now - last).total_seconds() <= limit:
         return Check(OK, value)

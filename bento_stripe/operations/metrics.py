@@ -75,7 +75,7 @@ class DatabaseCollector(Collector):
             value=StripeEventRecord.objects.filter(
                 self._events(),
                 status=StripeEventRecord.Status.FAILED,
-                attempts__gte=int(app_settings.PROCESS_MAX_ATTEMPTS),
+                attempts__gte=app_settings.PROCESS_MAX_ATTEMPTS,
             ).count(),
         )
         outbox = GaugeMetricFamily(

@@ -58,7 +58,7 @@ class PruneReport:
 
 def retention_days() -> int:
     """The configured retention (the system check refuses less than 4 days)."""
-    return int(app_settings.RETENTION_DAYS)
+    return app_settings.RETENTION_DAYS
 
 
 def _in_batches(
@@ -160,7 +160,7 @@ def prune(
     days = retention_days() if days is None else int(days)
     if days < 0:
         raise ValueError("days must be 0 or more")
-    size = int(batch_size or app_settings.PRUNE_BATCH_SIZE)
+    size = batch_size or app_settings.PRUNE_BATCH_SIZE
     report = PruneReport(
         cutoff=now - timedelta(days=days),
         dedupe_cutoff=now - timedelta(days=retention_days()),
@@ -191,8 +191,3 @@ def prune(
     )
     counts["webhook requests deleted"] = _prune_triggers(cutoff, size, False)
     return report
-
-
-def is_compact(record: StripeEventRecord) -> bool:
-    """Whether retention stripped this record to its Stripe event id."""
-    return record.pruned_at is not None

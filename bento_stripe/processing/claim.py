@@ -24,7 +24,7 @@ def waiting() -> Q:
     """Events still to be applied (received, or failed with attempts left)."""
     return Q(status=StripeEventRecord.Status.RECEIVED) | Q(
         status=StripeEventRecord.Status.FAILED,
-        attempts__lt=int(app_settings.PROCESS_MAX_ATTEMPTS),
+        attempts__lt=app_settings.PROCESS_MAX_ATTEMPTS,
     )
 
 
@@ -62,7 +62,7 @@ def claim(owner: str, size: int, now: datetime | None = None) -> list[StripeEven
         ids = list(batch.values_list("pk", flat=True)[:size])
         if not ids:
             return []
-        lease = now + timedelta(seconds=int(app_settings.PROCESS_LEASE_SECONDS))
+        lease = now + timedelta(seconds=app_settings.PROCESS_LEASE_SECONDS)
         StripeEventRecord.objects.filter(pk__in=ids).update(claim_owner=owner, claimed_until=lease)
     return list(StripeEventRecord.objects.filter(pk__in=ids, claim_owner=owner).order_by("pk"))
 

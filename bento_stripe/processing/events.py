@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from .. import signals
 from ..conf import app_settings
+from ..ledger.ids import ObjectIds
 from ..ledger.parse import UnreadableObject
-from ..ledger.session import ObjectIds
 from ..logs import get_logger
 from ..models import StripeAccount, StripeEventRecord
 from ..operations.erasure import ERASED_NOTE, ErasureGuard, redact
@@ -63,7 +63,7 @@ def apply(records: list[StripeEventRecord]) -> int:
     erased = ErasureGuard(account)
     if erased:  # no Stripe lookup rebuilds an erased person's customer
         objects = [o for o in objects if not erased.blocks(o, lift=False)]
-    budget = min(BATCH_LOOKUP_BUDGET, float(app_settings.LOOKUP_BUDGET))
+    budget = min(BATCH_LOOKUP_BUDGET, app_settings.LOOKUP_BUDGET)
     deadline = time.monotonic() + budget
     snapshots = lookup.prefetch(objects, account, budget=budget)
     snapshots += products.prefetch(objects, account, deadline=deadline)

@@ -29,17 +29,19 @@ def lookup_held(budget: float | None = None) -> int:
     """
     if not lookup.enabled():
         return 0
-    budget = float(app_settings.LOOKUP_BUDGET if budget is None else budget)
+    budget = app_settings.LOOKUP_BUDGET if budget is None else budget
     deadline = time.monotonic() + budget
     now = timezone.now()
-    due = OutboxEvent.objects.filter(
-        status=OutboxEvent.Status.HELD,
-        next_attempt_at__lte=now - timedelta(seconds=int(app_settings.SWEEP_AFTER)),
-        connection__status=StripeAccount.Status.ACTIVE,
-        # An app install that needs to be connected again has no token: its people wait
-        # (their rows stay due, so they are looked up as soon as it is reconnected).
-        connection__needs_reconnect=False,
-    ).exclude(stripe_customer_id="")
+    due = (
+        OutboxEvent.objects.due_for_lookup(now - timedelta(seconds=app_settings.SWEEP_AFTER))
+        .filter(
+            connection__status=StripeAccount.Status.ACTIVE,
+            # An app install that needs to be connected again has no token: its people wait
+            # (their rows stay due, so they are looked up as soon as it is reconnected).
+            connection__needs_reconnect=False,
+        )
+        .exclude(stripe_customer_id="")
+    )
     keys = list(
         due.order_by("connection_id", "stripe_customer_id")
         .values_list("connection_id", "stripe_customer_id")
@@ -57,7 +59,7 @@ def lookup_held(budget: float | None = None) -> int:
                 uow.apply_snapshots(snapshots)
             released += uow.changes.released
         # Whatever is still held waits an hour before the next look.
-        due.filter(connection_id=account_id, stripe_customer_id=key).update(
-            next_attempt_at=timezone.now() + RETRY_AFTER
+        due.filter(connection_id=account_id, stripe_customer_id=key).postpone_lookup(
+            timezone.now() + RETRY_AFTER
         )
     return released

@@ -29,7 +29,7 @@ def enabled() -> bool:
 
 def stripe_client(account: StripeAccount) -> stripe.StripeClient:
     """The account's client (:func:`bento_stripe.stripe_clients.for_account`), lookup timeout."""
-    return stripe_clients.for_account(account, timeout=float(app_settings.LOOKUP_TIMEOUT))
+    return stripe_clients.for_account(account, timeout=app_settings.LOOKUP_TIMEOUT)
 
 
 def fetch(account: StripeAccount, kind: str, object_id_: str) -> dict | None:

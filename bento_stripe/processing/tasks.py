@@ -31,10 +31,10 @@ def process_waiting(budget: float | None = None, linger: float | None = None) ->
     nothing at its first look ends at once: another task took the events and is still
     looking.
     """
-    budget = float(app_settings.PROCESS_BUDGET if budget is None else budget)
+    budget = app_settings.PROCESS_BUDGET if budget is None else budget
     if linger is None:
-        linger = 0.0 if queue.is_sync() else float(app_settings.PROCESS_LINGER)
-    size = int(app_settings.PROCESS_BATCH_SIZE)
+        linger = 0.0 if queue.is_sync() else app_settings.PROCESS_LINGER
+    size = app_settings.PROCESS_BATCH_SIZE
     owner = uuid.uuid4().hex
     started = last_work = time.monotonic()
     done = 0
@@ -65,7 +65,7 @@ def sweep() -> dict:
     woke = claim.has_available()
     if woke:
         queue.wake_processing(force=True)
-    stale = timezone.now() - timedelta(seconds=int(app_settings.SWEEP_AFTER))
+    stale = timezone.now() - timedelta(seconds=app_settings.SWEEP_AFTER)
     pending = list(
         Reroute.objects.filter(
             finished_at__isnull=True, created_at__lte=stale, attempts__lt=reroutes.MAX_ATTEMPTS

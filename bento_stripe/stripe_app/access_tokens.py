@@ -72,7 +72,7 @@ def due_in_memory(account: StripeAccount) -> bool:
 def _due_at(expires_at: datetime | None) -> bool:
     if expires_at is None:
         return True
-    margin = timedelta(seconds=int(app_settings.APP_TOKEN_REFRESH_MARGIN))
+    margin = timedelta(seconds=app_settings.APP_TOKEN_REFRESH_MARGIN)
     return expires_at - margin <= timezone.now()
 
 
@@ -190,7 +190,7 @@ def can_call(account: StripeAccount) -> bool:
 def roll_due() -> dict[str, int]:
     """Roll the pair of every app connection whose tokens are older than
     ``APP_REFRESH_TOKEN_ROLL_DAYS``, so no refresh token reaches its year; counts by outcome."""
-    cutoff = timezone.now() - timedelta(days=int(app_settings.APP_REFRESH_TOKEN_ROLL_DAYS))
+    cutoff = timezone.now() - timedelta(days=app_settings.APP_REFRESH_TOKEN_ROLL_DAYS)
     due = (
         StripeAccount.objects.active()
         .filter(kind=StripeAccount.Kind.APP, needs_reconnect=False)

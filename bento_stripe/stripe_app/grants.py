@@ -49,7 +49,7 @@ def _token_call(body: dict[str, str], livemode: bool, action: str) -> AppGrant:
             token_url(),
             data=body,
             auth=(key, ""),
-            timeout=float(app_settings.APP_TOKEN_TIMEOUT),
+            timeout=app_settings.APP_TOKEN_TIMEOUT,
             headers={"User-Agent": "bento-stripe (Stripe App OAuth)"},
         )
     except requests.RequestException:
@@ -78,7 +78,7 @@ def _token_call(body: dict[str, str], livemode: bool, action: str) -> AppGrant:
             "refused",
             f"Stripe's token answer lacks a token, stripe_user_id or livemode ({action}).",
         )
-    lifetime = int(app_settings.APP_TOKEN_LIFETIME)
+    lifetime = app_settings.APP_TOKEN_LIFETIME
     return AppGrant(
         stripe_user_id=str(user_id),
         livemode=live,

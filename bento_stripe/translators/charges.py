@@ -27,7 +27,7 @@ def _charge_details(obj: dict) -> dict:
 def charge_paid(ctx: TranslationContext) -> list[BentoEvent]:
     """A captured charge adds its amount to the person's value, once per charge."""
     row = ctx.ledger.charge(ctx.obj)
-    value = ctx.ledger.capture_value(row)
+    value = ctx.ledger.emit_capture_value(row)
     extra = {"value": value, "unique_key": row.charge_id} if value else {}
     return [
         ctx.bento(
@@ -61,7 +61,7 @@ def charge_refunded(ctx: TranslationContext) -> list[BentoEvent]:
     """A refund takes off only the growth of the charge's cumulative refund of captured money."""
     row = ctx.ledger.charge(ctx.obj)
     cumulative = refunded_of_captured(ctx.obj)
-    value = ctx.ledger.refund_value(row, cumulative)
+    value = ctx.ledger.emit_refund_value(row, cumulative)
     extra = (
         {"value": value, "unique_key": f"{row.charge_id}:refunded:{cumulative}"} if value else {}
     )
@@ -109,7 +109,7 @@ def dispute(ctx: TranslationContext) -> list[BentoEvent]:
     row = ctx.ledger.dispute(ctx.obj)
     extra: dict[str, Any] = {}
     if ctx.type == "charge.dispute.closed":
-        value = ctx.ledger.lost_value(row)
+        value = ctx.ledger.emit_lost_value(row)
         if value:
             extra = {"value": value, "unique_key": f"{row.dispute_id}:lost"}
     charge = ctx.ledger.charge_row(row.charge_id)

@@ -48,7 +48,7 @@ def cached_endpoint(uuid: UUID) -> CachedEndpoint | None:
 
     ``crypto``'s EncryptionKeyError propagates (the view answers 503); nothing is cached then.
     """
-    ttl = float(app_settings.ENDPOINT_CACHE_SECONDS)
+    ttl = app_settings.ENDPOINT_CACHE_SECONDS
     now = time.monotonic()
     entry = _cache.get(uuid)
     if entry is not None and now - entry.loaded_at < ttl:

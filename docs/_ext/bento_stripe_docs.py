@@ -1,8 +1,9 @@
 """Sphinx directives that write reference tables from the code, so the docs cannot drift.
 
 ``bento-stripe-settings``
-    Every key of ``bento_stripe.conf.DEFAULTS`` with its default and the ``#`` comment
-    written above it in ``conf.py`` (a comment above several keys covers each of them).
+    Every key of ``bento_stripe.conf.DEFAULTS`` with its type (as declared on
+    ``conf.AppSettings``), its default and the ``#`` comment written above it in
+    ``conf.py`` (a comment above several keys covers each of them).
 ``bento-stripe-checks``
     Every system check id that any module of the package reports (``id="bento_stripe.X"``
     in a call to ``checks.Error``, ``Warning``, ...), with its messages and the module.
@@ -26,6 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "bento_stripe"
+#: The example project's settings: the docs build installs the same apps (the tests'
+#: settings import them too), read from the source so that nothing of it runs here.
+EXAMPLE_SETTINGS = ROOT / "example_project" / "settings.py"
 
 #: Check ids as they appear anywhere in the package's source.
 CHECK_ID = re.compile(r"bento_stripe\.([EWCI]\d{3})\b")
@@ -40,13 +44,16 @@ class Setting:
     key: str
     default: str
     comment: str
+    type: str = ""
 
 
 def settings_from_conf(path: Path = PACKAGE / "conf.py") -> list[Setting]:
-    """The keys of ``DEFAULTS`` in source order, each with its default (as written) and the
-    nearest ``#`` comment block above it inside the dict."""
+    """The keys of ``DEFAULTS`` in source order, each with its default (as written), the
+    nearest ``#`` comment block above it inside the dict and its type as ``AppSettings``
+    declares it."""
     source = path.read_text()
     tree = ast.parse(source)
+    types = _declared_types(tree)
     node = next(
         n
         for n in tree.body
@@ -72,9 +79,20 @@ def settings_from_conf(path: Path = PACKAGE / "conf.py") -> list[Setting]:
         if block:
             current = " ".join(block)
         default = ast.get_source_segment(source, value_node) or ""
-        result.append(Setting(str(key_node.value), _evaluated(default), current))
+        key = str(key_node.value)
+        result.append(Setting(key, _evaluated(default), current, types.get(key, "")))
         previous_end = value_node.end_lineno or key_node.lineno
     return result
+
+
+def _declared_types(tree: ast.Module) -> dict[str, str]:
+    """``KEY: type`` of the class ``AppSettings``, the type as written."""
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "AppSettings")
+    return {
+        n.target.id: ast.unparse(n.annotation)
+        for n in cls.body
+        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+    }
 
 
 def _evaluated(default: str) -> str:
@@ -195,9 +213,9 @@ def _literal(text: str) -> str:
 
 
 def settings_rst() -> list[str]:
-    """One row per comment block: the keys it covers, their defaults, the comment."""
-    out = [".. list-table::", "   :header-rows: 1", "   :widths: 30 20 50", ""]
-    out += ["   * - key", "     - default", "     - meaning"]
+    """One row per comment block: the keys it covers, their types and defaults, the comment."""
+    out = [".. list-table::", "   :header-rows: 1", "   :widths: 28 16 16 40", ""]
+    out += ["   * - key", "     - type", "     - default", "     - meaning"]
     groups: list[list[Setting]] = []
     for setting in settings_from_conf():
         if groups and groups[-1][0].comment == setting.comment:
@@ -206,6 +224,7 @@ def settings_rst() -> list[str]:
             groups.append([setting])
     for group in groups:
         out.append("   * - " + "\n\n       ".join(f"``{s.key}``" for s in group))
+        out.append("     - " + "\n\n       ".join(f"``{s.type}``" for s in group))
         out.append("     - " + "\n\n       ".join(f"``{s.default}``" for s in group))
         out.append("     - " + (_literal(group[0].comment) or "(no comment in conf.py)"))
     return "\n".join(out).splitlines()
@@ -232,6 +251,21 @@ def signals_rst() -> list[str]:
     return out
 
 
+def example_installed_apps(path: Path = EXAMPLE_SETTINGS) -> list[str]:
+    """``INSTALLED_APPS`` of the example project (a list literal there)."""
+    tree = ast.parse(path.read_text())
+    node = next(
+        n
+        for n in tree.body
+        if isinstance(n, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "INSTALLED_APPS" for t in n.targets)
+    )
+    apps = ast.literal_eval(node.value)
+    if not (isinstance(apps, list) and all(isinstance(a, str) for a in apps)):
+        raise TypeError(f"{path}: INSTALLED_APPS must be a list of strings")
+    return apps
+
+
 def configure_django() -> None:
     """Django set up with the apps the package needs (for autodoc and the commands' parsers);
     nothing is read from a project's settings and no database is touched."""
@@ -241,22 +275,7 @@ def configure_django() -> None:
     if not settings.configured:
         settings.configure(
             SECRET_KEY="docs-only",  # noqa: S106 - never used for anything but building docs
-            INSTALLED_APPS=[
-                "django.contrib.admin",
-                "django.contrib.auth",
-                "django.contrib.contenttypes",
-                "django.contrib.sessions",
-                "django.contrib.messages",
-                "django.contrib.staticfiles",
-                "rest_framework",
-                "knox",
-                "django_filters",
-                "drf_spectacular",
-                "drf_spectacular_sidecar",
-                "django_q",
-                "djstripe",
-                "bento_stripe",
-            ],
+            INSTALLED_APPS=example_installed_apps(),
             DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
             DJSTRIPE_FOREIGN_KEY_TO_FIELD="id",
             Q_CLUSTER={"name": "docs", "orm": "default", "timeout": 60, "retry": 120},

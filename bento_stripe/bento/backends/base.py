@@ -8,9 +8,6 @@ from ..client import ENDPOINTS, MAX_ITEMS
 class BaseBackend:
     """Sends one Bento request body for a site; raises ``BentoError`` when it did not succeed."""
 
-    def __init__(self, **kwargs):
-        self.options = kwargs
-
     def send(self, site, endpoint: str, body: dict) -> dict:
         """Deliver ``body`` (``{"events": [...]}`` and the like) to ``endpoint`` of ``site``."""
         self.validate(endpoint, body)

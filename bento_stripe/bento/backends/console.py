@@ -15,8 +15,7 @@ _write_lock = threading.Lock()
 class ConsoleBackend(BaseBackend):
     """Prints ``POST /<endpoint>`` with the site and every item, fields included."""
 
-    def __init__(self, stream=None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, stream=None):
         self.stream = stream
 
     def send_batch(self, site, endpoint: str, body: dict) -> dict:

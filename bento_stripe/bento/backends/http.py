@@ -60,7 +60,7 @@ class HttpBackend(BaseBackend):
                 f"Site {site.name!r} has no Bento {' or '.join(missing)}: set it in Admin → Sites, "
                 "then retry these rows."
             )
-        url = f"{str(app_settings.API_URL).rstrip('/')}/{endpoint}"
+        url = f"{app_settings.API_URL.rstrip('/')}/{endpoint}"
         try:
             response = session().post(
                 url,
