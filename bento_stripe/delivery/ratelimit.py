@@ -138,7 +138,14 @@ class RedisRateLimiter:
         key = f"{self.prefix}:{site_id}:{family}"
         t = now.timestamp()
         burst, spacing = _pacing(limit)
-        args = [repr(t), WINDOW, limit, f"{t!r}:{uuid.uuid4().hex}", burst, repr(spacing)]
+        args: list[str | float] = [
+            repr(t),
+            WINDOW,
+            limit,
+            f"{t!r}:{uuid.uuid4().hex}",
+            burst,
+            repr(spacing),
+        ]
         answer = self.script(keys=[key, self.marker], args=args)
         if answer in (b"lost", "lost"):
             self._recover(t)
