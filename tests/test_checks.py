@@ -8,6 +8,7 @@ from bento_stripe.checks import (
     check_delivery_settings,
     check_encryption_keys,
     check_processing_settings,
+    check_setting_types,
     check_stripe_settings,
     check_unknown_settings,
     check_webhook_settings,
@@ -174,3 +175,37 @@ def test_an_unknown_key_is_named_with_the_closest_known_one():
 
 def test_known_keys_pass_the_unknown_key_check():
     assert check_unknown_settings() == []
+
+
+def test_a_value_of_the_wrong_type_is_named_with_the_declared_type():
+    with bento(
+        BATCH_SIZE="50",  # read from the environment without int()
+        METRICS_ENABLED=1,
+        HTTP_TIMEOUT=(5.0, "30"),
+        QUEUES={"delivery": 2},
+        RATE_LIMIT_PER_MINUTE=True,
+    ):
+        messages = check_setting_types()
+    by_key = {m.msg.split("'")[1]: m for m in messages}
+    assert set(by_key) == {
+        "BATCH_SIZE",
+        "METRICS_ENABLED",
+        "HTTP_TIMEOUT",
+        "QUEUES",
+        "RATE_LIMIT_PER_MINUTE",
+    }
+    assert {m.id for m in messages} == {"bento_stripe.E029"}
+    assert "is str '50', not int" in by_key["BATCH_SIZE"].msg
+    assert "not tuple[float, float] | float" in by_key["HTTP_TIMEOUT"].msg
+
+
+def test_values_of_their_declared_types_pass_including_ints_for_floats():
+    with bento(
+        HTTP_TIMEOUT=(5, 30.0),
+        LOOKUP_TIMEOUT=2,
+        ENCRYPTION_KEYS=",".join(settings.TEST_ENCRYPTION_KEYS),
+        METRICS_ALLOWED_IPS=("10.0.0.0/8",),
+        QUEUES={"delivery": "bento_delivery"},
+    ):
+        assert check_setting_types() == []
+    assert check_setting_types() == []  # the test settings themselves

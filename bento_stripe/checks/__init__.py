@@ -2,7 +2,8 @@
 
 Every message names the exact setting to fix. The ids: E001-E008 and W002-W004 the core
 settings, E009-E012, W005 and W006 Stripe App installs, E020-E025 the swapped models and the
-team policy, E026 the backfill, E035 the product catalogue, E027 the apps the API needs, E028 an unknown key, E030-E034
+team policy, E026 the backfill, E035 the product catalogue, E027 the apps the API needs, E028 an unknown key,
+E029 a value of the wrong type, E030-E034
 and W010 the queues and the delivery loop, E040-E042 and W020 retention, health and metrics.
 """
 
@@ -21,12 +22,14 @@ from .settings import (
     check_unknown_settings,
     check_webhook_settings,
 )
+from .types import check_setting_types
 
 __all__ = [
     "API_APPS",
     "check_api_apps",
     "check_backend",
     "check_backfill_settings",
+    "check_setting_types",
     "check_delivery_loop",
     "check_delivery_settings",
     "check_encryption_keys",
