@@ -19,6 +19,7 @@ from django.utils import timezone
 from ..models import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
 from ..models.ledger import LedgerRow
 from .catalogue import Catalogue
+from .journal import Journal
 from .parse import (
     UnreadableObject,
     charge_captured,
@@ -128,6 +129,8 @@ class LedgerSession:
         self.coupons: dict[str, dict] = {}
         #: Products and prices of this account, to name items (``bento_stripe.ledger.items``).
         self.catalogue = Catalogue(stripe_account_id, livemode)
+        #: The rows after each event, for per-event ``$MrrChanged`` (units that send events).
+        self.journal: Journal | None = None
 
     # --- the current event ----------------------------------------------------------------
 
@@ -147,6 +150,8 @@ class LedgerSession:
             key = getattr(row, KEY_FIELD[model])
             if self._rows[model].get(key) is None:  # never replace a row changed in memory
                 self._rows[model][key] = row
+                if self.journal is not None:
+                    self.journal.entered(row)
 
     def _load(self, model: type[LedgerRow], where: Q) -> list[LedgerRow]:
         rows = list(model.objects.filter(where, **self._key))
@@ -199,6 +204,8 @@ class LedgerSession:
         rows = self._rows[model]
         if key not in rows:
             rows[key] = model.objects.filter(**self._key, **{KEY_FIELD[model]: key}).first()
+            if rows[key] is not None and self.journal is not None:
+                self.journal.entered(rows[key])  # type: ignore[arg-type]
         return rows[key]  # type: ignore[return-value]
 
     def _get_or_new(self, model: type[Row], key: str) -> Row:
@@ -206,11 +213,13 @@ class LedgerSession:
         if row is None:
             row = model(**self._key, **{KEY_FIELD[model]: key})
             self._rows[model][key] = row
-            self._dirty[model][key] = row
+            self._changed(row)
         return row
 
     def _changed(self, row: LedgerRow) -> None:
         self._dirty[type(row)][getattr(row, KEY_FIELD[type(row)])] = row
+        if self.journal is not None:
+            self.journal.changed(row)
 
     def _children(self, model: type[Row], customer_id: str) -> list[Row]:
         """Rows of ``model`` (charges or subscriptions) of a customer, all of them."""
