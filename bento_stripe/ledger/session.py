@@ -19,6 +19,7 @@ from django.utils import timezone
 from ..models import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
 from ..models.ledger import LedgerRow
 from .catalogue import Catalogue
+from .invoices import Invoices
 from .journal import Journal
 from .parse import (
     UnreadableObject,
@@ -129,6 +130,8 @@ class LedgerSession:
         self.coupons: dict[str, dict] = {}
         #: Products and prices of this account, to name items (``bento_stripe.ledger.items``).
         self.catalogue = Catalogue(stripe_account_id, livemode)
+        #: Items of the invoices this unit names, for their charges' events.
+        self.invoices = Invoices(stripe_account_id, livemode)
         #: The rows after each event, for per-event ``$MrrChanged`` (units that send events).
         self.journal: Journal | None = None
 
@@ -247,6 +250,7 @@ class LedgerSession:
         """Write every changed row: one upsert per table."""
         now = timezone.now()
         self.catalogue.flush()
+        self.invoices.flush()
         for model in MODELS:
             dirty = list(self._dirty[model].values())
             self._dirty[model] = {}

@@ -16,8 +16,16 @@ import stripe
 from ..conf import app_settings
 from ..exceptions import ReconnectNeeded
 from ..ledger.catalogue import Catalogue
-from ..ledger.items import checkout_items, invoice_lines, referenced, subscription_items
+from ..ledger.invoices import named_by
+from ..ledger.items import (
+    checkout_items,
+    invoice_lines,
+    named,
+    referenced,
+    subscription_items,
+)
 from ..ledger.parse import UnreadableObject, object_id
+from ..ledger.session import LedgerSession
 from ..logs import get_logger
 from ..models import CataloguePrice, CatalogueProduct, StripeAccount
 from ..stripe_app.access_tokens import can_call
@@ -90,6 +98,23 @@ def apply_snapshot(catalogue: Catalogue, kind: str, obj: dict, version: tuple[in
             if isinstance(price, dict) and price.get("id"):
                 catalogue.apply_price(price, version)
         catalogue.line_items[str(obj["id"])] = entries
+
+
+def remember_invoice(ledger: LedgerSession, obj: dict, version: tuple[int, str]) -> None:
+    """A listed invoice's items, named from the catalogue, kept for its charges' events
+    (an invoice whose lines are unreadable keeps none; its email is still learnt)."""
+    try:
+        raw = invoice_lines(obj)
+    except UnreadableObject:
+        return
+    ledger.invoices.remember(obj, named(raw, ledger.catalogue, version), version)
+
+
+def preload_invoices(ledger: LedgerSession, objects: list[dict]) -> None:
+    """Read a page of invoices' kept versions and the catalogue rows their lines name
+    (a few queries a page, none an invoice)."""
+    ledger.invoices.preload(named_by(objects))
+    ledger.catalogue.preload(*catalogue_ids(objects))
 
 
 def enabled(account: StripeAccount) -> bool:

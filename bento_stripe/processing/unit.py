@@ -212,6 +212,7 @@ class UnitOfWork:
                 elif kind in products.KINDS:
                     products.apply_snapshot(self.ledger.catalogue, kind, obj, version)
                 elif kind == "invoice":
+                    products.remember_invoice(self.ledger, obj, version)
                     self.ledger.learn_email(
                         object_id(obj.get("customer")), text(obj, "customer_email")
                     )
