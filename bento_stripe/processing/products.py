@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 import stripe
+from django.db.models import Q
+from django.utils import timezone
 
 from ..conf import app_settings
 from ..exceptions import ReconnectNeeded
@@ -34,8 +37,10 @@ from .lookup import Snapshot
 
 logger = get_logger("bento_stripe.processing")
 
-#: Snapshot kinds the catalogue applies.
-KINDS = frozenset({"product", "price", "line_items"})
+#: Snapshot kinds the catalogue applies ("missing_product": a lookup answered 404).
+KINDS = frozenset({"product", "price", "line_items", "missing_product"})
+#: How long a product Stripe did not find is not asked for again.
+MISS_RETRY = timedelta(days=1)
 #: Objects whose events carry ``details.items``.
 ITEMS_OF = frozenset({"invoice", "subscription", "checkout.session"})
 
@@ -89,6 +94,8 @@ def apply_snapshot(catalogue: Catalogue, kind: str, obj: dict, version: tuple[in
     """Apply a looked-up (or listed) product, price, or checkout session's line items."""
     if kind == "product":
         catalogue.apply_product(obj, version)
+    elif kind == "missing_product":
+        catalogue.mark_missing(str(obj["id"]))
     elif kind == "price":
         catalogue.apply_price(obj, version)
     else:
@@ -124,7 +131,12 @@ def enabled(account: StripeAccount) -> bool:
     )
 
 
+#: What ``_get`` answers when Stripe has no such object (404).
+MISSING: dict = {}
+
+
 def _get(account: StripeAccount, path: str, **params: Any) -> dict | None:
+    """The object at ``path``; ``MISSING`` when Stripe has none; None when the call failed."""
     try:
         client = lookup.stripe_client(account)
         response = client.raw_request("get", path, **params)
@@ -133,7 +145,7 @@ def _get(account: StripeAccount, path: str, **params: Any) -> dict | None:
         return None
     except stripe.StripeError as exc:
         logger.warning("Stripe lookup of %s failed: %s", path, exc.user_message)
-        return None
+        return MISSING if exc.http_status == 404 else None
     body = response.data
     return body if isinstance(body, dict) else None
 
@@ -142,7 +154,9 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, deadline: float
     """Look up what a batch names but the catalogue does not know: checkout sessions' line
     items (with their prices' products), prices named by id only (with their product), and
     products named by id only. Two queries for the whole batch, one call per unknown object,
-    only until ``deadline`` (``time.monotonic()``); what is left is named by its id."""
+    only until ``deadline`` (``time.monotonic()``); what is left is named by its id. A
+    product Stripe does not have (404) is remembered as missing (``missing_product``) and
+    asked for again only after ``MISS_RETRY``."""
     objects = list(objects)
     if not enabled(account):
         return []
@@ -165,7 +179,7 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, deadline: float
             limit=100,
             expand=["data.price.product"],
         )
-        if body is not None and isinstance(body.get("data"), list):
+        if body and isinstance(body.get("data"), list):
             found.append(
                 (
                     "line_items",
@@ -200,7 +214,7 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, deadline: float
             set(unknown_products)
             - set(
                 CatalogueProduct.objects.filter(**key, product_id__in=unknown_products)
-                .exclude(name="")
+                .filter(~Q(name="") | Q(missing_at__gte=timezone.now() - MISS_RETRY))
                 .values_list("product_id", flat=True)
             )
         )
@@ -209,7 +223,7 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, deadline: float
             logger.info("Stripe lookups of %s stopped at the time budget", account.stripe_user_id)
             return found
         price = _get(account, f"/v1/prices/{price_id}", expand=["product"])
-        if price is not None:
+        if price:
             found.append(("price", price, version))
             product = price.get("product")
             if isinstance(product, dict):
@@ -219,7 +233,9 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, deadline: float
             logger.info("Stripe lookups of %s stopped at the time budget", account.stripe_user_id)
             return found
         product = _get(account, f"/v1/products/{product_id}")
-        if product is not None:
+        if product is MISSING:  # one lookup a day, not one a batch
+            found.append(("missing_product", {"id": product_id}, version))
+        elif product:
             found.append(("product", product, version))
     return found
 
