@@ -158,3 +158,19 @@ def test_the_prune_removes_old_invoice_items_no_waiting_event_needs(catalogue, d
     assert sent("evt_1TChargeSucceeded1")["details"]["items"] == [ITEM]
     assert prune(now=later).counts["invoice items deleted"] == 1
     assert not LedgerInvoice.objects.exists()
+
+
+def test_a_large_backlog_puts_off_pruning_invoice_items(catalogue, deliver, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bento_stripe.operations import retention
+
+    deliver(invoice(id="in_other"))
+    assert record_once(load("charge_succeeded"))  # waiting, naming one payment
+    later = timezone.now() + timedelta(days=400)
+    monkeypatch.setattr(retention, "MAX_WAITING_NAMES", 0)
+    assert retention.prune(now=later).counts["invoice items deleted"] == 0
+    monkeypatch.setattr(retention, "MAX_WAITING_NAMES", 1)
+    assert retention.prune(now=later).counts["invoice items deleted"] == 1

@@ -38,6 +38,8 @@ from ..models.events import WAITING_STATUSES
 FINISHED_EVENTS = (StripeEventRecord.Status.PROCESSED, StripeEventRecord.Status.IGNORED)
 #: Outbox statuses that are finished (sent, or deliberately not sent).
 FINISHED_DELIVERIES = (OutboxEvent.Status.DELIVERED, OutboxEvent.Status.SKIPPED)
+#: Waiting events naming more invoices or payments than this put off pruning invoice items.
+MAX_WAITING_NAMES = 2000
 #: Names of what a prune reports, in the order it runs.
 TABLES = (
     "event records compacted",
@@ -111,6 +113,10 @@ def prunable_invoices(cutoff: datetime) -> QuerySet[LedgerInvoice]:
         if isinstance(obj, dict):
             objects.append(obj)
     needed = named_by(objects)
+    if len(needed) > MAX_WAITING_NAMES:
+        # A backlog waits: its events may want these items, and so many ids would not fit
+        # one statement. They are pruned on a night the backlog is gone.
+        return LedgerInvoice.objects.none()
     return (
         LedgerInvoice.objects.filter(updated_at__lt=cutoff)
         .exclude(invoice_id__in={n.invoice for n in needed if n.invoice})
