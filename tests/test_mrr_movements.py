@@ -4,9 +4,17 @@ their own, chained from the field's value before the batch to its value after it
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from bento_stripe.models import OutboxEvent, StripeEventRecord, Subscriber
+from bento_stripe.models import (
+    LedgerCustomer,
+    LedgerSubscription,
+    OutboxEvent,
+    StripeEventRecord,
+    Subscriber,
+)
 from bento_stripe.processing import tasks
 from bento_stripe.webhooks.views import record_once
 
@@ -111,3 +119,43 @@ def test_a_move_in_a_batch_of_other_people_is_measured_per_person(account, no_lo
         ("evt_sub_3", "expansion", 49, 147),
         ("evt_sub_4", "contraction", 98, 49),
     ]
+
+
+def _sequences() -> list[list[tuple[str, int, int]]]:
+    """Seeded random histories of one subscription: (status, quantity, created offset),
+    delivered in an order that has late and repeated states."""
+    found = []
+    for seed in range(8):
+        r = random.Random(seed)
+        steps = [
+            (r.choice(["active", "active", "past_due", "canceled", "trialing"]), r.randint(1, 3))
+            for _ in range(r.randint(2, 6))
+        ]
+        offsets = [r.randint(1, 40) for _ in steps]  # not sorted: some arrive late
+        found.append([(s, q, t) for (s, q), t in zip(steps, offsets, strict=True)])
+    return found
+
+
+@pytest.mark.parametrize("history", _sequences())
+def test_a_batch_sends_the_moves_one_by_one_delivery_sends(
+    account, no_lookup, deliver, one_batch, history
+):
+    """The oracle: the same events delivered one by one (one unit each) and in one batch
+    give the same $MrrChanged, in the same order, chained from 0 to the final MRR."""
+    events = [load("customer_created")] + [
+        subscription(n, status, (PRO, quantity), created=1_795_849_200 + offset)
+        for n, (status, quantity, offset) in enumerate(history, start=1)
+    ]
+    deliver(*events)
+    alone = movements()
+    final = Subscriber.objects.get(email="jane@example.com").fields["mrr"]
+    for model in (OutboxEvent, Subscriber, StripeEventRecord, LedgerCustomer, LedgerSubscription):
+        model.objects.all().delete()
+    one_batch(*events)
+    assert movements() == alone
+    assert Subscriber.objects.get(email="jane@example.com").fields["mrr"] == final
+    previous = 0
+    for _, _, before, after in alone:
+        assert before == previous
+        previous = after
+    assert previous == final
