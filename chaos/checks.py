@@ -32,6 +32,8 @@ class Findings:
     #: ``$MrrChanged`` events seen, and people whose moves do not add up to their MRR.
     movements: int = 0
     movement_sums_apart: int = 0
+    #: People (not ``Expected.unchained``) whose moves do not chain from 0 to their MRR.
+    broken_chains: list[str] = field(default_factory=list)
     max_per_minute: int = 0
 
     def failures(self) -> dict[str, int]:
@@ -44,6 +46,7 @@ class Findings:
             "forwarded_ignored": len(self.forwarded_ignored),
             "rate_limit": len(self.rate),
             "rows": len(self.rows),
+            "mrr_moves": len(self.broken_chains),
         }
 
     @property
@@ -188,11 +191,19 @@ def check_movements(
     f: Findings, expected: Expected, movements: dict[tuple[int, str], dict[str, dict]]
 ) -> None:
     """Each ``$MrrChanged`` goes with an event of the workload that reached Bento (never
-    an ignored one), under ``<its id>:mrr``, names a real move and the right kind of it;
-    per person, the moves add up to the MRR Bento ends with (a diagnostic only: a
-    re-route or a lookup can set fields without a move)."""
+    an ignored one), under ``<its id>:mrr``, names a real move and the right kind of it.
+    Per person, in the order Bento got them, the moves chain (each starts where the one
+    before ended) from 0 to the MRR the model expects, and a person with MRR has moves: a
+    failure, except for ``Expected.unchained`` people (a re-route, a disconnect or an
+    email change sets their fields without a move), whose sums are only counted."""
+    for site, people in expected.fields.items():
+        for email, want_fields in people.items():
+            want_mrr = want_fields.get("mrr")
+            if want_mrr and (site, email) not in movements and email not in expected.unchained:
+                f.broken_chains.append(f"{email} on site {site}: MRR {want_mrr}, no $MrrChanged")
     for (site, email), by_event in movements.items():
         total = Decimal(0)
+        chain: list[tuple[Decimal, Decimal]] = []
         for event_id, details in by_event.items():
             f.movements += 1
             if event_id in expected.never:
@@ -206,9 +217,16 @@ def check_movements(
             if previous == now or details.get("movement") not in _kind(previous, now):
                 f.wrong_events.append(f"{event_id}: $MrrChanged {details}")
             total += now - previous
+            chain.append((previous, now))
         want = expected.fields.get(site, {}).get(email, {}).get("mrr")
         if want is not None and total != want:
             f.movement_sums_apart += 1
+        if want is None or email in expected.unchained:
+            continue
+        starts = [Decimal(0)] + [now for _, now in chain]
+        if [p for p, _ in chain] != starts[:-1] or starts[-1] != want:
+            moves = ", ".join(f"{p} -> {n}" for p, n in chain)
+            f.broken_chains.append(f"{email} on site {site}: moves {moves}, the model {want}")
 
 
 def describe(

@@ -241,6 +241,10 @@ class Expected:
     keys: set[str]
     #: email → the event ids of the person (for a report of a diverging person).
     person_events: dict[str, list[str]]
+    #: Emails whose fields may move without a ``$MrrChanged`` (a re-route or a disconnect
+    #: sets or freezes them, an email change carries them over): their moves need not
+    #: chain from 0 to their MRR. Everyone else's must.
+    unchained: set[str] = field(default_factory=set)
 
 
 def expect(events: list[Event], before_reroute: set[str], before_disconnect: set[str]) -> Expected:
@@ -306,6 +310,13 @@ def expect(events: list[Event], before_reroute: set[str], before_disconnect: set
                 old = e.previous["email"]
                 if old not in fields[site]:
                     absent[site].add(old)
+    unchained = {e for emails in optional.values() for e in emails}
+    for e in events:
+        if e.obj.get("object") != "customer":
+            continue
+        moved = e.type == "customer.updated" and e.previous and e.previous.get("email")
+        if e.account in (rerouted, disconnected) or moved:
+            unchained |= {e.obj.get("email"), (e.previous or {}).get("email")} - {None}
     # Events.
     expected_events: dict[str, tuple[int, str]] = {}
     maybe: set[str] = set()
@@ -377,6 +388,7 @@ def expect(events: list[Event], before_reroute: set[str], before_disconnect: set
         values=values,
         keys=keys,
         person_events=dict(person_events),
+        unchained=unchained,
     )
 
 

@@ -410,6 +410,7 @@ class Run:
             "ghosts": found.ghosts[:50],
             "rate": found.rate[:50],
             "rows": found.rows[:50],
+            "broken_mrr_chains": found.broken_chains[:50],
             "extra_stale_keys": found.extra_keys[:50],
             "wrong_fields": [
                 {"site": s, "email": e, "want": {k: str(v) for k, v in w.items()}, "got": g}

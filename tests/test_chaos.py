@@ -330,3 +330,51 @@ def test_checks_catch_lost_doubled_and_wrong(bento):
     found = run()
     assert found.forwarded_ignored and found.ghosts == [(0, "gone@example.com")]
     assert not found.ok
+
+
+def test_checks_fail_mrr_moves_that_do_not_chain_to_the_models_mrr(bento):
+    people = {"a": Decimal(98), "b": Decimal(49), "c": Decimal(49), "d": Decimal(10)}
+    expected = model.Expected(
+        fields={0: {f"{p}@example.com": {"mrr": mrr} for p, mrr in people.items()}},
+        optional={},
+        absent={},
+        events={f"evt_{n}": (0, "$CustomerSubscriptionUpdated") for n in range(1, 6)},
+        maybe=set(),
+        never={},
+        values={},
+        keys=set(),
+        person_events={},
+        unchained={"c@example.com"},
+    )
+
+    def moved(event_id: str, person: str, kind: str, previous: int, mrr: int) -> dict:
+        details = {
+            "stripe_event_id": event_id,
+            "movement": kind,
+            "previous_mrr": previous,
+            "mrr": mrr,
+            "unique": {"key": f"{event_id}:mrr"},
+        }
+        return {"type": "$MrrChanged", "email": f"{person}@example.com", "details": details}
+
+    post(
+        bento,
+        "batch/events",
+        {
+            "events": [
+                moved("evt_1", "a", "new", 0, 49),
+                moved("evt_2", "a", "expansion", 49, 98),  # chains: 0 -> 49 -> 98
+                moved("evt_3", "b", "new", 0, 49),
+                moved("evt_4", "b", "contraction", 98, 49),  # starts where nothing ended
+                moved("evt_5", "c", "churn", 49, 0),  # c's fields moved with its email
+            ]
+        },
+    )
+    found = checks.check(expected, bento, ["site-uuid"], set(expected.events), {}, set())
+    assert found.movements == 5 and not found.wrong_events
+    assert found.broken_chains == [
+        "d@example.com on site 0: MRR 10, no $MrrChanged",
+        "b@example.com on site 0: moves 0 -> 49, 98 -> 49, the model 49",
+    ]
+    assert found.failures()["mrr_moves"] == 2 and not found.ok
+    assert found.movement_sums_apart == 2  # b's and c's sums (c only counted)

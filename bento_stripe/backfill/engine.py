@@ -17,7 +17,7 @@ from ..ledger.ids import ObjectIds
 from ..logs import get_logger
 from ..models import BackfillCursor, StripeAccount
 from ..operations.erasure import ErasureGuard
-from ..processing import lookup
+from ..processing import lookup, products
 from ..processing.unit import UnitOfWork
 from .pages import Backoff, Page, fetch_page
 from .resources import ORDER, RESOURCES
@@ -156,6 +156,8 @@ def apply_page(
             locked.save(update_fields=["state", "updated_at"])
             return Step(locked, outcome="stopped")
         uow.ledger.preload(ids)
+        if kind == "invoice":
+            products.preload_invoices(uow.ledger, page.objects)
         erased = ErasureGuard(uow.account)  # an erased person is not rebuilt from history
         if erased:
             snapshots = [s for s in snapshots if not erased.blocks(s[1], lift=False)]

@@ -127,8 +127,18 @@ class Catalogue:
         if name and name != row.name:
             self.renamed.add(product_id)
         row.name = name or row.name
+        row.missing_at = None
         row.active = bool(active) if isinstance(active, bool) else row.active and not gone
         row.deleted = gone
+        self._cache.changed(row)
+
+    def mark_missing(self, product_id: str) -> None:
+        """A lookup at Stripe found no such product: remember when, so the next batches do
+        not ask again (a product known by name keeps it)."""
+        row = self._cache.get_or_new(CatalogueProduct, product_id)
+        if row.name:
+            return
+        row.missing_at = timezone.now()
         self._cache.changed(row)
 
     def apply_price(self, obj: dict, version: tuple[int, str], *, deleted: bool = False) -> None:

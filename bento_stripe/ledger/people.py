@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
 
@@ -183,6 +183,10 @@ class Refreshed:
 
     fields: dict[str, dict]
     changes: list[FieldChange]
+    #: What the ledger knows of each person now, and whether their ``mrr`` had been above
+    #: 0 before (per-event ``$MrrChanged``: docs/reference/events.rst).
+    people: dict[str, Person] = field(default_factory=dict)
+    had_mrr: dict[str, bool] = field(default_factory=dict)
 
 
 def refresh_people(
@@ -204,6 +208,7 @@ def refresh_people(
         existing.update((s.email, s) for s in Subscriber.objects.filter(site=site, email__in=chunk))
     now = timezone.now()
     changes: list[FieldChange] = []
+    had_mrr: dict[str, bool] = {}
     now_fields: dict[str, dict] = {}
     created: list[Subscriber] = []
     updated: list[Subscriber] = []
@@ -219,6 +224,7 @@ def refresh_people(
         fields = person_fields(person)
         now_fields[email] = fields
         had = bool(row and row.had_mrr)
+        had_mrr[email] = had
         paying = _paying(fields)
         if row is None:
             created.append(Subscriber(site=site, email=email, fields=fields, had_mrr=paying))
@@ -233,7 +239,7 @@ def refresh_people(
         Subscriber.objects.bulk_update(updated, ["fields", "updated_at", "had_mrr"])
     if removed:
         Subscriber.objects.filter(pk__in=removed).delete()
-    return Refreshed(now_fields, changes)
+    return Refreshed(now_fields, changes, people, had_mrr)
 
 
 def _paying(fields: dict) -> bool:

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from .currency import major_number
 from .mrr import CURRENT, PAYING, main_subscription, subscription_mrr
-from .shapes import Person
+from .shapes import Person, Subscription
 
 
 def net_by_currency(person: Person) -> dict[str, int]:
@@ -38,12 +38,24 @@ def newest_customer_id(person: Person) -> str:
     return max(person.customers, key=lambda c: (c.created, c.id)).id
 
 
-def person_fields(person: Person) -> dict:
-    """The flat Bento fields of ``person``: amounts rounded half-up once, as JSON numbers."""
+def field_currency(person: Person, main: Subscription | None) -> str:
+    """The ``currency`` field (lower-case): the main currency, else the main subscription's."""
     currency = main_currency(person)
-    main = main_subscription(person.subscriptions)
     if not currency and main is not None:
         currency = main.currency.lower()
+    return currency
+
+
+def mrr_field(person: Person) -> tuple[int | float, str]:
+    """The ``mrr`` and ``currency`` fields of ``person`` alone (as :func:`person_fields`)."""
+    currency = field_currency(person, main_subscription(person.subscriptions))
+    return major_number(mrr_by_currency(person).get(currency, Fraction(0)), currency), currency
+
+
+def person_fields(person: Person) -> dict:
+    """The flat Bento fields of ``person``: amounts rounded half-up once, as JSON numbers."""
+    main = main_subscription(person.subscriptions)
+    currency = field_currency(person, main)
     totals = net_by_currency(person)
     mrr = mrr_by_currency(person)
     fields: dict = {

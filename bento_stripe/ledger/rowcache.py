@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from django.db.models import Model, Q
 
@@ -26,6 +26,14 @@ def chunks(values: list[str]) -> Iterator[list[str]]:
     """``values`` in slices of at most ``CHUNK``."""
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]
+
+
+class Observer(Protocol):
+    """Told of every row that enters the cache and of every change (the ledger's journal)."""
+
+    def entered(self, row: Model) -> None: ...
+
+    def changed(self, row: Model) -> None: ...
 
 
 class RowCache:
@@ -51,6 +59,8 @@ class RowCache:
         self.write_new_rows = write_new_rows
         self.rows: dict[type[Model], dict[str, Model | None]] = {m: {} for m in key_fields}
         self.dirty: dict[type[Model], dict[str, Model]] = {m: {} for m in key_fields}
+        #: Told of rows read and rows changed (None: nobody listens).
+        self.observer: Observer | None = None
 
     def remember(self, rows: Iterable[Model]) -> None:
         """Keep rows just read, never replacing one held already (it may be changed)."""
@@ -59,6 +69,8 @@ class RowCache:
             key = getattr(row, self.key_fields[model])
             if self.rows[model].get(key) is None:
                 self.rows[model][key] = row
+                if self.observer is not None:
+                    self.observer.entered(row)
 
     def load(self, model: type[Row], where: Q) -> list[Row]:
         """Read the rows of ``model`` that ``where`` selects, and keep them."""
@@ -80,7 +92,9 @@ class RowCache:
         rows = self.rows[model]
         if key not in rows:
             where = {self.key_fields[model]: key}
-            rows[key] = model._default_manager.filter(**self.scope, **where).first()
+            rows[key] = found = model._default_manager.filter(**self.scope, **where).first()
+            if found is not None and self.observer is not None:
+                self.observer.entered(found)
         return rows[key]  # type: ignore[return-value]
 
     def get_or_new(self, model: type[Row], key: str) -> Row:
@@ -97,6 +111,8 @@ class RowCache:
         """``row`` is to be written at the next flush."""
         model = type(row)
         self.dirty[model][getattr(row, self.key_fields[model])] = row
+        if self.observer is not None:
+            self.observer.changed(row)
 
     def all_rows(self) -> Iterator[Model]:
         """Every row held (read or made), table by table."""

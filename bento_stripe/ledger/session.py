@@ -20,6 +20,8 @@ from ..models import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscrip
 from ..models.ledger import LedgerRow
 from .catalogue import Catalogue
 from .ids import ObjectIds
+from .invoices import Invoices
+from .journal import Journal
 from .parse import (
     UnreadableObject,
     charge_captured,
@@ -82,6 +84,20 @@ class LedgerSession:
         self.coupons: dict[str, dict] = {}
         #: Products and prices of this account, to name items (``bento_stripe.ledger.items``).
         self.catalogue = Catalogue(stripe_account_id, livemode)
+        #: Items of the invoices this unit names, for their charges' events.
+        self.invoices = Invoices(stripe_account_id, livemode)
+        self._journal: Journal | None = None
+
+    @property
+    def journal(self) -> Journal | None:
+        """The rows after each event, for per-event ``$MrrChanged`` (units that send events);
+        told of every row read or changed through the row cache."""
+        return self._journal
+
+    @journal.setter
+    def journal(self, journal: Journal | None) -> None:
+        self._journal = journal
+        self._cache.observer = journal
 
     # --- the current event ----------------------------------------------------------------
 
@@ -153,6 +169,7 @@ class LedgerSession:
         now = timezone.now()
         self.catalogue.flush()
         self._cache.flush(now)
+        self.invoices.flush()
 
     # --- customers --------------------------------------------------------------------------
 

@@ -8,7 +8,13 @@ from .backfill import BackfillCursor
 from .catalogue import CataloguePrice, CatalogueProduct
 from .delivery import OutboxEvent, Subscriber
 from .events import Reroute, StripeEventRecord
-from .ledger import LedgerCharge, LedgerCustomer, LedgerDispute, LedgerSubscription
+from .ledger import (
+    LedgerCharge,
+    LedgerCustomer,
+    LedgerDispute,
+    LedgerInvoice,
+    LedgerSubscription,
+)
 from .privacy import ErasureMarker
 from .ratelimit import DeliveryLock, RateLimitWindow
 from .teams import (
@@ -34,6 +40,7 @@ __all__ = [
     "LedgerCharge",
     "LedgerCustomer",
     "LedgerDispute",
+    "LedgerInvoice",
     "LedgerSubscription",
     "Membership",
     "OutboxEvent",

@@ -39,6 +39,9 @@ class CatalogueProduct(CatalogueRow):
     product_id = models.CharField(_("Stripe product"), max_length=255)
     name = models.CharField(_("name"), max_length=255, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    #: When a lookup at Stripe last found no such product (404); null once it is known.
+    #: The processing task asks again only a day later (docs/reference/events.rst).
+    missing_at = models.DateTimeField(_("missing at Stripe since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("catalogue product")

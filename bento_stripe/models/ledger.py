@@ -151,3 +151,52 @@ class LedgerSubscription(VersionedRow):
 
     def __str__(self) -> str:
         return self.subscription_id
+
+
+class LedgerInvoice(models.Model):
+    """The items of an invoice the app has seen, so its charge's events can name them.
+
+    Compact: the named items as the invoice's Bento event carried them, and the payment
+    ids Stripe's older API versions link it by (its charge, its payment intent). Newest
+    version wins; rows are pruned ``RETENTION_DAYS`` after they last changed
+    (docs/reference/events.rst).
+    """
+
+    stripe_account_id = models.CharField(_("Stripe account"), max_length=255)
+    livemode = models.BooleanField(_("live mode"), default=False)
+    invoice_id = models.CharField(_("Stripe invoice"), max_length=255)
+    version_created = models.BigIntegerField(default=0)
+    version_event = models.CharField(max_length=255, blank=True)
+    charge_id = models.CharField(_("Stripe charge"), max_length=255, blank=True)
+    payment_intent_id = models.CharField(_("Stripe payment intent"), max_length=255, blank=True)
+    #: ``details.items`` of the invoice (``bento_stripe.ledger.items.named``).
+    items = models.JSONField(_("items"), default=list, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
+
+    objects: ClassVar[models.Manager[Self]]
+
+    class Meta:
+        verbose_name = _("ledger invoice")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stripe_account_id", "livemode", "invoice_id"],
+                name="bento_stripe_ledgerinvoice_unique",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["stripe_account_id", "livemode", "charge_id"],
+                name="bento_stripe_invoice_charge",
+            ),
+            models.Index(
+                fields=["stripe_account_id", "livemode", "payment_intent_id"],
+                name="bento_stripe_invoice_intent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.invoice_id
+
+    def is_newer(self, created: int, event_id: str) -> bool:
+        """Whether a version (``created``, ``event_id``) is newer than the one kept here."""
+        return (created, event_id) > (self.version_created, self.version_event)

@@ -9,7 +9,10 @@ Three tables grow with traffic. Each is pruned by rows older than the retention 
   value, whatever ``days`` a run is given) after they were compacted;
 - outbox rows that were delivered or skipped;
 - dj-stripe's webhook requests (``WebhookEventTrigger``): refused ones, and verified ones
-  kept by ``KEEP_WEBHOOK_TRIGGERS``.
+  kept by ``KEEP_WEBHOOK_TRIGGERS``;
+- the items the ledger keeps of invoices (``LedgerInvoice``) that did not change within
+  the window, unless an event record still waiting to be processed names the invoice or
+  its payment (its charge's event will want them; docs/reference/events.rst).
 
 Waiting, failed, held and dead rows are never touched. Each batch is one short
 transaction of at most ``PRUNE_BATCH_SIZE`` rows, so no busy table is locked for long.
@@ -27,18 +30,23 @@ from django.utils import timezone
 from djstripe.models import WebhookEventTrigger
 
 from ..conf import app_settings
-from ..models import OutboxEvent, StripeEventRecord
+from ..ledger.invoices import named_by
+from ..models import LedgerInvoice, OutboxEvent, StripeEventRecord
+from ..models.events import WAITING_STATUSES
 
 #: Event record statuses that are finished (their payload is no longer needed).
 FINISHED_EVENTS = (StripeEventRecord.Status.PROCESSED, StripeEventRecord.Status.IGNORED)
 #: Outbox statuses that are finished (sent, or deliberately not sent).
 FINISHED_DELIVERIES = (OutboxEvent.Status.DELIVERED, OutboxEvent.Status.SKIPPED)
+#: Waiting events naming more invoices or payments than this put off pruning invoice items.
+MAX_WAITING_NAMES = 2000
 #: Names of what a prune reports, in the order it runs.
 TABLES = (
     "event records compacted",
     "compact event records deleted",
     "deliveries deleted",
     "webhook requests deleted",
+    "invoice items deleted",
 )
 
 
@@ -94,6 +102,27 @@ def compact_rows(dedupe_cutoff: datetime) -> QuerySet[StripeEventRecord]:
 def prunable_deliveries(cutoff: datetime) -> QuerySet[OutboxEvent]:
     """Delivered or skipped outbox rows made before ``cutoff``."""
     return OutboxEvent.objects.filter(status__in=FINISHED_DELIVERIES, created_at__lt=cutoff)
+
+
+def prunable_invoices(cutoff: datetime) -> QuerySet[LedgerInvoice]:
+    """Invoice items unchanged since before ``cutoff`` that no waiting event names."""
+    waiting = StripeEventRecord.objects.filter(status__in=WAITING_STATUSES)
+    objects = []
+    for payload in waiting.values_list("payload", flat=True).iterator():
+        obj = ((payload or {}).get("data") or {}).get("object")
+        if isinstance(obj, dict):
+            objects.append(obj)
+    needed = named_by(objects)
+    if len(needed) > MAX_WAITING_NAMES:
+        # A backlog waits: its events may want these items, and so many ids would not fit
+        # one statement. They are pruned on a night the backlog is gone.
+        return LedgerInvoice.objects.none()
+    return (
+        LedgerInvoice.objects.filter(updated_at__lt=cutoff)
+        .exclude(invoice_id__in={n.invoice for n in needed if n.invoice})
+        .exclude(charge_id__in={n.charge for n in needed if n.charge})
+        .exclude(payment_intent_id__in={n.payment_intent for n in needed if n.payment_intent})
+    )
 
 
 def compact(pks: list[int], now: datetime | None = None) -> int:
@@ -173,6 +202,7 @@ def prune(
         counts["compact event records deleted"] = compact_rows(dedupe_cutoff).count()
         counts["deliveries deleted"] = prunable_deliveries(cutoff).count()
         counts["webhook requests deleted"] = _prune_triggers(cutoff, size, True)
+        counts["invoice items deleted"] = prunable_invoices(cutoff).count()
         return report
     # Compact rows older than the dedupe window go first, so this run's compacted rows
     # (dated now) are never among them.
@@ -190,4 +220,8 @@ def prune(
         size,
     )
     counts["webhook requests deleted"] = _prune_triggers(cutoff, size, False)
+    invoices = prunable_invoices(cutoff)  # what waits is read once, before the batches
+    counts["invoice items deleted"] = _in_batches(
+        lambda: invoices, lambda pks: invoices.filter(pk__in=pks).delete()[0], size
+    )
     return report

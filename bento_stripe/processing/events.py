@@ -9,6 +9,7 @@ from collections.abc import Callable
 from .. import signals
 from ..conf import app_settings
 from ..ledger.ids import ObjectIds
+from ..ledger.invoices import named_by
 from ..ledger.parse import UnreadableObject
 from ..logs import get_logger
 from ..models import StripeAccount, StripeEventRecord
@@ -80,6 +81,7 @@ def apply(records: list[StripeEventRecord]) -> int:
         uow.ledger.catalogue.preload(
             *products.catalogue_ids([*objects, *(s[1] for s in snapshots)])
         )
+        uow.ledger.invoices.preload(named_by(objects))
         uow.apply_snapshots(snapshots)
         guard = ErasureGuard(uow.account)
         for record in records:

@@ -2,22 +2,29 @@
 
 ``$MrrChanged``: the event that tells a Bento flow a person's MRR moved, and how.
 
-It depends only on the person's fields before and after a unit of work's events (the
-``mrr`` field: their main currency, in major units), so a duplicated or late event that
-changes nothing sends nothing. It goes with the last event of the unit that is about the
-person (a subscription's, when one is), with ``unique.key`` = ``<its Stripe event id>:mrr``.
-Only units that send events make it: a re-route, a backfill and a reconciliation set
-fields only.
+One per Stripe event that moves a person's ``mrr`` field (their main currency, in major
+units), with ``unique.key`` = ``<its Stripe event id>:mrr`` (docs/reference/events.rst).
+It depends only on the ledger before and after the event, so a duplicated or late event
+that changes nothing sends nothing. When one unit applies several events of a person, each
+is measured against the one before it (the ledger session's journal, in memory), so their
+moves chain from the field's value before the unit to its value after it. A person whose
+move no event of the unit names (a held row released by a lookup, an email change) gets
+one move with the last released row about them (a subscription's, when one is). Only
+units that send events make it: a re-route, a backfill and a reconciliation set fields only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from ..ledger.people import FieldChange
+from ..ledger.journal import Journal, person_at
+from ..ledger.people import Refreshed
+from ..ledger.person import mrr_field
 from ..ledger.session import LedgerSession
+from ..ledger.shapes import Person
 from ..models import OutboxEvent, SiteModel, StripeAccount
 from ..translators.base import BentoEvent, iso_date
 
@@ -25,6 +32,8 @@ from ..translators.base import BentoEvent, iso_date
 MRR_CHANGED = "$MrrChanged"
 #: ``details.movement`` values, in the docs' order.
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+#: A person's (``mrr``, ``currency``) fields right after a step of the unit.
+MrrAt = Callable[[str, int], tuple[int | float, str]]
 
 
 @dataclass(frozen=True)
@@ -37,10 +46,11 @@ class Source:
     customer_id: str
     #: The subscription the event is about ("" when none).
     subscription: str
+    #: The step of the unit's ledger journal after its Stripe event (0: a released row).
+    step: int = 0
 
 
-def _number(fields: dict | None) -> Decimal:
-    value = (fields or {}).get("mrr")
+def _number(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return Decimal(0)
     return Decimal(str(value))
@@ -57,77 +67,145 @@ def movement(previous: Decimal, now: Decimal, had_mrr: bool) -> str:
     return "expansion" if now > previous else "contraction"
 
 
+def journal_mrr(journal: Journal | None, refreshed: Refreshed) -> MrrAt | None:
+    """A person's (``mrr``, ``currency``) right after a step of the unit, from the ledger
+    session's journal and the rows the unit did not hold (``refreshed.people``): no query."""
+    if journal is None:
+        return None
+
+    def at(email: str, step: int) -> tuple[int | float, str]:
+        return mrr_field(person_at(journal, step, email, refreshed.people.get(email) or Person()))
+
+    return at
+
+
 def _pick(sources: list[Source]) -> Source:
     """The last event about a subscription, else the last event."""
     with_subscription = [s for s in sources if s.subscription]
     return (with_subscription or sources)[-1]
 
 
+@dataclass(frozen=True)
+class Move:
+    """One move of a person's MRR, and the event it goes with."""
+
+    source: Source
+    previous: int | float
+    mrr: int | float
+    currency: str
+    kind: str
+
+
+def _moves(
+    email: str,
+    before: dict,
+    after: dict,
+    had_mrr: bool,
+    sources: list[Source],
+    mrr_at: MrrAt | None,
+) -> list[Move]:
+    """The moves of one person, in order: one per Stripe event of the unit that moved them
+    (the last one ends at the field's value), else one for the whole unit."""
+    steps: dict[str, Source] = {}
+    for source in sources:
+        if source.step:
+            steps.pop(source.stripe_event_id, None)
+            steps[source.stripe_event_id] = source  # the event's place: its last Bento event
+    ordered = sorted(steps.values(), key=lambda s: s.step)
+    if not ordered or mrr_at is None:
+        ordered = [_pick(ordered or sources)]
+    previous = before.get("mrr", 0)
+    moves: list[Move] = []
+    for index, source in enumerate(ordered):
+        if index == len(ordered) - 1 or mrr_at is None:  # the last: the field itself
+            mrr, currency = after.get("mrr", 0), after.get("currency") or ""
+        else:
+            mrr, currency = mrr_at(email, source.step)
+        kind = movement(_number(previous), _number(mrr), had_mrr)
+        if kind:
+            moves.append(Move(source, previous, mrr, currency.upper(), kind))
+        had_mrr = had_mrr or _number(mrr) > 0 or _number(previous) > 0
+        previous = mrr
+    return moves
+
+
 def movement_rows(
-    changes: list[FieldChange],
+    refreshed: Refreshed,
     sources: list[Source],
     *,
     site: SiteModel,
     account: StripeAccount,
     now: datetime,
     moved_to: frozenset[str] = frozenset(),
+    mrr_at: MrrAt | None = None,
 ) -> list[OutboxEvent]:
-    """One ``$MrrChanged`` row per person of ``site`` whose ``mrr`` moved in ``changes``.
+    """The ``$MrrChanged`` rows of the people of ``site`` the unit's events are about.
 
-    A person who arrives on ``site`` by an email change (``moved_to``, with no fields here
-    before) brings their MRR along with ``change_email``: that is no move."""
+    ``refreshed`` is the unit's refresh of ``site``: each person's fields after it, and
+    before it for those it changed. A person who arrives on ``site`` by an email change
+    (``moved_to``, with no fields here before) brings their MRR along with
+    ``change_email``: that is no move; an email change measures the unit as a whole."""
     by_email: dict[str, list[Source]] = {}
     for source in sources:
         if source.email:
             by_email.setdefault(source.email, []).append(source)
+    old = {c.email: c.old for c in refreshed.changes if c.site.pk == site.pk}
     rows: list[OutboxEvent] = []
-    for change in changes:
-        if change.site.pk != site.pk or change.new is None or change.email not in by_email:
+    for email, found in by_email.items():
+        after = refreshed.fields.get(email)
+        if after is None:
             continue
-        if change.old is None and change.email in moved_to:
+        before = old[email] if email in old else after
+        if before is None and email in moved_to:
             continue
-        previous, current = _number(change.old), _number(change.new)
-        kind = movement(previous, current, change.had_mrr)
-        if not kind:
-            continue
-        source = _pick(by_email[change.email])
-        details = {
-            "stripe_event_id": source.stripe_event_id,
-            "stripe_account": account.stripe_user_id,
-            "livemode": account.livemode,
-            "object_id": source.subscription or source.customer_id,
-            "movement": kind,
-            "mrr": change.new.get("mrr", 0),
-            "previous_mrr": (change.old or {}).get("mrr", 0),
-            "currency": change.new.get("currency") or "",
-            "subscription": source.subscription or None,
-            "unique": {"key": f"{source.stripe_event_id}:mrr"},
-        }
-        rows.append(
-            OutboxEvent(
-                site=site,
-                connection=account,
-                created_at=now,
-                kind=OutboxEvent.Kind.EVENT,
-                event_type=MRR_CHANGED,
-                email=change.email,
-                payload={
-                    "type": MRR_CHANGED,
-                    "email": change.email,
-                    "date": source.date,
-                    "fields": change.new,
-                    "details": details,
-                },
-                dedupe_key=f"{source.stripe_event_id}:{MRR_CHANGED}",
-                stripe_event_id=source.stripe_event_id,
-                stripe_account_id=account.stripe_user_id,
-                stripe_customer_id=source.customer_id,
-                status=OutboxEvent.Status.PENDING
-                if account.is_active
-                else OutboxEvent.Status.SKIPPED,
-            )
+        moves = _moves(
+            email,
+            before or {},
+            after,
+            refreshed.had_mrr.get(email, False),
+            found,
+            None if email in moved_to else mrr_at,
         )
+        rows.extend(_row(move, email, after, site, account, now) for move in moves)
     return rows
+
+
+def _row(
+    move: Move, email: str, fields: dict, site: SiteModel, account: StripeAccount, now: datetime
+) -> OutboxEvent:
+    source = move.source
+    details = {
+        "stripe_event_id": source.stripe_event_id,
+        "stripe_account": account.stripe_user_id,
+        "livemode": account.livemode,
+        "object_id": source.subscription or source.customer_id,
+        "movement": move.kind,
+        "mrr": move.mrr,
+        "previous_mrr": move.previous,
+        "currency": move.currency,
+        "subscription": source.subscription or None,
+        "unique": {"key": f"{source.stripe_event_id}:mrr"},
+    }
+    return OutboxEvent(
+        site=site,
+        connection=account,
+        created_at=now,
+        kind=OutboxEvent.Kind.EVENT,
+        event_type=MRR_CHANGED,
+        email=email,
+        payload={
+            "type": MRR_CHANGED,
+            "email": email,
+            "date": source.date,
+            "fields": fields,
+            "details": details,
+        },
+        dedupe_key=f"{source.stripe_event_id}:{MRR_CHANGED}",
+        stripe_event_id=source.stripe_event_id,
+        stripe_account_id=account.stripe_user_id,
+        stripe_customer_id=source.customer_id,
+        status=OutboxEvent.Status.PENDING if account.is_active else OutboxEvent.Status.SKIPPED,
+    )
 
 
 def subscription_of(event: dict, details: dict) -> str:
@@ -140,10 +218,10 @@ def subscription_of(event: dict, details: dict) -> str:
 
 
 def sources(
-    pending: list[tuple[dict, BentoEvent, str]], released: list[OutboxEvent]
+    pending: list[tuple[dict, BentoEvent, str, int]], released: list[OutboxEvent]
 ) -> list[Source]:
     """The unit's Bento events a ``$MrrChanged`` can go with, in order: its new events
-    (Stripe event, Bento event, email), then the held rows it released."""
+    (Stripe event, Bento event, email, journal step), then the held rows it released."""
     found = [
         Source(
             email,
@@ -151,8 +229,9 @@ def sources(
             iso_date(event["created"]),
             be.customer_id,
             subscription_of(event, be.details),
+            step,
         )
-        for event, be, email in pending
+        for event, be, email, step in pending
     ]
     for row in released:
         details = row.payload.get("details") or {}
@@ -199,3 +278,20 @@ def command_rows(
         )
         for change in ledger.email_changes
     ]
+
+
+def beside(rows: list[OutboxEvent], moves: list[OutboxEvent]) -> list[OutboxEvent]:
+    """``rows`` with each ``$MrrChanged`` right after the last row of its Stripe event
+    (delivery keeps a site's rows in this order: a flow sees the move beside its event)."""
+    after: dict[str, list[OutboxEvent]] = {}
+    for move in moves:
+        after.setdefault(move.stripe_event_id, []).append(move)
+    last = {row.stripe_event_id: index for index, row in enumerate(rows)}
+    merged: list[OutboxEvent] = []
+    for index, row in enumerate(rows):
+        merged.append(row)
+        if last.get(row.stripe_event_id) == index:
+            merged.extend(after.pop(row.stripe_event_id, []))
+    for rest in after.values():
+        merged.extend(rest)
+    return merged

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 import stripe
+from django.db.models import Q
+from django.utils import timezone
 
 from ..conf import app_settings
 from ..exceptions import ReconnectNeeded
 from ..ledger.catalogue import Catalogue
-from ..ledger.items import checkout_items, invoice_lines, referenced, subscription_items
+from ..ledger.invoices import named_by
+from ..ledger.items import (
+    checkout_items,
+    invoice_lines,
+    named,
+    referenced,
+    subscription_items,
+)
 from ..ledger.parse import UnreadableObject, object_id
+from ..ledger.session import LedgerSession
 from ..logs import get_logger
 from ..models import CataloguePrice, CatalogueProduct, StripeAccount
 from ..stripe_app.access_tokens import can_call
@@ -26,8 +37,10 @@ from .lookup import Snapshot
 
 logger = get_logger("bento_stripe.processing")
 
-#: Snapshot kinds the catalogue applies.
-KINDS = frozenset({"product", "price", "line_items"})
+#: Snapshot kinds the catalogue applies ("missing_product": a lookup answered 404).
+KINDS = frozenset({"product", "price", "line_items", "missing_product"})
+#: How long a product Stripe did not find is not asked for again.
+MISS_RETRY = timedelta(days=1)
 #: Objects whose events carry ``details.items``.
 ITEMS_OF = frozenset({"invoice", "subscription", "checkout.session"})
 
@@ -81,6 +94,8 @@ def apply_snapshot(catalogue: Catalogue, kind: str, obj: dict, version: tuple[in
     """Apply a looked-up (or listed) product, price, or checkout session's line items."""
     if kind == "product":
         catalogue.apply_product(obj, version)
+    elif kind == "missing_product":
+        catalogue.mark_missing(str(obj["id"]))
     elif kind == "price":
         catalogue.apply_price(obj, version)
     else:
@@ -92,6 +107,23 @@ def apply_snapshot(catalogue: Catalogue, kind: str, obj: dict, version: tuple[in
         catalogue.line_items[str(obj["id"])] = entries
 
 
+def remember_invoice(ledger: LedgerSession, obj: dict, version: tuple[int, str]) -> None:
+    """A listed invoice's items, named from the catalogue, kept for its charges' events
+    (an invoice whose lines are unreadable keeps none; its email is still learnt)."""
+    try:
+        raw = invoice_lines(obj)
+    except UnreadableObject:
+        return
+    ledger.invoices.remember(obj, named(raw, ledger.catalogue, version), version)
+
+
+def preload_invoices(ledger: LedgerSession, objects: list[dict]) -> None:
+    """Read a page of invoices' kept versions and the catalogue rows their lines name
+    (a few queries a page, none an invoice)."""
+    ledger.invoices.preload(named_by(objects))
+    ledger.catalogue.preload(*catalogue_ids(objects))
+
+
 def enabled(account: StripeAccount) -> bool:
     """Whether product lookups are on and possible for ``account``."""
     return bool(
@@ -99,7 +131,12 @@ def enabled(account: StripeAccount) -> bool:
     )
 
 
+#: What ``_get`` answers when Stripe has no such object (404).
+MISSING: dict = {}
+
+
 def _get(account: StripeAccount, path: str, **params: Any) -> dict | None:
+    """The object at ``path``; ``MISSING`` when Stripe has none; None when the call failed."""
     try:
         client = lookup.stripe_client(account)
         response = client.raw_request("get", path, **params)
@@ -108,7 +145,7 @@ def _get(account: StripeAccount, path: str, **params: Any) -> dict | None:
         return None
     except stripe.StripeError as exc:
         logger.warning("Stripe lookup of %s failed: %s", path, exc.user_message)
-        return None
+        return MISSING if exc.http_status == 404 else None
     body = response.data
     return body if isinstance(body, dict) else None
 
@@ -117,7 +154,9 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, deadline: float
     """Look up what a batch names but the catalogue does not know: checkout sessions' line
     items (with their prices' products), prices named by id only (with their product), and
     products named by id only. Two queries for the whole batch, one call per unknown object,
-    only until ``deadline`` (``time.monotonic()``); what is left is named by its id."""
+    only until ``deadline`` (``time.monotonic()``); what is left is named by its id. A
+    product Stripe does not have (404) is remembered as missing (``missing_product``) and
+    asked for again only after ``MISS_RETRY``."""
     objects = list(objects)
     if not enabled(account):
         return []
@@ -140,7 +179,7 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, deadline: float
             limit=100,
             expand=["data.price.product"],
         )
-        if body is not None and isinstance(body.get("data"), list):
+        if body and isinstance(body.get("data"), list):
             found.append(
                 (
                     "line_items",
@@ -175,7 +214,7 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, deadline: float
             set(unknown_products)
             - set(
                 CatalogueProduct.objects.filter(**key, product_id__in=unknown_products)
-                .exclude(name="")
+                .filter(~Q(name="") | Q(missing_at__gte=timezone.now() - MISS_RETRY))
                 .values_list("product_id", flat=True)
             )
         )
@@ -184,7 +223,7 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, deadline: float
             logger.info("Stripe lookups of %s stopped at the time budget", account.stripe_user_id)
             return found
         price = _get(account, f"/v1/prices/{price_id}", expand=["product"])
-        if price is not None:
+        if price:
             found.append(("price", price, version))
             product = price.get("product")
             if isinstance(product, dict):
@@ -194,7 +233,9 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, deadline: float
             logger.info("Stripe lookups of %s stopped at the time budget", account.stripe_user_id)
             return found
         product = _get(account, f"/v1/products/{product_id}")
-        if product is not None:
+        if product is MISSING:  # one lookup a day, not one a batch
+            found.append(("missing_product", {"id": product_id}, version))
+        elif product:
             found.append(("product", product, version))
     return found
 

@@ -23,8 +23,9 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from .. import queue, signals
+from ..ledger.journal import Journal
 from ..ledger.parse import UnreadableObject, listing, object_id, text
-from ..ledger.people import FieldChange, refresh_people
+from ..ledger.people import FieldChange, Refreshed, refresh_people
 from ..ledger.session import CHUNK, LedgerSession
 from ..logs import get_logger
 from ..models import (
@@ -38,7 +39,7 @@ from ..models import (
 from ..translators.base import BentoEvent, TranslationContext, iso_date
 from . import products
 from .lookup import Snapshot
-from .movements import command_rows, movement_rows, sources
+from .movements import beside, command_rows, journal_mrr, movement_rows, sources
 
 logger = get_logger("bento_stripe.processing")
 
@@ -83,7 +84,8 @@ class _Pending:
     event: dict
     bento: BentoEvent
     email: str
-    payload: dict = field(default_factory=dict)
+    #: The ledger journal's step after its Stripe event (per-event ``$MrrChanged``).
+    step: int = 0
 
 
 def resolve_email(ledger: LedgerSession, event: BentoEvent) -> str:
@@ -168,6 +170,8 @@ class UnitOfWork:
             self.account.site = self.site
             self.changes.account = self.account
             self.ledger = LedgerSession(self.account.stripe_user_id, self.account.livemode)
+            if not self._fields_only:
+                self.ledger.journal = Journal()
         except BaseException as error:
             self._atomic.__exit__(type(error), error, error.__traceback__)
             raise
@@ -208,6 +212,7 @@ class UnitOfWork:
                 elif kind in products.KINDS:
                     products.apply_snapshot(self.ledger.catalogue, kind, obj, version)
                 elif kind == "invoice":
+                    products.remember_invoice(self.ledger, obj, version)
                     self.ledger.learn_email(
                         object_id(obj.get("customer")), text(obj, "customer_email")
                     )
@@ -245,10 +250,11 @@ class UnitOfWork:
         """Queue the Bento events a translator returned for ``record`` (written at the end)."""
         if self._fields_only:
             raise TypeError("A fields-only unit of work sends no Bento events.")
+        step = self.ledger.journal.step() if self.ledger.journal is not None else 0
         for be in events:
             email = resolve_email(self.ledger, be)
             self.ledger.touched.update([email] if email else [])
-            self._pending.append(_Pending(record, ctx.event, be, email))
+            self._pending.append(_Pending(record, ctx.event, be, email, step))
         self._outcomes[record.pk] = (StripeEventRecord.Status.PROCESSED, "")
 
     def skip(self, record: StripeEventRecord, status: str, note: str) -> None:
@@ -284,12 +290,14 @@ class UnitOfWork:
         for row in released:
             touched[row.site_id].add(row.email)
         fields_of: dict[int, dict[str, dict]] = {}
+        main = Refreshed({}, [])
         rows: list[OutboxEvent] = []
         for site_id in sorted(set(touched) | set(self._recompute)):
             site = self.sites.get(site_id) or get_site_model().objects.get(pk=site_id)
             extra, send, keep_empty = self._recompute.get(site_id, (set(), "", False))
             refreshed = refresh_people(site, touched[site_id] | extra, keep_empty=keep_empty)
             fields_of[site_id] = refreshed.fields
+            main = refreshed if site_id == self.site.pk else main
             self.changes.field_changes.extend(refreshed.changes)
             if self._fields_only:
                 everyone = (touched[site_id] | extra) - self._waiting_subscriber_rows(site)
@@ -299,14 +307,16 @@ class UnitOfWork:
             elif send:
                 rows.extend(self._subscriber_rows(site, send, refreshed.changes, extra))
         if not self._fields_only:
-            rows[:0] = self._event_rows(fields_of.get(self.site.pk, {}), now) + movement_rows(
-                self.changes.field_changes,
-                sources([(p.event, p.bento, p.email) for p in self._pending], released),
+            moves = movement_rows(
+                main,
+                sources([(p.event, p.bento, p.email, p.step) for p in self._pending], released),
                 site=self.site,
                 account=self.account,
                 now=now,
                 moved_to=frozenset(c.new for c in self.ledger.email_changes),
+                mrr_at=journal_mrr(self.ledger.journal, main),
             )
+            rows[:0] = beside(self._event_rows(main.fields, now), moves)
         else:
             rows[:0] = command_rows(self.ledger, self.site, self.account, now, self._fields_only)
         if rows:

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..ledger.parse import charge_email, object_id, refunded_of_captured, text
 from .base import BentoEvent, TranslationContext
+from .items import invoice_items
 from .registry import builtin
 
 
@@ -35,6 +36,7 @@ def charge_paid(ctx: TranslationContext) -> list[BentoEvent]:
             charge_id=row.charge_id,
             email_hint=charge_email(ctx.obj),
             **_charge_details(ctx.obj),
+            **invoice_items(ctx),
             **extra,
         )
     ]
@@ -52,6 +54,7 @@ def charge_failed(ctx: TranslationContext) -> list[BentoEvent]:
             failure_code=ctx.obj.get("failure_code"),
             failure_message=ctx.obj.get("failure_message"),
             **_charge_details(ctx.obj),
+            **invoice_items(ctx),
         )
     ]
 
@@ -71,6 +74,7 @@ def charge_refunded(ctx: TranslationContext) -> list[BentoEvent]:
             charge_id=row.charge_id,
             email_hint=charge_email(ctx.obj),
             **_charge_details(ctx.obj),
+            **invoice_items(ctx),
             **extra,
         )
     ]
@@ -90,6 +94,7 @@ def refund_updated(ctx: TranslationContext) -> list[BentoEvent]:
             status=ctx.obj.get("status"),
             reason=ctx.obj.get("reason"),
             charge=charge_id or None,
+            **invoice_items(ctx),
         )
     ]
 
@@ -122,6 +127,7 @@ def dispute(ctx: TranslationContext) -> list[BentoEvent]:
             status=ctx.obj.get("status"),
             reason=ctx.obj.get("reason"),
             charge=row.charge_id or None,
+            **invoice_items(ctx),
             **extra,
         )
     ]

@@ -53,4 +53,7 @@ def invoice(ctx: TranslationContext) -> list[BentoEvent]:
         **items_details(ctx, raw),
     )
     ctx.ledger.learn_email(customer_id, email)
+    ctx.ledger.invoices.remember(
+        obj, event.details["items"], (ctx.ledger.created, ctx.ledger.event_id)
+    )
     return [event]
