@@ -213,7 +213,7 @@ class Run:
 
     def held_with_email(self, account: str) -> int:
         rows = self.system.query(
-            "SELECT stripe_customer_id FROM bento_stripe_outboxevent "
+            "SELECT stripe_person_key FROM bento_stripe_outboxevent "
             "WHERE stripe_account_id = %s AND status = 'held'",
             (account,),
         )
@@ -380,7 +380,7 @@ class Run:
 
     def system_rows(self, status: str) -> list[tuple]:
         return self.system.query(
-            "SELECT id, event_type, stripe_customer_id, email, stripe_event_id, last_error "
+            "SELECT id, event_type, stripe_person_key, email, stripe_event_id, last_error "
             "FROM bento_stripe_outboxevent WHERE status = %s ORDER BY id",
             (status,),
         )

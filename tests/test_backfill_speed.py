@@ -44,7 +44,7 @@ def held_row(account, site, customer_id: str, n: int) -> OutboxEvent:
         dedupe_key=f"evt_held{n}:$ChargeSucceeded",
         stripe_event_id=f"evt_held{n}",
         stripe_account_id=ACCOUNT,
-        stripe_customer_id=customer_id,
+        stripe_person_key=customer_id,
         status=S.HELD,
     )
 
@@ -85,7 +85,7 @@ def test_pages_without_held_rows_do_not_look_them_up(
     cursor = engine.first_open(account)
     with django_assert_max_num_queries(25) as busy:
         engine.step(cursor)
-    assert any("stripe_customer_id" in q and " IN " in q for q in held_reads(busy))
+    assert any("stripe_person_key" in q and " IN " in q for q in held_reads(busy))
     held.refresh_from_db()
     assert held.status == S.PENDING and held.email
 

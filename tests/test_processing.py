@@ -189,7 +189,7 @@ def test_held_rows_are_found_by_index_not_scanned(account, no_lookup):
     assert len(many) == len(few)
     # The held rows are asked for by connection and the person's key only.
     (lookup,) = [sql for sql in many if 'FROM "bento_stripe_outboxevent"' in sql and "held" in sql]
-    assert '"stripe_customer_id" IN (' in lookup and "'cus_1'" in lookup
+    assert '"stripe_person_key" IN (' in lookup and "'cus_1'" in lookup
     assert "connection_id" in lookup and "'cus_0'" not in lookup
 
 

@@ -198,7 +198,7 @@ def test_event_without_known_email_is_held_then_released(account, deliver, no_lo
     deliver(charge)
     held = OutboxEvent.objects.get()
     assert held.status == OutboxEvent.Status.HELD
-    assert (held.email, held.stripe_customer_id) == ("", "cus_TJane0001")
+    assert (held.email, held.stripe_person_key) == ("", "cus_TJane0001")
     assert Subscriber.objects.count() == 0
     deliver(load("customer_created"))
     held.refresh_from_db()

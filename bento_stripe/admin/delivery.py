@@ -43,7 +43,7 @@ class OutboxEventAdmin(TeamScopedAdmin):
         "delivered_at",
     ]
     list_filter = ["status", "kind", *related_only("site"), "event_type"]
-    search_fields = ["email", "stripe_event_id", "dedupe_key", "stripe_customer_id"]
+    search_fields = ["email", "stripe_event_id", "dedupe_key", "stripe_person_key"]
     list_select_related = ["site", "connection"]
     readonly_fields = [f.name for f in OutboxEvent._meta.fields]
     date_hierarchy = "created_at"

@@ -85,8 +85,10 @@ class OutboxEvent(models.Model):
         _("Stripe event id"), max_length=255, blank=True, db_index=True
     )
     stripe_account_id = models.CharField(_("Stripe account"), max_length=255, blank=True)
-    #: Stripe customer of a held event, so it can be released when the email is known.
-    stripe_customer_id = models.CharField(_("Stripe customer"), max_length=255, blank=True)
+    #: The Stripe id the row's person is known by: their customer (``cus_...``), or for a
+    #: guest charge the charge (``ch_...``); a held row is released, or looked up at Stripe,
+    #: by it (``processing/held.py``).
+    stripe_person_key = models.CharField(_("Stripe person key"), max_length=255, blank=True)
     #: The connection whose event made the row: only its own events release a held row.
     connection = models.ForeignKey(
         StripeAccount,
@@ -131,7 +133,7 @@ class OutboxEvent(models.Model):
             models.Index(fields=["site", "status", "next_attempt_at"]),
             # Held rows are found by their person's Stripe key, never scanned.
             models.Index(
-                fields=["connection", "stripe_customer_id"],
+                fields=["connection", "stripe_person_key"],
                 condition=Q(status="held"),
                 name="bento_stripe_outbox_held",
             ),

@@ -114,7 +114,7 @@ def find_person(email: str, team: TeamModel | None = None) -> Person:
     person.deliveries = OutboxEvent.objects.filter(
         sites,
         Q(email__iexact=email)
-        | Q(stripe_customer_id__in=customer_ids, connection_id__in=connection_pks),
+        | Q(stripe_person_key__in=customer_ids, connection_id__in=connection_pks),
     )
     # Payloads are searched as text, within the scope's accounts: a rare, deliberate scan.
     needles = [email, *customer_ids]

@@ -40,11 +40,11 @@ def lookup_held(budget: float | None = None) -> int:
             # (their rows stay due, so they are looked up as soon as it is reconnected).
             connection__needs_reconnect=False,
         )
-        .exclude(stripe_customer_id="")
+        .exclude(stripe_person_key="")
     )
     keys = list(
-        due.order_by("connection_id", "stripe_customer_id")
-        .values_list("connection_id", "stripe_customer_id")
+        due.order_by("connection_id", "stripe_person_key")
+        .values_list("connection_id", "stripe_person_key")
         .distinct()[:LIMIT]
     )
     accounts = StripeAccount.objects.in_bulk({account_id for account_id, _ in keys})
@@ -59,7 +59,7 @@ def lookup_held(budget: float | None = None) -> int:
                 uow.apply_snapshots(snapshots)
             released += uow.changes.released
         # Whatever is still held waits an hour before the next look.
-        due.filter(connection_id=account_id, stripe_customer_id=key).postpone_lookup(
+        due.filter(connection_id=account_id, stripe_person_key=key).postpone_lookup(
             timezone.now() + RETRY_AFTER
         )
     return released

@@ -203,7 +203,7 @@ def _row(
         dedupe_key=f"{source.stripe_event_id}:{MRR_CHANGED}",
         stripe_event_id=source.stripe_event_id,
         stripe_account_id=account.stripe_user_id,
-        stripe_customer_id=source.customer_id,
+        stripe_person_key=source.customer_id,
         status=OutboxEvent.Status.PENDING if account.is_active else OutboxEvent.Status.SKIPPED,
     )
 
@@ -243,7 +243,7 @@ def sources(
                 row.email,
                 row.stripe_event_id,
                 str(row.payload.get("date") or ""),
-                row.stripe_customer_id,
+                row.stripe_person_key,
                 subscription if isinstance(subscription, str) else "",
             )
         )
@@ -274,7 +274,7 @@ def command_rows(
             dedupe_key=f"{prefix or change.event_id}:change_email:{change.customer_id}"[:255],
             stripe_event_id=change.event_id,
             stripe_account_id=account.stripe_user_id,
-            stripe_customer_id=change.customer_id,
+            stripe_person_key=change.customer_id,
         )
         for change in ledger.email_changes
     ]

@@ -353,10 +353,10 @@ class UnitOfWork:
         keys = sorted(known)
         found: list[OutboxEvent] = []
         for start in range(0, len(keys), CHUNK):
-            found.extend(held.filter(stripe_customer_id__in=keys[start : start + CHUNK]))
+            found.extend(held.filter(stripe_person_key__in=keys[start : start + CHUNK]))
         now = timezone.now()
         for row in found:
-            row.email = known[row.stripe_customer_id]
+            row.email = known[row.stripe_person_key]
             row.status = S.PENDING
             row.next_attempt_at = now
         return found
@@ -382,7 +382,7 @@ class UnitOfWork:
                     dedupe_key=f"{p.event['id']}:{p.bento.type}",
                     stripe_event_id=p.event["id"],
                     stripe_account_id=account_id,
-                    stripe_customer_id=p.bento.customer_id or p.bento.charge_id,
+                    stripe_person_key=p.bento.customer_id or p.bento.charge_id,
                     status=status,
                     last_error="" if active else ENDED_BY_DISCONNECT,
                 )
