@@ -345,6 +345,24 @@ def test_full_size_account_equals_the_webhooks_ledger(
     assert {r.endpoint for r in server.requests} == {"batch/subscribers"}
 
 
+def test_of_two_reads_in_one_second_the_later_wins_and_an_event_of_that_second_wins_over_both():
+    from bento_stripe.ledger.versions import read_version
+    from bento_stripe.models import LedgerCustomer
+
+    from .factories import StripeAccountFactory
+
+    assert read_version(1000.25) == (1000, "api.250000")
+    assert read_version(1000.25) < read_version(1000.75) < (1000, "evt_1")
+    account = StripeAccountFactory()
+    customer = {"id": "cus_1", "object": "customer", "email": "old@example.com", "created": 1}
+    with UnitOfWork(account, fields_only="t:1") as uow:
+        uow.apply_snapshots([("customer", customer, read_version(1000.25))])
+    with UnitOfWork(account, fields_only="t:2") as uow:
+        moved = {**customer, "email": "new@example.com"}
+        uow.apply_snapshots([("customer", moved, read_version(1000.75))])
+    assert LedgerCustomer.objects.get(customer_id="cus_1").email == "new@example.com"
+
+
 def test_a_fields_only_unit_sends_change_email_before_the_fields():
     from .factories import StripeAccountFactory
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ..exceptions import ReconnectNeeded
 from ..ledger.ids import ObjectIds
+from ..ledger.versions import read_version
 from ..logs import get_logger
 from ..models import BackfillCursor, StripeAccount
 from ..operations.erasure import ErasureGuard
@@ -112,9 +113,8 @@ def step(
             state=State.RUNNING, started_at=cursor.started_at or timezone.now()
         )
     # The version of what the page shows: the time *before* asking, so that any webhook
-    # about a change made while Stripe answered is newer and wins (at the same second
-    # too: an event id sorts after "api").
-    read_at = int(clock())
+    # about a change made while Stripe answered is newer and wins (ledger/versions.py).
+    read_at = clock()
     try:
         page = fetch_page(
             account,
@@ -134,10 +134,10 @@ def step(
 
 
 def apply_page(
-    cursor: BackfillCursor, page: Page, kind: str, coupons: Coupons, read_at: int
+    cursor: BackfillCursor, page: Page, kind: str, coupons: Coupons, read_at: float
 ) -> Step:
     """Apply a page's objects (versioned by when they were read) and move the cursor."""
-    version = (read_at, "api")
+    version = read_version(read_at)
     for obj in page.objects:
         if kind in ("customer", "subscription"):
             coupons.inline_object(obj)

@@ -12,6 +12,7 @@ from .. import stripe_clients
 from ..conf import app_settings
 from ..exceptions import ReconnectNeeded
 from ..ledger.parse import charge_email, normalize_email, object_id
+from ..ledger.versions import read_version
 from ..logs import get_logger
 from ..models import LedgerCharge, LedgerCustomer, StripeAccount
 from ..stripe_app.access_tokens import can_call
@@ -69,7 +70,7 @@ def fetch(account: StripeAccount, kind: str, object_id_: str) -> dict | None:
 
 
 def _version() -> tuple[int, str]:
-    return (int(time.time()), "api")
+    return read_version()
 
 
 def _email_hint(obj: dict) -> str:

@@ -29,6 +29,7 @@ from ..ledger.items import (
 )
 from ..ledger.parse import UnreadableObject, object_id
 from ..ledger.session import LedgerSession
+from ..ledger.versions import read_version
 from ..logs import get_logger
 from ..models import CataloguePrice, CatalogueProduct, StripeAccount
 from ..stripe_app.access_tokens import can_call
@@ -161,7 +162,7 @@ def prefetch(objects: Iterable[dict], account: StripeAccount, *, deadline: float
     if not enabled(account):
         return []
     found: list[Snapshot] = []
-    version = (int(time.time()), "api")
+    version = read_version()
     sessions = [
         o["id"]
         for o in objects
