@@ -30,8 +30,12 @@ pytestmark = pytest.mark.django_db
 BENTO_SECRET = "sk_bento_scan_secret_value_0001"
 PLATFORM_KEY = "sk_test_platform_key_for_tests"
 WEBHOOK_SECRET = "whsec_from_stripe_standin_0123456789"  # what the Stripe stand-in answers
-#: Tokens the Stripe stand-in makes up (random): matched by shape.
-TOKENS = re.compile(r"(sk|pk)_test_standin_[A-Za-z0-9_-]{10,}|rt_[A-Za-z0-9_-]{20,}")
+#: Tokens the Stripe stand-in makes up (random): matched by shape, from a token's start
+#: (a Fernet ciphertext is url-safe base64 too and may hold "rt_" followed by 20 of its
+#: characters, which is no refresh token).
+TOKENS = re.compile(
+    r"(?<![A-Za-z0-9_-])(?:(?:sk|pk)_test_standin_[A-Za-z0-9_-]{10,}|rt_[A-Za-z0-9_-]{20,})"
+)
 
 
 def database_text() -> str:
@@ -160,7 +164,9 @@ def test_no_secret_is_anywhere_in_plain_text(
 
 
 #: Tokens and codes the Stripe App stand-in makes up (random): matched by shape.
-APP_TOKENS = re.compile(r"(rk|rt)_(test|live)_[A-Za-z0-9_-]{20,}|ac_[A-Za-z0-9_-]{20,}")
+APP_TOKENS = re.compile(
+    r"(?<![A-Za-z0-9_-])(?:(rk|rt)_(test|live)_[A-Za-z0-9_-]{20,}|ac_[A-Za-z0-9_-]{20,})"
+)
 
 
 def test_no_stripe_app_token_is_anywhere_in_plain_text(
