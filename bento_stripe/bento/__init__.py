@@ -1,4 +1,5 @@
-"""Bento client and delivery backends (chosen like Django's EMAIL_BACKEND)."""
+"""The Bento event as sent (``event``), the client and delivery backends (chosen like Django's
+EMAIL_BACKEND)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Bento request bodies from outbox rows, with each person's fields as they are at send time."""
+"""Bento request bodies from outbox rows, with each person's fields as they are at send time.
+
+An event row holds its Bento event as it will be sent (``bento_stripe.bento.event``):
+it is read back and sent with one change, the person's current fields
+(docs/topics/delivery.rst, "Fields at send time")."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import copy
 from collections.abc import Iterable
 
 from ..bento.client import ENDPOINTS
+from ..bento.event import OutboundEvent
 from ..models import OutboxEvent, Subscriber
 
 #: Outbox kind → Bento endpoint.
@@ -33,15 +38,15 @@ def current_fields(site_id: int, emails: Iterable[str]) -> dict[str, dict]:
 
 def item_of(row: OutboxEvent, fields_by_email: dict[str, dict]) -> dict:
     """The Bento item of one row: an event with current fields, a flat subscriber, a command."""
-    payload = copy.deepcopy(row.payload or {})
     email = _email(row)
     current = fields_by_email.get(email)
     if row.kind == OutboxEvent.Kind.EVENT:
-        payload.setdefault("email", email)
+        event = OutboundEvent.from_item(row.payload or {}, email=email)
         if current is not None:
             # Replaced, not merged: a late batch must never carry older values than Bento has.
-            payload["fields"] = copy.deepcopy(current)
-        return payload
+            event = event.with_fields(copy.deepcopy(current))
+        return event.to_item()
+    payload = copy.deepcopy(row.payload or {})
     if row.kind == OutboxEvent.Kind.SUBSCRIBER:
         flat = payload.pop("fields", None)
         if not isinstance(flat, dict):

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from .. import signals
 from ..models import BackfillCursor, StripeAccount
-from .unit import end_held_rows
+from .outbox import end_held_rows
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser

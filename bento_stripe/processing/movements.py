@@ -20,16 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from ..bento.event import MRR_CHANGED, Origin, OutboundEvent, iso_date
 from ..ledger.journal import Journal, person_at
 from ..ledger.people import Refreshed
 from ..ledger.person import mrr_field
 from ..ledger.session import LedgerSession
 from ..ledger.shapes import Person
 from ..models import OutboxEvent, SiteModel, StripeAccount
-from ..translators.base import BentoEvent, iso_date
+from ..translators.base import BentoEvent
 
-#: The Bento event type of a movement.
-MRR_CHANGED = "$MrrChanged"
 #: ``details.movement`` values, in the docs' order.
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
 #: A person's (``mrr``, ``currency``) fields right after a step of the unit.
@@ -174,18 +173,20 @@ def _row(
     move: Move, email: str, fields: dict, site: SiteModel, account: StripeAccount, now: datetime
 ) -> OutboxEvent:
     source = move.source
+    origin = Origin(
+        source.stripe_event_id,
+        account.stripe_user_id,
+        account.livemode,
+        source.subscription or source.customer_id,
+    )
     details = {
-        "stripe_event_id": source.stripe_event_id,
-        "stripe_account": account.stripe_user_id,
-        "livemode": account.livemode,
-        "object_id": source.subscription or source.customer_id,
         "movement": move.kind,
         "mrr": move.mrr,
         "previous_mrr": move.previous,
         "currency": move.currency,
         "subscription": source.subscription or None,
-        "unique": {"key": f"{source.stripe_event_id}:mrr"},
     }
+    event = OutboundEvent.mrr_changed(origin, details, email=email, date=source.date, fields=fields)
     return OutboxEvent(
         site=site,
         connection=account,
@@ -193,13 +194,7 @@ def _row(
         kind=OutboxEvent.Kind.EVENT,
         event_type=MRR_CHANGED,
         email=email,
-        payload={
-            "type": MRR_CHANGED,
-            "email": email,
-            "date": source.date,
-            "fields": fields,
-            "details": details,
-        },
+        payload=event.to_item(),
         dedupe_key=f"{source.stripe_event_id}:{MRR_CHANGED}",
         stripe_event_id=source.stripe_event_id,
         stripe_account_id=account.stripe_user_id,
@@ -234,7 +229,8 @@ def sources(
         for event, be, email, step in pending
     ]
     for row in released:
-        details = row.payload.get("details") or {}
+        stored = OutboundEvent.from_item(row.payload)
+        details = stored.details
         subscription = details.get("subscription") or ""
         if str(details.get("object_id") or "").startswith("sub_"):
             subscription = details["object_id"]
@@ -242,7 +238,7 @@ def sources(
             Source(
                 row.email,
                 row.stripe_event_id,
-                str(row.payload.get("date") or ""),
+                stored.date or "",
                 row.stripe_person_key,
                 subscription if isinstance(subscription, str) else "",
             )

@@ -4,8 +4,9 @@ A new batch of events, a held person found by a Stripe lookup, a re-route (and n
 backfill page) all go through :class:`UnitOfWork`; they differ only in what they feed
 it. It takes the locks in one order (the connection, then its sites by primary key),
 owns the ledger session, gathers the touched people, refreshes their ``Subscriber``
-rows and writes the outbox rows in bulk, releases held rows whose person became known,
-and announces one :class:`ChangeSet` after commit, in one place.
+rows and writes the outbox rows in bulk (made by ``outbox``, each event as Bento gets it:
+``bento.event``), releases held rows whose person became known, and announces one
+:class:`ChangeSet` after commit, in one place.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .. import queue, signals
 from ..ledger.journal import Journal
 from ..ledger.parse import UnreadableObject, listing, object_id, text
 from ..ledger.people import FieldChange, Refreshed, refresh_people
-from ..ledger.session import CHUNK, LedgerSession
+from ..ledger.session import LedgerSession
 from ..logs import get_logger
 from ..models import (
     OutboxEvent,
@@ -36,26 +37,28 @@ from ..models import (
     Subscriber,
     get_site_model,
 )
-from ..translators.base import BentoEvent, TranslationContext, iso_date
+from ..translators.base import BentoEvent, TranslationContext
 from . import products
 from .lookup import Snapshot
 from .movements import beside, command_rows, journal_mrr, movement_rows, sources
+from .outbox import (
+    ENDED_BY_DISCONNECT,
+    Pending,
+    TranslatedEvent,
+    address_released,
+    event_rows,
+    release_held,
+    resolve_email,
+    subscriber_rows,
+    waiting_subscriber_rows,
+)
+
+#: ``ENDED_BY_DISCONNECT`` lives in ``outbox``; it stays importable from here.
+__all__ = ["ENDED_BY_DISCONNECT", "ChangeSet", "UnitOfWork", "announce"]
 
 logger = get_logger("bento_stripe.processing")
 
 S = OutboxEvent.Status
-
-#: Note of held rows that a disconnect ended.
-ENDED_BY_DISCONNECT = "Not sent: the Stripe connection was disconnected before the email was known."
-
-
-@dataclass
-class TranslatedEvent:
-    """A Stripe event and the Bento events it gave (for ``event_translated``)."""
-
-    record: StripeEventRecord
-    event: dict
-    bento_events: list[dict]
 
 
 @dataclass
@@ -74,58 +77,6 @@ class ChangeSet:
     translated: list[TranslatedEvent] = field(default_factory=list)
     #: Held rows that became pending.
     released: int = 0
-
-
-@dataclass
-class _Pending:
-    """A Bento event waiting for the end of the unit to be written."""
-
-    record: StripeEventRecord
-    event: dict
-    bento: BentoEvent
-    email: str
-    #: The ledger journal's step after its Stripe event (per-event ``$MrrChanged``).
-    step: int = 0
-
-
-def resolve_email(ledger: LedgerSession, event: BentoEvent) -> str:
-    """The person of a Bento event: the charge's, else the customer's, else the hint ("")."""
-    if event.charge_id:
-        row = ledger.charge_row(event.charge_id)
-        if row is not None and row.email:
-            return row.email
-    if event.customer_id:
-        email = ledger.customer_email(event.customer_id)
-        if email:
-            return email
-        if event.charge_id:
-            return ""  # the customer decides; its email is not known yet
-    return event.email_hint
-
-
-def bento_payload(
-    event: dict, account: StripeAccount, be: BentoEvent, email: str, fields: dict
-) -> dict:
-    """The Bento event exactly as the public contract shows it (docs/how-it-works.rst)."""
-    details = {
-        "stripe_event_id": event["id"],
-        "stripe_account": account.stripe_user_id,
-        "livemode": bool(event.get("livemode")),
-        "object_id": be.object_id,
-    }
-    for key, value in be.details.items():
-        details.setdefault(key, value)
-    if be.value is not None:
-        currency, amount = be.value
-        details["value"] = {"currency": currency, "amount": amount}
-        details["unique"] = {"key": be.unique_key}
-    return {
-        "type": be.type,
-        "email": email,
-        "date": iso_date(event["created"]),
-        "fields": fields,
-        "details": details,
-    }
 
 
 class UnitOfWork:
@@ -148,7 +99,7 @@ class UnitOfWork:
         self._extra_site_ids = {s.pk for s in sites}
         self._atomic = transaction.atomic()
         self.changes = ChangeSet(account=account, gather=gather)
-        self._pending: list[_Pending] = []
+        self._pending: list[Pending] = []
         #: site id → (emails to recompute, send their fields, keep people with no rows)
         self._recompute: dict[int, tuple[set[str], str, bool]] = {}
         #: record id → (status, note) written at the end.
@@ -254,7 +205,7 @@ class UnitOfWork:
         for be in events:
             email = resolve_email(self.ledger, be)
             self.ledger.touched.update([email] if email else [])
-            self._pending.append(_Pending(record, ctx.event, be, email, step))
+            self._pending.append(Pending(record, ctx.event, be, email, step))
         self._outcomes[record.pk] = (StripeEventRecord.Status.PROCESSED, "")
 
     def skip(self, record: StripeEventRecord, status: str, note: str) -> None:
@@ -283,7 +234,7 @@ class UnitOfWork:
             if email != pending.email:
                 pending.email = email
                 self.ledger.touched.add(email)
-        released = self._release_held()
+        released = release_held(self.account, self.ledger, fields_only=bool(self._fields_only))
         self.ledger.flush()
         touched: dict[int, set[str]] = defaultdict(set)
         touched[self.site.pk].update(self.ledger.touched)
@@ -300,12 +251,15 @@ class UnitOfWork:
             main = refreshed if site_id == self.site.pk else main
             self.changes.field_changes.extend(refreshed.changes)
             if self._fields_only:
-                everyone = (touched[site_id] | extra) - self._waiting_subscriber_rows(site)
+                waiting = waiting_subscriber_rows(site, self.ledger.touched)
+                everyone = (touched[site_id] | extra) - waiting
                 rows.extend(
-                    self._subscriber_rows(site, self._fields_only, refreshed.changes, everyone)
+                    subscriber_rows(
+                        site, self.account, self._fields_only, refreshed.changes, everyone
+                    )
                 )
             elif send:
-                rows.extend(self._subscriber_rows(site, send, refreshed.changes, extra))
+                rows.extend(subscriber_rows(site, self.account, send, refreshed.changes, extra))
         if not self._fields_only:
             moves = movement_rows(
                 main,
@@ -316,7 +270,13 @@ class UnitOfWork:
                 moved_to=frozenset(c.new for c in self.ledger.email_changes),
                 mrr_at=journal_mrr(self.ledger.journal, main),
             )
-            rows[:0] = beside(self._event_rows(main.fields, now), moves)
+            events, translated = event_rows(
+                self._pending, main.fields, site=self.site, account=self.account, now=now
+            )
+            self.changes.translated.extend(translated)
+            rows[:0] = beside(
+                command_rows(self.ledger, self.site, self.account, now) + events, moves
+            )
         else:
             rows[:0] = command_rows(self.ledger, self.site, self.account, now, self._fields_only)
         if rows:
@@ -327,110 +287,13 @@ class UnitOfWork:
             counts = self.changes.rows_per_site
             counts[site_id] = counts.get(site_id, 0) + 1
         self.changes.site_ids.update(ready)
-        for row in released:
-            row.payload = {
-                **row.payload,
-                "email": row.email,
-                "fields": fields_of[row.site_id].get(row.email, {}),
-            }
+        address_released(released, fields_of)
         if released:
             OutboxEvent.objects.bulk_update(
                 released, ["email", "payload", "status", "next_attempt_at"]
             )
             self.changes.released = len(released)
         self._write_outcomes(now)
-
-    def _release_held(self) -> list[OutboxEvent]:
-        """Held rows of this connection whose person's email is known now, made pending."""
-        if not self.account.is_active:
-            return []
-        held = OutboxEvent.objects.filter(connection=self.account, status=S.HELD)
-        if self._fields_only and not held.exists():
-            # A page of a backfill knows hundreds of ids: one look at the (partial) index
-            # of held rows saves looking them all up when none is held (the usual case).
-            return []
-        known = self.ledger.keys_with_email()
-        keys = sorted(known)
-        found: list[OutboxEvent] = []
-        for start in range(0, len(keys), CHUNK):
-            found.extend(held.filter(stripe_person_key__in=keys[start : start + CHUNK]))
-        now = timezone.now()
-        for row in found:
-            row.email = known[row.stripe_person_key]
-            row.status = S.PENDING
-            row.next_attempt_at = now
-        return found
-
-    def _event_rows(self, fields: dict[str, dict], now: datetime) -> list[OutboxEvent]:
-        rows = command_rows(self.ledger, self.site, self.account, now)
-        common = {"site": self.site, "connection": self.account, "created_at": now}
-        account_id = self.account.stripe_user_id
-        active = self.account.is_active
-        translated: dict[int, TranslatedEvent] = {}
-        for p in self._pending:
-            payload = bento_payload(
-                p.event, self.account, p.bento, p.email, fields.get(p.email, {})
-            )
-            status = S.PENDING if p.email else (S.HELD if active else S.SKIPPED)
-            rows.append(
-                OutboxEvent(
-                    **common,
-                    kind=OutboxEvent.Kind.EVENT,
-                    event_type=p.bento.type,
-                    email=p.email,
-                    payload=payload,
-                    dedupe_key=f"{p.event['id']}:{p.bento.type}",
-                    stripe_event_id=p.event["id"],
-                    stripe_account_id=account_id,
-                    stripe_person_key=p.bento.customer_id or p.bento.charge_id,
-                    status=status,
-                    last_error="" if active else ENDED_BY_DISCONNECT,
-                )
-            )
-            entry = translated.setdefault(p.record.pk, TranslatedEvent(p.record, p.event, []))
-            entry.bento_events.append(payload)
-        self.changes.translated.extend(translated.values())
-        return rows
-
-    def _waiting_subscriber_rows(self, site: SiteModel) -> set[str]:
-        """People of ``site`` touched here who already have a pending ``/batch/subscribers``
-        row: it sends their fields as they are at send time, so they need no second one.
-
-        The rows are locked until commit, so a drain cannot take one (and read the fields)
-        between this look and the commit of the fields it relies on.
-        """
-        emails = sorted(self.ledger.touched)
-        waiting: set[str] = set()
-        for start in range(0, len(emails), CHUNK):
-            waiting.update(
-                OutboxEvent.objects.select_for_update()
-                .filter(
-                    site=site,
-                    kind=OutboxEvent.Kind.SUBSCRIBER,
-                    status=S.PENDING,
-                    email__in=emails[start : start + CHUNK],
-                )
-                .values_list("email", flat=True)
-            )
-        return waiting
-
-    def _subscriber_rows(
-        self, site: SiteModel, prefix: str, changes: list[FieldChange], emails: set[str]
-    ) -> list[OutboxEvent]:
-        return [
-            OutboxEvent(
-                site=site,
-                connection=self.account,
-                kind=OutboxEvent.Kind.SUBSCRIBER,
-                event_type="subscriber",
-                email=change.email,
-                payload={"email": change.email, "fields": change.new},
-                dedupe_key=f"{prefix}:{change.email}"[:255],
-                stripe_account_id=self.account.stripe_user_id,
-            )
-            for change in changes
-            if change.email in emails and change.new is not None
-        ]
 
     def _write_outcomes(self, now: datetime) -> None:
         groups: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -446,13 +309,6 @@ class UnitOfWork:
                 claim_owner="",
                 claimed_until=None,
             )
-
-
-def end_held_rows(account: StripeAccount) -> int:
-    """A disconnect ends the connection's held rows (kept, marked skipped, with the reason)."""
-    return OutboxEvent.objects.filter(connection=account, status=S.HELD).update(
-        status=S.SKIPPED, last_error=ENDED_BY_DISCONNECT
-    )
 
 
 def announce(changes: ChangeSet) -> None:

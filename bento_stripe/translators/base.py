@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..bento.event import iso_date as iso_date  # translators date their details with it
 from ..ledger.parse import normalize_email, object_id
 
 if TYPE_CHECKING:
@@ -22,14 +22,12 @@ def bento_type(stripe_type: str) -> str:
     )
 
 
-def iso_date(created: int) -> str:
-    """A UNIX time as UTC ISO 8601 with a ``Z``, to the second."""
-    return datetime.fromtimestamp(int(created), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass
 class BentoEvent:
-    """One Bento event a translator wants sent, before its person and fields are resolved."""
+    """One Bento event a translator wants sent, before its person and fields are resolved.
+
+    Processing resolves the person and builds the event as Bento gets it from this one,
+    a ``bento_stripe.bento.event.OutboundEvent`` (docs/how-it-works.rst)."""
 
     type: str
     object_id: str
