@@ -380,3 +380,18 @@ def test_an_email_change_later_in_a_batch_moves_the_batchs_earlier_events_too(ac
     assert all(email != "p0@example.com" for _, email in rows[command + 1 :])
     assert ("$ChargeSucceeded", "moved@example.com") in rows
     assert set(Subscriber.objects.values_list("email", flat=True)) == {"moved@example.com"}
+
+
+def test_failed_events_back_off_with_the_apps_rule_never_sooner_than_five_seconds():
+    from bento_stripe.processing.claim import retry_delay
+
+    class Lowest:
+        def uniform(self, a, b):
+            return a
+
+    class Highest:
+        def uniform(self, a, b):
+            return b
+
+    assert [retry_delay(n, Lowest()) for n in (1, 5, 30)] == [5.0, 5.0, 5.0]
+    assert [retry_delay(n, Highest()) for n in (1, 2, 3, 30)] == [5.0, 10.0, 20.0, 3600.0]

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ..backoff import Rng, full_jitter
 from ..conf import app_settings
 from ..models import StripeEventRecord
 from ..models.events import WAITING_STATUSES
@@ -67,12 +68,11 @@ def claim(owner: str, size: int, now: datetime | None = None) -> list[StripeEven
     return list(StripeEventRecord.objects.filter(pk__in=ids, claim_owner=owner).order_by("pk"))
 
 
-def retry_delay(attempts: int) -> float:
-    """Seconds before a failed event is tried again: exponential from 5 seconds, at most an
-    hour, with jitter in the upper half only (a failed event is never retried at once, while
-    the worker that failed it may still be claiming)."""
-    ceiling = min(3600.0, 5.0 * 2 ** max(0, attempts - 1))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+def retry_delay(attempts: int, rng: Rng = random) -> float:
+    """Seconds before a failed event is tried again: the app's backoff (``backoff``), from 5
+    seconds to an hour, never sooner than 5 seconds (a failed event is not claimed again at
+    once, while the worker that failed it may still be claiming)."""
+    return full_jitter(attempts, base=5.0, cap=3600.0, minimum=5.0, rng=rng)
 
 
 def fail(record: StripeEventRecord, error: BaseException) -> None:
