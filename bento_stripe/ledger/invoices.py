@@ -21,8 +21,6 @@ from ..models import LedgerInvoice
 from .parse import object_id
 from .upsert import write_rows
 
-CHUNK = 500
-
 
 @dataclass
 class PaymentIds:
@@ -91,10 +89,12 @@ class Invoices:
                 {i.payment_intent for i in ids if i.payment_intent} - set(self._by_intent)
             ),
         }
+        # One statement: a unit names a batch's or a page's invoices (at most a few hundred
+        # ids), far below SQLite's limit of bound variables.
         where = Q()
         for column, values in wanted.items():
-            for start in range(0, len(values), CHUNK):
-                where |= Q(**{f"{column}__in": values[start : start + CHUNK]})
+            if values:
+                where |= Q(**{f"{column}__in": values})
         if not where:
             return
         for row in LedgerInvoice.objects.filter(where, **self._key):

@@ -39,7 +39,6 @@ from .parse import (
     text,
     whole_number,
 )
-from .rowcache import CHUNK as CHUNK
 from .rowcache import RowCache, chunks
 
 Row = TypeVar("Row", bound=LedgerRow)

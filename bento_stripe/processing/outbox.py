@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from ..bento.event import Origin, OutboundEvent, iso_date
 from ..ledger.people import FieldChange
-from ..ledger.session import CHUNK, LedgerSession
+from ..ledger.rowcache import chunks
+from ..ledger.session import LedgerSession
 from ..models import OutboxEvent, SiteModel, StripeAccount, StripeEventRecord
 from ..translators.base import BentoEvent
 
@@ -128,8 +129,8 @@ def release_held(
     known = ledger.keys_with_email()
     keys = sorted(known)
     found: list[OutboxEvent] = []
-    for start in range(0, len(keys), CHUNK):
-        found.extend(held.filter(stripe_person_key__in=keys[start : start + CHUNK]))
+    for chunk in chunks(keys):
+        found.extend(held.filter(stripe_person_key__in=chunk))
     now = timezone.now()
     for row in found:
         row.email = known[row.stripe_person_key]
@@ -161,14 +162,14 @@ def waiting_subscriber_rows(site: SiteModel, touched: set[str]) -> set[str]:
     """
     emails = sorted(touched)
     waiting: set[str] = set()
-    for start in range(0, len(emails), CHUNK):
+    for chunk in chunks(emails):
         waiting.update(
             OutboxEvent.objects.select_for_update()
             .filter(
                 site=site,
                 kind=OutboxEvent.Kind.SUBSCRIBER,
                 status=S.PENDING,
-                email__in=emails[start : start + CHUNK],
+                email__in=chunk,
             )
             .values_list("email", flat=True)
         )
