@@ -269,29 +269,55 @@ def test_backoff_is_full_jitter_capped_and_honours_retry_after():
 
 
 def check_limiter(limiter, site_id):
-    """Bursts half the limit, then paces; never more than the limit in any 60 seconds, even
-    for requests that reach Bento up to ``MARGIN`` seconds after their grant."""
+    """Bursts a tenth of the limit, then paces; never more than the limit in any 60 seconds,
+    even for requests that reach Bento up to ``MARGIN`` seconds after their grant."""
     clock = ManualClock()
     now = clock.now
-    assert [limiter.acquire(site_id, "batch", now(), limit=4) for _ in range(2)] == [0, 0]
-    wait = limiter.acquire(site_id, "batch", now(), limit=4)
-    assert 30.9 < wait <= 31  # past the burst: one grant every (60 + 2) / (4 / 2) seconds
-    assert limiter.acquire(site_id, "fetch", now(), limit=4) == 0  # its own family
+    assert [limiter.acquire(site_id, "batch", now(), limit=20) for _ in range(2)] == [0, 0]
+    wait = limiter.acquire(site_id, "batch", now(), limit=20)
+    assert 3.4 < wait <= 62 / 18  # past the burst: one grant every (60 + 2) / (20 - 2) seconds
+    assert limiter.acquire(site_id, "fetch", now(), limit=20) == 0  # its own family
     granted = []
     rng = random.Random(11)
-    for _ in range(200):
-        wait = limiter.acquire(site_id, "batch", now(), limit=4)
+    for _ in range(600):
+        wait = limiter.acquire(site_id, "batch", now(), limit=20)
         if wait == 0:
             granted.append(now().timestamp())
         clock.advance(wait if rng.random() < 0.7 else rng.uniform(0, 5))
     granted.sort()
-    assert len(granted) > 20
+    assert len(granted) > 100
     # Any span of Bento's minute widened by the margin (a late request) ends at a grant.
-    assert all(sum(1 for g in granted if t - 62 < g <= t) <= 4 for t in granted)
+    assert all(sum(1 for g in granted if t - 62 < g <= t) <= 20 for t in granted)
+
+
+def check_steady_pace(limiter, site_id):
+    """A site that always has rows waiting is never stalled for the rest of a window: every
+    wait is one pace at most, and it keeps nine tenths of its limit for ever."""
+    from bento_stripe.delivery.ratelimit import WINDOW
+
+    clock = ManualClock()
+    start = clock.now().timestamp()
+    granted, waits = [], []
+    while clock.now().timestamp() - start < 10 * WINDOW:
+        wait = limiter.acquire(site_id, "batch", clock.now(), limit=100)
+        if wait == 0:
+            granted.append(clock.now().timestamp())
+            clock.advance(0.01)  # the request itself
+        else:
+            waits.append(wait)
+            clock.advance(wait)
+    assert max(waits) <= WINDOW / 90 + 0.001
+    assert all(sum(1 for g in granted if t - WINDOW < g <= t) <= 100 for t in granted)
+    last_window = [g for g in granted if g > granted[-1] - WINDOW]
+    assert len(last_window) >= 89
 
 
 def test_database_limiter_caps_every_sliding_minute():
     check_limiter(DatabaseRateLimiter(), SiteFactory().pk)
+
+
+def test_database_limiter_keeps_a_steady_pace():
+    check_steady_pace(DatabaseRateLimiter(), SiteFactory().pk)
 
 
 @pytest.mark.redis
@@ -301,6 +327,7 @@ def test_redis_limiter_caps_every_sliding_minute(redis_url):
     limiter = RedisRateLimiter(redis_url)
     limiter.reset()
     check_limiter(limiter, 1)
+    check_steady_pace(limiter, 2)
     limiter.reset()
 
 
@@ -312,8 +339,8 @@ def test_redis_limiter_waits_a_window_after_redis_lost_its_windows(redis_url):
     limiter = RedisRateLimiter(redis_url)
     limiter.reset()
     clock = ManualClock()
-    # A first start waits for nothing; the limit is used up.
-    assert [limiter.acquire(7, "batch", clock.now(), limit=4) for _ in range(2)] == [0, 0]
+    # A first start waits for nothing.
+    assert limiter.acquire(7, "batch", clock.now(), limit=4) == 0
     clock.advance(40)
     assert limiter.acquire(7, "batch", clock.now(), limit=4) == 0
     # Redis loses everything (a restart without persistence).

@@ -21,7 +21,7 @@ pytestmark = [
 ]
 __all__ = ["broker", "clusters"]  # fixtures used by name
 
-LIMIT = 4  # a minute: a burst of 2, then one request every 30 s
+LIMIT = 4  # a minute: a burst of 1, then one request every 62 / 3 s
 
 
 def test_waiting_sites_hold_no_worker_slot_and_every_other_site_goes_first(server, clusters):

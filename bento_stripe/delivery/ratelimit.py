@@ -1,10 +1,14 @@
 """A sliding-window limiter shared by every worker: in the database, or in Redis when configured.
 
 Never more than ``RATE_LIMIT_PER_MINUTE`` grants in any 60 seconds per site and endpoint
-family. The first half of the window's grants go out at once (a burst); past that,
-grants are paced ``60 / (limit / 2)`` seconds apart, so a busy site keeps sending every
-second or so, with fuller batches, instead of stalling for a minute once the window is
-full. ``acquire`` grants a request (returns 0) or says how many seconds until one frees.
+family. A tenth of the limit may go at once (a burst); past that, grants are paced
+``WINDOW / (limit - burst)`` seconds apart (0.69 s at 100). The pace is the one a site can
+keep for ever: a window never holds more than the burst plus what the pace lets in, so a
+busy site never stalls for the rest of a minute, and at a steady stream it uses nine
+tenths of its limit, a request about every 0.7 s, so a row waits about a third of a
+second for its request. (A burst of half the limit would leave a pace of 1.24 s for the
+other half: a steady stream would wait twice as long, using half the limit.)
+``acquire`` grants a request (returns 0) or says how many seconds until one frees.
 
 Bento counts a request when it arrives, which is a little after the grant (the rows are
 marked as sending, the connection is opened). A site kept at the limit would otherwise
@@ -37,9 +41,17 @@ MARGIN = 2.0
 WINDOW = BENTO_WINDOW + MARGIN
 
 
+#: The share of the limit that may go at once.
+BURST_SHARE = 10
+
+
 def _pacing(limit: int) -> tuple[int, float]:
-    """(grants allowed at once, seconds between grants past them)."""
-    burst = limit - limit // 2
+    """(grants allowed at once, seconds between grants past them).
+
+    ``burst`` grants at once and then one every ``WINDOW / (limit - burst)`` seconds make
+    at most ``limit`` in any window: the pace never runs into the hard limit and stalls.
+    """
+    burst = max(1, limit // BURST_SHARE)
     return burst, (WINDOW / (limit - burst) if limit > burst else 0.0)
 
 
