@@ -205,3 +205,32 @@ def test_the_queues_of_the_example_layout_pass_the_checks():
     q_cluster = {**settings.Q_CLUSTER, "ALT_CLUSTERS": {"bs_delivery": {}}}
     with override_settings(Q_CLUSTER=q_cluster), conf(QUEUES={"delivery": "bs_delivery"}):
         assert check_queues() == [] and check_delivery_loop() == []
+
+
+def test_a_loop_pass_costs_a_handful_of_queries_per_site(django_assert_max_num_queries):
+    """A loop's pass sends one batch to each ready site; what it costs the database per site
+    (lock, read the head of its queue, claim, read the fields, record, release) does not grow
+    with the sites or the rows, and the sites are read once per pass."""
+
+    def one_pass(sites):
+        for site in sites:
+            for _ in range(3):
+                aged(OutboxEventFactory(site=site), 10)
+        with django_assert_max_num_queries(10_000) as captured:
+            result = loop.run(budget=30, linger=0, once=True)
+        assert result.requests == len(sites) and result.delivered == 3 * len(sites)
+        return len(captured.captured_queries)
+
+    few, many = [SiteFactory() for _ in range(2)], [SiteFactory() for _ in range(12)]
+    one_pass(few + many)  # the first visit makes each site's lock and rate-limit rows
+    bento.outbox.clear()
+    small, large = one_pass(few), one_pass(many)
+    per_site = (large - small) / (len(many) - len(few))
+    assert per_site == PER_SITE_QUERIES[get_limiter().__class__.__name__]
+    assert small - len(few) * per_site <= 3  # the pass itself: due rows and the sites
+
+
+#: Queries of one site's visit: lock, the head of its queue, claim (an UPDATE and a read,
+#: with the transaction's savepoint pair under the test's transaction), the fields at send
+#: time, the outcome, the release; the database limiter adds its window's row.
+PER_SITE_QUERIES = {"RedisRateLimiter": 9, "DatabaseRateLimiter": 14}

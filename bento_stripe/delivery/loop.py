@@ -29,7 +29,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..models import OutboxEvent
+from ..models import OutboxEvent, get_site_model
 from .worker import Drainer, due_filter
 
 #: Seconds between looks at the outbox while the loop has nothing to send.
@@ -106,13 +106,17 @@ def run(
         sites, any_due = ready_sites(now)
         result.passes += 1
         sent = False
-        for site_id in sites:
+        serving = [s for s in sites if not_before.get(s, now) <= now]
+        # The pass's sites in one read, not one per site.
+        site_rows = get_site_model().objects.in_bulk(serving) if serving else {}
+        for site_id in serving:
             if time.monotonic() - started >= budget:
                 break
-            if not_before.get(site_id, now) > now:
-                continue
+            if site_id not in site_rows:
+                continue  # removed since its rows were read (its rows go with it)
             drain = Drainer(
                 site_id,
+                site=site_rows[site_id],
                 budget=max(0.0, budget - (time.monotonic() - started)),
                 wait_inline=False,
                 max_batches=1,

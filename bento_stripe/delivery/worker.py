@@ -101,8 +101,11 @@ class Drainer:
         rng: Rng | None = None,
         wait_inline: bool = True,
         max_batches: int | None = None,
+        site: SiteModel | None = None,
     ) -> None:
         self.site_id = site_id
+        #: The site's row, when the caller read it already (the loop reads a pass's sites at once).
+        self.site = site
         self.clock = clock or SystemClock()
         self.backend = backend or get_backend()
         self.limiter = limiter or get_limiter()
@@ -147,7 +150,7 @@ class Drainer:
         ).exists()
 
     def _drain(self, started: datetime) -> None:
-        site = get_site_model().objects.get(pk=self.site_id)
+        site = self.site or get_site_model().objects.get(pk=self.site_id)
         self.result.next_due = None
         while True:
             now = self.clock.now()
@@ -155,11 +158,12 @@ class Drainer:
             if remaining <= 0:
                 self.result.more = self._has_due()
                 return
+            if self.max_batches is not None and self.result.requests >= self.max_batches:
+                # Its share sent: rows may still be due (the caller looks again anyway).
+                self.result.more = True
+                return
             rows, wait_until = self._next_batch(now)
             if not rows and wait_until is None:
-                return
-            if rows and self.max_batches is not None and self.result.requests >= self.max_batches:
-                self.result.more = True
                 return
             if rows:
                 endpoint = ENDPOINT_OF_KIND[rows[0].kind]
