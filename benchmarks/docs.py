@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from .run import RESULTS, ROOT, report
+from .run import RESULTS, ROOT, _steady_names, report
 from .stages import STEPS
 
 PAGE = ROOT / "docs" / "operations" / "performance-results.inc"
@@ -65,7 +65,7 @@ def render(results: dict) -> str:
         lines.append(f"   * - {_cell(label)}")
         lines += [f"     - {_cell(c)}" for c in (cells + ["", "", "", ""])[:4]]
     for key in ("sqlite", "postgres"):
-        for phase in ("burst", "steady"):
+        for phase in ["burst", *_steady_names(results)]:
             stages = (results.get(key, {}).get("e2e") or {}).get(phase, {}).get("stages")
             if not stages:
                 continue

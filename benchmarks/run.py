@@ -53,7 +53,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import template_db
@@ -73,13 +73,36 @@ LOAD_THREADS = 4
 CLUSTER = "bento_stripe"
 #: The end-to-end phase's qcluster processes: two on the default (processing) cluster and
 #: one on the delivery cluster (example_project.settings with Q_SEPARATE_QUEUES=1).
+DELIVERY_CLUSTER = {"Q_CLUSTER_NAME": "bento_stripe_delivery"}
 QCLUSTERS = (
     (1, {}),
     (2, {}),
-    (3, {"Q_CLUSTER_NAME": "bento_stripe_delivery"}),
+    (3, DELIVERY_CLUSTER),
 )
 #: The settings every bench process runs with (the template is migrated with them).
 SETTINGS = "benchmarks.settings"
+
+
+@dataclass(frozen=True)
+class Steady:
+    """A steady run: ``rate`` events a second for ``seconds``, spread over ``accounts`` sites."""
+
+    name: str
+    rate: int
+    seconds: int
+    accounts: int = ACCOUNTS
+    #: Backends it runs on (SQLite's end-to-end rate is far lower: only the main run).
+    backends: tuple[str, ...] = ("postgres",)
+
+    @property
+    def label(self) -> str:
+        return f"{self.rate}/s for {self.seconds} s over {self.accounts} sites"
+
+
+#: 200 sites for the run that spreads a stream thin (a platform's many shops).
+SPREAD_ACCOUNTS = 200
+#: The long run, by flag (``--soak`` or ``BENCH_SOAK=1``): 50 events/s for 10 minutes.
+SOAK = Steady("soak", 50, 600)
 
 
 @dataclass(frozen=True)
@@ -97,6 +120,18 @@ class Sizes:
     steady_rate: int = 50
     #: Charges of the small and the large account of the backfill phase.
     backfill: tuple[int, ...] = (10000, 100000)
+    #: Steady runs besides the main one (``steady``), on PostgreSQL + Redis.
+    more_steady: tuple[Steady, ...] = ()
+
+    def steady_runs(self, backend: str, soak: bool = False) -> list[Steady]:
+        main = Steady("steady", self.steady_rate, self.steady_seconds, backends=self.steady)
+        runs = [main, *self.more_steady, *([SOAK] if soak else [])]
+        return [r for r in runs if backend in r.backends]
+
+    @property
+    def accounts(self) -> int:
+        """Sites the template needs: the most any run spreads over."""
+        return max([ACCOUNTS, *(r.accounts for r in self.more_steady)])
 
 
 QUICK = Sizes(
@@ -116,6 +151,11 @@ FULL = Sizes(
     queries={1: 200, 10: 400, 100: 2000},
     e2e={"sqlite": 3000, "postgres": 10000},
     steady_seconds=60,
+    more_steady=(
+        Steady("trickle", 10, 60),
+        Steady("spread", 20, 60, accounts=SPREAD_ACCOUNTS),
+        Steady("heavy", 150, 40),
+    ),
 )
 
 
@@ -307,8 +347,9 @@ class Backend:
 
 
 class Bench:
-    def __init__(self, sizes: Sizes, work: Path, base_env: dict) -> None:
+    def __init__(self, sizes: Sizes, work: Path, base_env: dict, soak: bool = False) -> None:
         self.sizes = sizes
+        self.soak = soak
         self.work = work
         self.procs = Processes(work)
         self.stripe = StripeNowhere().start()
@@ -336,7 +377,7 @@ class Bench:
             "bento_stripe_endpoint",
         )
         tenants = run_json(
-            [PY, "-m", "benchmarks.fixtures", "--accounts", str(ACCOUNTS)]
+            [PY, "-m", "benchmarks.fixtures", "--accounts", str(self.sizes.accounts)]
             + ["--base-url", "http://127.0.0.1:8000"],
             env,
             "benchmarks.fixtures",
@@ -358,7 +399,8 @@ class Bench:
 
     def load(self, port: int, path: str, events: int, prefix: str, **opts) -> dict:
         argv = [PY, "-m", "benchmarks.load", "--port", str(port), "--path", path]
-        argv += ["--events", str(events), "--prefix", prefix, "--accounts", str(ACCOUNTS)]
+        argv += ["--events", str(events), "--prefix", prefix]
+        argv += ["--accounts", str(opts.get("accounts", ACCOUNTS))]
         argv += ["--threads", str(opts.get("threads", LOAD_THREADS))]
         if opts.get("rate"):
             argv += ["--rate", str(opts["rate"])]
@@ -457,9 +499,24 @@ class Bench:
         return part
 
     # -- 3. and 4. end to end ---------------------------------------------------------
-    def e2e(self, backend: Backend) -> dict:
+    def e2e4(self, backend: Backend) -> dict:
+        """The burst and the main steady run again with four processing qclusters instead of
+        two: the same Bento requests and no worse latency (nothing decided in one process)."""
+        if backend.key != "postgres":
+            return {"skipped": "PostgreSQL + Redis only"}
+        clusters = tuple((n, {}) for n in range(1, 5)) + ((5, DELIVERY_CLUSTER),)
+        return self.e2e(backend, clusters=clusters, runs=self.sizes.steady_runs(backend.key)[:1])
+
+    def e2e(
+        self,
+        backend: Backend,
+        clusters: tuple[tuple[int, dict], ...] | None = None,
+        runs: list[Steady] | None = None,
+    ) -> dict:
         from tests.bento_server import BentoServer
 
+        clusters = clusters or QCLUSTERS
+        runs = self.sizes.steady_runs(backend.key, self.soak) if runs is None else runs
         our_path, _ = backend.paths
         url = backend.create("e2e", template="tpl")
         backend.flush_redis()
@@ -483,23 +540,27 @@ class Bench:
         try:
             # Two processing clusters, as before, and one delivery cluster: a delivery loop
             # never waits behind processing tasks (docs/operations/scaling.rst).
-            for n, queue_env in QCLUSTERS:
+            for n, queue_env in clusters:
                 name = f"{backend.key}-qcluster{n}"
                 started.append(
                     self.procs.start(name, [PY, "manage.py", "qcluster"], {**env, **queue_env})
                 )
             port, server = self.gunicorn(f"{backend.key}-e2e-gunicorn", env)
             started.append(server)
-            for n, _ in QCLUSTERS:
+            for n, _ in clusters:
                 wait_log(self.procs, f"{backend.key}-qcluster{n}", "running")
             self.db_url = url
             wait_http(f"http://127.0.0.1:{port}/admin/login/")
             self.stripe.take()
-            phases = ["burst"] + (["steady"] if backend.key in self.sizes.steady else [])
-            for phase in phases:
-                marks = self.log_marks(backend)
+            phases: list[tuple[str, Steady | None]] = [("burst", None)]
+            phases += [(run.name, run) for run in runs]
+            for phase, run in phases:
+                marks = self.log_marks(backend, clusters)
                 with Sampler(lambda: backend.queue_depth(url)) as depth:
-                    results[phase] = getattr(self, phase)(bento, port, our_path, backend)
+                    if run is None:
+                        results[phase] = self.burst(bento, port, our_path, backend)
+                    else:
+                        results[phase] = self.steady(bento, port, our_path, backend, run)
                 results[phase]["broker_queue_max"] = depth.max
                 results[phase]["tasks"] = self.tasks_since(marks)
                 log(f"[{backend.key}] {phase} tasks run: {results[phase]['tasks']}")
@@ -511,8 +572,8 @@ class Bench:
             backend.flush_redis()
         return results
 
-    def log_marks(self, backend: Backend) -> dict[Path, int]:
-        paths = [self.work / f"{backend.key}-qcluster{n}.log" for n, _ in QCLUSTERS]
+    def log_marks(self, backend: Backend, clusters: tuple) -> dict[Path, int]:
+        paths = [self.work / f"{backend.key}-qcluster{n}.log" for n, _ in clusters]
         return {p: p.stat().st_size for p in paths}
 
     def tasks_since(self, marks: dict[Path, int]) -> dict[str, int]:
@@ -595,19 +656,30 @@ class Bench:
         log(f"  stages of {breakdown['events']} events ({prefix}):\n{render_stages(breakdown)}")
         return breakdown
 
-    def steady(self, bento, port: int, path: str, backend: Backend) -> dict:
-        rate, seconds = self.sizes.steady_rate, self.sizes.steady_seconds
+    def steady(self, bento, port: int, path: str, backend: Backend, run: Steady) -> dict:
+        rate, seconds = run.rate, run.seconds
         n = rate * seconds
-        sent_file = self.work / f"{backend.key}-steady-sent.json"
+        sent_file = self.work / f"{backend.key}-{run.name}-sent.json"
         since = len(bento.requests)
-        load = self.load(port, path, n, "lat", rate=rate, sent_file=sent_file)
+        load = self.load(
+            port, path, n, f"lat{run.name}", rate=rate, sent_file=sent_file, accounts=run.accounts
+        )
         sent = json.loads(sent_file.read_text())
         seen = self.wait_delivered(bento, set(sent), since, timeout=60.0)
         latencies = [seen[i] - t for i, t in sent.items() if i in seen]
         requests = list(bento.requests)[since:]
+        # The first and the last fifth of the run by POST time: does latency grow with it?
+        order = sorted(sent, key=sent.get)
+        fifth = max(1, len(order) // 5)
+        ends = {
+            part: [seen[i] - sent[i] for i in ids if i in seen]
+            for part, ids in (("first", order[:fifth]), ("last", order[-fifth:]))
+        }
         result = {
+            "name": run.name,
             "rate": rate,
             "seconds": seconds,
+            "accounts": run.accounts,
             "events": n,
             "posted_ok": load["ok"],
             "late_posts": load["late"],
@@ -615,14 +687,18 @@ class Bench:
             "p50_s": percentile(latencies, 50),
             "p99_s": percentile(latencies, 99),
             "max_s": max(latencies, default=0.0),
+            "first_fifth_p99_s": percentile(ends["first"], 99),
+            "last_fifth_p99_s": percentile(ends["last"], 99),
             "webhook_p50_ms": load["p50_ms"],
             "webhook_p99_ms": load["p99_ms"],
             "bento_requests": len(requests),
-            "stages": self.stages("evt_lat", sent, seen),
+            "stages": self.stages(f"evt_lat{run.name}", sent, seen),
         }
         log(
-            f"[{backend.key}] steady {rate}/s for {seconds} s: POST → Bento p50 "
-            f"{result['p50_s'] * 1000:.0f} ms, p99 {result['p99_s'] * 1000:.0f} ms"
+            f"[{backend.key}] {run.name} {run.label}: POST → Bento p50 "
+            f"{result['p50_s'] * 1000:.0f} ms, p99 {result['p99_s'] * 1000:.0f} ms "
+            f"(first fifth p99 {result['first_fifth_p99_s'] * 1000:.0f} ms, last fifth "
+            f"{result['last_fifth_p99_s'] * 1000:.0f} ms), {len(requests)} Bento requests"
         )
         return result
 
@@ -809,11 +885,82 @@ def report(results: dict) -> tuple[list[tuple], list[dict]]:
         check=below(1.3),
     )
     row("RSS growth during the run, 100k / 10k", "backfill", "growth_ratio", fmt="{:.2f}x")
-    rate = get("postgres", "e2e", "steady", "rate") or get("sqlite", "e2e", "steady", "rate")
-    rows.append((f"LATENCY (steady {rate or 50} events/s, POST → Bento request)",))
-    row("p50, ms", "e2e", "steady", "p50_s", scale=1000)
-    row("p99, ms", "e2e", "steady", "p99_s", scale=1000, target="< 2000", check=below(2000))
+    rows.append(("LATENCY (steady streams, POST → Bento request, ms)",))
+    for name in _steady_names(results):
+        run = get("postgres", "e2e", name) or get("sqlite", "e2e", name) or {}
+        what = f"{run.get('rate')}/s, {run.get('seconds')} s, {run.get('accounts', 20)} sites"
+        limit = 5000 if run.get("rate", 0) > 50 else 2000
+        row(
+            f"{what}: p50",
+            "e2e",
+            name,
+            "p50_s",
+            scale=1000,
+            target=None if limit > 2000 else "< 1000",
+            check=None if limit > 2000 else below(1000),
+        )
+        row(
+            f"{what}: p99",
+            "e2e",
+            name,
+            "p99_s",
+            scale=1000,
+            target=f"< {limit}",
+            check=below(limit),
+        )
+        row(f"{what}: p99 first / last fifth", "e2e", name, "first_fifth_p99_s", scale=1000)
+        rows[-1] = _fifths(rows[-1], results, name)
+    if get("postgres", "e2e4", "burst"):
+        rows.append(("FOUR PROCESSING QCLUSTERS instead of two (PostgreSQL + Redis)",))
+        for key in ("bento_requests_per_1000",):
+            two, four = get("postgres", "e2e", "burst", key), get("postgres", "e2e4", "burst", key)
+            rows.append(
+                (
+                    "Bento requests per 1,000, two / four",
+                    "-",
+                    f"{two:.1f} / {four:.1f}",
+                    "four <= two",
+                    "ok (PG)" if four <= two else "MISSED (PG)",
+                )
+            )
+        two, four = (
+            get("postgres", "e2e", "steady", "p99_s"),
+            get("postgres", "e2e4", "steady", "p99_s"),
+        )
+        if two is not None and four is not None:
+            rows.append(
+                (
+                    "steady p99 ms, two / four",
+                    "-",
+                    f"{two * 1000:.0f} / {four * 1000:.0f}",
+                    "four not worse",
+                    "ok (PG)" if four <= two * 1.1 else "MISSED (PG)",
+                )
+            )
     return rows, targets
+
+
+def _steady_names(results: dict) -> list[str]:
+    """The steady runs in the results, the main one first."""
+    names: list[str] = []
+    for key in ("sqlite", "postgres"):
+        for name, part in ((results.get(key) or {}).get("e2e") or {}).items():
+            if isinstance(part, dict) and "p99_s" in part and name not in names:
+                names.append(name)
+    return sorted(names, key=lambda n: (n != "steady", n))
+
+
+def _fifths(row: tuple, results: dict, name: str) -> tuple:
+    cells = []
+    for key in ("sqlite", "postgres"):
+        part = ((results.get(key) or {}).get("e2e") or {}).get(name) or {}
+        if "first_fifth_p99_s" in part:
+            cells.append(
+                f"{part['first_fifth_p99_s'] * 1000:.0f} / {part['last_fifth_p99_s'] * 1000:.0f}"
+            )
+        else:
+            cells.append("-")
+    return (row[0], *cells, *row[3:])
 
 
 def _verdict(key: str, value, ok: bool, only: str | None) -> str:
@@ -920,7 +1067,7 @@ def print_report(results: dict) -> None:
     results["notes"] = notes(results)
     print(render(rows))
     for key in ("sqlite", "postgres"):
-        for phase in ("burst", "steady"):
+        for phase in ["burst", *_steady_names(results)]:
             breakdown = (results.get(key, {}).get("e2e") or {}).get(phase, {}).get("stages")
             if breakdown:
                 print(f"\nstages, {key} {phase} ({breakdown['events']} events):")
@@ -984,8 +1131,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument(
         "--phases",
-        default="ingest,processing,e2e,backfill",
-        help="comma-separated: ingest, processing, e2e, backfill (e.g. --phases backfill)",
+        default=None,
+        help="comma-separated: ingest, processing, e2e, e2e4, backfill (e.g. --phases backfill);"
+        " default all, e2e4 (four processing qclusters) in the full run only",
+    )
+    parser.add_argument(
+        "--soak",
+        action="store_true",
+        default=bool(os.environ.get("BENCH_SOAK")),
+        help="add the 10-minute steady run at 50 events/s (PostgreSQL + Redis)",
     )
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument(
@@ -999,6 +1153,12 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
         return 0
     sizes = QUICK if args.quick else FULL
+    if args.phases is None:
+        args.phases = (
+            "ingest,processing,e2e,backfill"
+            if args.quick
+            else ("ingest,processing,e2e,e2e4,backfill")
+        )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     from cryptography.fernet import Fernet
 
@@ -1033,10 +1193,10 @@ def main(argv: list[str] | None = None) -> int:
                     pg_admin=pg_admin,
                 )
             )
-    bench = Bench(sizes, work, base_env)
+    bench = Bench(sizes, work, base_env, soak=args.soak)
     results: dict = {
-        "mode": "quick" if args.quick else "full",
-        "sizes": sizes.__dict__ | {"accounts": ACCOUNTS, "load_threads": LOAD_THREADS},
+        "mode": ("quick" if args.quick else "full") + (" + soak" if args.soak else ""),
+        "sizes": asdict(sizes) | {"accounts": ACCOUNTS, "load_threads": LOAD_THREADS},
         "gunicorn": GUNICORN,
     }
     started = time.time()
