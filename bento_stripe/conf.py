@@ -124,6 +124,10 @@ DEFAULTS: dict[str, Any] = {
     "DELIVERY_LINGER": 2.0,
     # Seconds one delivery loop runs before handing over to a fresh task (timeout is 60).
     "DELIVERY_BUDGET": 40.0,
+    # Sites one delivery loop sends to at once, each from a thread with its own database
+    # connection, so one slow Bento answer holds up no other site (PostgreSQL; on SQLite,
+    # whose writes are serial anyway, a loop sends to one site at a time).
+    "DELIVERY_CONCURRENCY": 4,
     # Who may view and manage a team: a dotted path to a TeamPolicy subclass (or to a
     # callable returning a policy object); see bento_stripe/policy.py.
     "TEAM_POLICY": "bento_stripe.policy.MembershipPolicy",
@@ -241,6 +245,7 @@ class AppSettings:
     DELIVERY_WAKE_INTERVAL: float
     DELIVERY_LINGER: float
     DELIVERY_BUDGET: float
+    DELIVERY_CONCURRENCY: int
     TEAM_POLICY: str
     BACKFILL_ON_CONNECT: bool
     BACKFILL_TIMEOUT: float

@@ -78,6 +78,12 @@ class BentoServer:
         self.port = 0
         self.in_flight = 0
         self.idle = threading.Condition(self.lock)
+        #: Seconds every request takes to answer (a real Bento is not on this machine).
+        self.latency = 0.0
+        #: The most requests handled at once, in all and per site.
+        self.most_in_flight = 0
+        self.most_in_flight_per_site: dict[str, int] = {}
+        self._site_in_flight: dict[str, int] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> BentoServer:
@@ -148,13 +154,21 @@ class BentoServer:
 
     # -- handling -------------------------------------------------------------------------
     def handle(self, handler: _Handler) -> tuple[int, dict, dict]:
+        site = (parse_qs(urlsplit(handler.path).query).get("site_uuid") or [""])[0]
         with self.lock:
             self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            now = self._site_in_flight[site] = self._site_in_flight.get(site, 0) + 1
+            most = self.most_in_flight_per_site.get(site, 0)
+            self.most_in_flight_per_site[site] = max(most, now)
         try:
+            if self.latency:
+                time.sleep(self.latency)
             return self._handle(handler)
         finally:
             with self.idle:
                 self.in_flight -= 1
+                self._site_in_flight[site] -= 1
                 self.idle.notify_all()
 
     def _handle(self, handler: _Handler) -> tuple[int, dict, dict]:

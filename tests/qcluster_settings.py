@@ -15,5 +15,7 @@ BENTO_STRIPE = {
     # The backfill's Stripe (tests/stripe_list_server.py), when a test starts one.
     "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
     "BACKFILL_TASK_BUDGET": float(os.environ.get("BENTO_BACKFILL_TASK_BUDGET", "40")),
+    # Real processes, committed data: the loop sends from its threads, as users run it.
+    "DELIVERY_CONCURRENCY": 4,
 }
 Q_CLUSTER = {**Q_CLUSTER, "workers": 2, "poll": 0.2, "timeout": 60, "retry": 90}

@@ -19,6 +19,10 @@ BENTO_STRIPE = {
     # Tests that connect accounts have no Stripe to read history from; the backfill's own
     # tests turn it on with a stand-in (tests/stripe_list_server.py).
     "BACKFILL_ON_CONNECT": False,
+    # A test runs inside one transaction that other threads' connections cannot see: the
+    # delivery loop visits sites in the test's thread. The threads are tested with a
+    # committed database (tests/test_delivery_pool.py) and in qcluster processes.
+    "DELIVERY_CONCURRENCY": 1,
 }
 
 # dj-stripe's migration history takes a minute to replay (on SQLite and PostgreSQL alike).

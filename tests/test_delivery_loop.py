@@ -189,6 +189,7 @@ def test_tasks_go_to_the_queue_of_their_kind(monkeypatch):
         ({"DELIVERY_BUDGET": 600}, "bento_stripe.E031"),
         ({"DELIVERY_LINGER": 0.3, "DELIVERY_WAKE_INTERVAL": 0.25}, "bento_stripe.E032"),
         ({"ENDPOINT_CACHE_SECONDS": "5"}, "bento_stripe.E034"),
+        ({"DELIVERY_CONCURRENCY": 0}, "bento_stripe.E033"),
     ],
 )
 def test_system_checks_of_the_queues_and_the_loop(values, expected):

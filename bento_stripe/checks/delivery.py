@@ -80,6 +80,15 @@ def check_delivery_loop(app_configs: Any = None, **kwargs: Any) -> list[checks.C
                 id="bento_stripe.E032",
             )
         )
+    width = app_settings.DELIVERY_CONCURRENCY
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        messages.append(
+            checks.Error(
+                "settings.BENTO_STRIPE['DELIVERY_CONCURRENCY'] must be a whole number of sites "
+                "(1 or more) one delivery loop sends to at once.",
+                id="bento_stripe.E033",
+            )
+        )
     if not _seconds(app_settings.ENDPOINT_CACHE_SECONDS):
         messages.append(
             checks.Error(

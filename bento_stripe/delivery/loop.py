@@ -23,14 +23,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.db.models import Count, Min
 from django.utils import timezone
 
 from ..conf import app_settings
 from ..models import OutboxEvent, get_site_model
-from .worker import Drainer, due_filter
+from .pool import SitePool
+from .worker import Drainer, DrainResult, due_filter
 
 #: Seconds between looks at the outbox while the loop has nothing to send.
 POLL = 0.05
@@ -87,52 +89,81 @@ class LoopResult:
         return data
 
 
+def concurrency() -> int:
+    """Sites one loop sends to at once: ``DELIVERY_CONCURRENCY`` on PostgreSQL, else one."""
+    if connection.vendor != "postgresql":
+        return 1
+    return max(1, app_settings.DELIVERY_CONCURRENCY)
+
+
 def run(
     budget: float | None = None, linger: float | None = None, *, once: bool = False
 ) -> LoopResult:
     """Serve every ready site until nothing is due for ``linger`` seconds or ``budget`` runs out.
 
     ``once``: one pass only (sync mode, tests). A loop that finds nothing due at its first
-    look ends at once: another loop sent the rows that woke it and is still looking.
+    look ends at once: another loop sent the rows that woke it and is still looking. Up to
+    ``concurrency()`` sites are visited at once (``pool``).
     """
     budget = app_settings.DELIVERY_BUDGET if budget is None else budget
     linger = app_settings.DELIVERY_LINGER if linger is None else linger
+    started = time.monotonic()
+
+    def visit(site_id: int, site: Any) -> DrainResult:
+        return Drainer(
+            site_id,
+            site=site,
+            budget=max(0.0, budget - (time.monotonic() - started)),
+            wait_inline=False,
+            max_batches=1,
+        ).run()
+
+    pool = SitePool(concurrency(), visit)
+    try:
+        return _serve(pool, budget, linger, once, started)
+    finally:
+        pool.shutdown()
+
+
+def _serve(pool: SitePool, budget: float, linger: float, once: bool, started: float) -> LoopResult:
     result = LoopResult()
-    started = last_work = time.monotonic()
+    last_work = started
     #: Sites the limiter (or a backoff) told us to come back to at this time.
     not_before: dict[int, datetime] = {}
-    while True:
-        now = timezone.now()
-        sites, any_due = ready_sites(now)
-        result.passes += 1
+
+    def record(drains: list[DrainResult]) -> bool:
         sent = False
-        serving = [s for s in sites if not_before.get(s, now) <= now]
-        # The pass's sites in one read, not one per site.
-        site_rows = get_site_model().objects.in_bulk(serving) if serving else {}
-        for site_id in serving:
-            if time.monotonic() - started >= budget:
-                break
-            if site_id not in site_rows:
-                continue  # removed since its rows were read (its rows go with it)
-            drain = Drainer(
-                site_id,
-                site=site_rows[site_id],
-                budget=max(0.0, budget - (time.monotonic() - started)),
-                wait_inline=False,
-                max_batches=1,
-            ).run()
+        for drain in drains:
             if drain.next_due:
-                not_before[site_id] = drain.next_due
+                not_before[drain.site_id] = drain.next_due
             else:
-                not_before.pop(site_id, None)
+                not_before.pop(drain.site_id, None)
             if drain.requests:
                 sent = True
                 result.requests += drain.requests
                 result.delivered += drain.delivered
-                result.sites.add(site_id)
+                result.sites.add(drain.site_id)
+        return sent
+
+    while True:
+        now = timezone.now()
+        sites, any_due = ready_sites(now)
+        result.passes += 1
+        serving = [s for s in sites if s not in pool.in_flight and not_before.get(s, now) <= now]
+        # The pass's sites in one read, not one per site.
+        site_rows = get_site_model().objects.in_bulk(serving) if serving else {}
+        for site_id in serving:
+            if pool.full or time.monotonic() - started >= budget:
+                break
+            if site_id in site_rows:  # else removed since its rows were read
+                pool.submit(site_id, site_rows[site_id])
+        # Wait a little for a visit in flight to end rather than look again at once.
+        sent = record(pool.finish() if once else pool.collect(wait=POLL))
         if sent:
             last_work = time.monotonic()
             continue  # look again at once: more may be ready
+        if pool.in_flight:
+            continue
         if once or (result.passes == 1 and not any_due):
             return result
         elapsed = time.monotonic() - started
