@@ -1166,7 +1166,7 @@ def main(argv: list[str] | None = None) -> int:
         "BENTO_STRIPE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "DJANGO_SECRET_KEY": "benchmark-" + Fernet.generate_key().decode(),
         "PYTHONPATH": str(ROOT),
-        "Q_WORKERS": "2",
+        "Q_WORKERS": os.environ.get("BENCH_Q_WORKERS", "2"),
     }
     pg_admin = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     work = Path(tempfile.mkdtemp(prefix="bento-bench-"))
