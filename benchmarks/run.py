@@ -137,12 +137,12 @@ class Sizes:
 QUICK = Sizes(
     ingest=1000,
     ingest_djstripe=100,
-    processing={1: 100, 10: 500, 100: 2000},
-    queries={1: 50, 10: 200, 100: 2000},
-    e2e={"sqlite": 500, "postgres": 2000},
+    processing={1: 60, 10: 300, 100: 1000},
+    queries={1: 50, 10: 200, 100: 1000},
+    e2e={"sqlite": 300, "postgres": 2000},
     steady_seconds=15,
     steady=("postgres",),
-    backfill=(2000, 20000),
+    backfill=(1000, 10000),
 )
 FULL = Sizes(
     ingest=8000,
