@@ -507,11 +507,32 @@ class Bench:
         clusters = tuple((n, {}) for n in range(1, 5)) + ((5, DELIVERY_CLUSTER),)
         return self.e2e(backend, clusters=clusters, runs=self.sizes.steady_runs(backend.key)[:1])
 
+    def e2e_slow(self, backend: Backend) -> dict:
+        """A Bento that takes ``BENCH_BENTO_LATENCY`` seconds (0.1) to answer each request, as
+        a real one far away does: the 50/s run with one delivery thread, then with four."""
+        if backend.key != "postgres":
+            return {"skipped": "PostgreSQL + Redis only"}
+        latency = float(os.environ.get("BENCH_BENTO_LATENCY", "0.1"))
+        run = Steady("steady", self.sizes.steady_rate, self.sizes.steady_seconds)
+        out: dict = {"bento_latency_s": latency}
+        for width in (1, 4):
+            out[f"concurrency{width}"] = self.e2e(
+                backend,
+                runs=[run],
+                burst=False,
+                bento_latency=latency,
+                extra_env={"BENTO_DELIVERY_CONCURRENCY": str(width)},
+            )
+        return out
+
     def e2e(
         self,
         backend: Backend,
         clusters: tuple[tuple[int, dict], ...] | None = None,
         runs: list[Steady] | None = None,
+        burst: bool = True,
+        bento_latency: float = 0.0,
+        extra_env: dict | None = None,
     ) -> dict:
         from tests.bento_server import BentoServer
 
@@ -523,6 +544,7 @@ class Bench:
         bento = BentoServer(
             {s["uuid"]: (s["publishable"], s["secret"]) for s in self.sites}
         ).start()
+        bento.latency = bento_latency
         env = self.env(
             backend,
             url,
@@ -534,6 +556,7 @@ class Bench:
             BENTO_BACKEND="http",
             STRIPE_API_BASE=self.stripe.url,
             Q_SEPARATE_QUEUES="1",
+            **(extra_env or {}),
         )
         started: list[subprocess.Popen] = []
         results: dict = {}
@@ -552,7 +575,7 @@ class Bench:
             self.db_url = url
             wait_http(f"http://127.0.0.1:{port}/admin/login/")
             self.stripe.take()
-            phases: list[tuple[str, Steady | None]] = [("burst", None)]
+            phases: list[tuple[str, Steady | None]] = [("burst", None)] if burst else []
             phases += [(run.name, run) for run in runs]
             for phase, run in phases:
                 marks = self.log_marks(backend, clusters)
@@ -910,6 +933,21 @@ def report(results: dict) -> tuple[list[tuple], list[dict]]:
         )
         row(f"{what}: p99 first / last fifth", "e2e", name, "first_fifth_p99_s", scale=1000)
         rows[-1] = _fifths(rows[-1], results, name)
+    slow = get("postgres", "e2e_slow") or {}
+    one, four = (slow.get(f"concurrency{w}", {}).get("steady") for w in (1, 4))
+    if one and four:
+        ms = slow["bento_latency_s"] * 1000
+        rows.append((f"BENTO ANSWERING IN {ms:.0f} MS (50/s, PostgreSQL + Redis)",))
+        for what, key in (("p50", "p50_s"), ("p99", "p99_s")):
+            rows.append(
+                (
+                    f"{what} ms, 1 / 4 delivery threads",
+                    "-",
+                    f"{one[key] * 1000:.0f} / {four[key] * 1000:.0f}",
+                    "",
+                    "",
+                )
+            )
     if get("postgres", "e2e4", "burst"):
         rows.append(("FOUR PROCESSING QCLUSTERS instead of two (PostgreSQL + Redis)",))
         for key in ("bento_requests_per_1000",):
@@ -1132,8 +1170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--phases",
         default=None,
-        help="comma-separated: ingest, processing, e2e, e2e4, backfill (e.g. --phases backfill);"
-        " default all, e2e4 (four processing qclusters) in the full run only",
+        help="comma-separated: ingest, processing, e2e, e2e4, e2e_slow, backfill (e.g. --phases"
+        " backfill); default all but e2e_slow (a Bento answering in 100 ms, one delivery thread"
+        " against four), e2e4 (four processing qclusters) in the full run only",
     )
     parser.add_argument(
         "--soak",

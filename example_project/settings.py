@@ -155,6 +155,7 @@ BENTO_STRIPE = {
     "STRIPE_TEST_SECRET_KEY": os.environ.get("STRIPE_TEST_SECRET_KEY", ""),
     "API_URL": os.environ.get("BENTO_API_URL", "https://app.bentonow.com/api/v1"),
     "BACKEND": os.environ.get("BENTO_BACKEND", "http"),
+    "DELIVERY_CONCURRENCY": int(os.environ.get("BENTO_DELIVERY_CONCURRENCY", "4")),
     "ENCRYPTION_KEYS": [
         k for k in os.environ.get("BENTO_STRIPE_ENCRYPTION_KEYS", "").split(",") if k
     ],
