@@ -42,6 +42,8 @@ def has_available(now: datetime | None = None) -> bool:
 def claim(owner: str, size: int, now: datetime | None = None) -> list[StripeEventRecord]:
     """Claim up to ``size`` waiting events of one (account, mode), oldest first, for ``owner``."""
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        return _claim_in_one_statement(owner, size, now)
     queue = StripeEventRecord.objects.filter(status__in=WAITING_STATUSES)
     with transaction.atomic():
         busy = set(
@@ -99,3 +101,69 @@ def finish(records: list[StripeEventRecord], status: str, note: str) -> None:
         claim_owner="",
         claimed_until=None,
     )
+
+
+#: The claim above as one statement (PostgreSQL): the busy connections, the head, the
+#: events under ``FOR UPDATE SKIP LOCKED``, the lease written and the rows read back, in
+#: one round trip instead of seven (a claim starts every cycle of a processing worker).
+_CLAIM_SQL = """
+WITH busy AS (
+    SELECT DISTINCT {account}, {livemode} FROM {table}
+    WHERE {status} = ANY(%(waiting)s) AND {claimed_until} > %(now)s AND {owner} <> ''
+), available AS (
+    SELECT {pk}, {account}, {livemode} FROM {table}
+    WHERE ({status} = %(received)s OR ({status} = %(failed)s AND {attempts} < %(max_attempts)s))
+      AND ({claimed_until} IS NULL OR {claimed_until} <= %(now)s)
+), head AS (
+    SELECT {account}, {livemode} FROM available
+    WHERE ({account}, {livemode}) NOT IN (SELECT {account}, {livemode} FROM busy)
+    ORDER BY {pk} LIMIT 1
+), picked AS (
+    -- The conditions stand on the locked table itself, not on a CTE: a row another worker
+    -- claimed and committed since this statement began is checked again in its new
+    -- version (PostgreSQL's recheck of a locked row) and skipped.
+    SELECT {pk} FROM {table}
+    WHERE ({status} = %(received)s OR ({status} = %(failed)s AND {attempts} < %(max_attempts)s))
+      AND ({claimed_until} IS NULL OR {claimed_until} <= %(now)s)
+      AND ({account}, {livemode}) = (SELECT {account}, {livemode} FROM head)
+    ORDER BY {pk} LIMIT %(size)s FOR UPDATE SKIP LOCKED
+)
+UPDATE {table} SET {owner} = %(owner)s, {claimed_until} = %(lease)s
+WHERE {pk} IN (SELECT {pk} FROM picked)
+RETURNING {columns}
+"""
+
+
+def _claim_in_one_statement(owner: str, size: int, now: datetime) -> list[StripeEventRecord]:
+    meta = StripeEventRecord._meta
+    quote = connection.ops.quote_name
+
+    columns = {f.name: str(f.column) for f in meta.concrete_fields}
+
+    def column(name: str) -> str:
+        return quote(columns[name])
+
+    sql = _CLAIM_SQL.format(
+        table=quote(meta.db_table),
+        pk=column("id"),
+        account=column("stripe_account_id"),
+        livemode=column("livemode"),
+        status=column("status"),
+        attempts=column("attempts"),
+        claimed_until=column("claimed_until"),
+        owner=column("claim_owner"),
+        columns=", ".join(quote(str(f.column)) for f in meta.concrete_fields),
+    )
+    params = {
+        "waiting": list(WAITING_STATUSES),
+        "now": now,
+        "received": StripeEventRecord.Status.RECEIVED.value,
+        "failed": StripeEventRecord.Status.FAILED.value,
+        "max_attempts": app_settings.PROCESS_MAX_ATTEMPTS,
+        "size": size,
+        "owner": owner,
+        "lease": now + timedelta(seconds=app_settings.PROCESS_LEASE_SECONDS),
+    }
+    # One statement is atomic on its own: the row locks last until the lease is written.
+    records = list(StripeEventRecord.objects.raw(sql, params))
+    return sorted(records, key=lambda r: r.pk)
