@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection, models
 from django.db.models import Field
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -122,9 +122,24 @@ class _Statement:
     constants: tuple[object, ...]
     #: Per column: whether the value is made per call (a callable default, ``auto_now_add``).
     per_call: tuple[bool, ...]
+    #: Per column: whether a given value goes to the driver as it is (a str, int or bool
+    #: of a field whose preparation returns it unchanged); else ``get_db_prep_save``.
+    plain: tuple[bool, ...]
 
 
 _statements: dict[str, _Statement] = {}
+
+
+#: Field classes (exactly these, no subclass) whose preparation of a str, int or bool
+#: returns it unchanged.
+_PLAIN_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.BooleanField,
+    models.IntegerField,
+    models.BigIntegerField,
+    models.PositiveIntegerField,
+)
 
 
 def _auto_now(field: Field) -> bool:
@@ -158,7 +173,10 @@ def _statement() -> _Statement:
         else f.get_db_prep_save(f.get_default(), connection)
         for f, made in zip(fields, per_call, strict=True)
     )
-    statement = _Statement(sql=sql, fields=fields, constants=constants, per_call=per_call)
+    plain = tuple(type(f) in _PLAIN_FIELDS for f in fields)
+    statement = _Statement(
+        sql=sql, fields=fields, constants=constants, per_call=per_call, plain=plain
+    )
     _statements[vendor] = statement
     return statement
 
@@ -206,14 +224,15 @@ def insert_event(event: dict, trigger_id: int | None = None) -> bool:
         "trigger_id": trigger_id,
     }
     values: list = []
-    for field, constant, made in zip(
-        statement.fields, statement.constants, statement.per_call, strict=True
+    for field, constant, made, plain in zip(
+        statement.fields, statement.constants, statement.per_call, statement.plain, strict=True
     ):
         if made:
             value = timezone.now() if _auto_now(field) else field.get_default()
             values.append(field.get_db_prep_save(value, connection))
         elif field.attname in given:
-            values.append(field.get_db_prep_save(given[field.attname], connection))
+            value = given[field.attname]
+            values.append(value if plain else field.get_db_prep_save(value, connection))
         else:
             values.append(constant)
     return _insert(statement.sql, values) is not None
