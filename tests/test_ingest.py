@@ -192,3 +192,28 @@ def test_a_dead_kept_connection_is_replaced_and_the_event_stored(client, endpoin
     response = post(client, endpoint, event(2))
     assert response.status_code == 200 and response.json()["duplicate"] is False
     assert StripeEventRecord.objects.filter(stripe_event_id="evt_ingest_2").count() == 1
+
+
+def test_dj_stripes_validation_signals_still_reach_a_receiver(client, endpoint):
+    """The trigger is built only when something needs it: a receiver of dj-stripe's
+    validation signals gets the (unsaved) trigger of a verified and of a refused request."""
+    from djstripe import signals as djstripe_signals
+    from djstripe.models import WebhookEventTrigger
+
+    seen = []
+
+    def receiver(sender, instance, valid, **kwargs):
+        seen.append((type(instance), instance.webhook_endpoint.pk, valid))
+
+    djstripe_signals.webhook_post_validate.connect(receiver, sender=WebhookEventTrigger)
+    try:
+        assert post(client, endpoint, event(1)).status_code == 200
+        assert post(client, endpoint, event(2), secret=NEW_SECRET).status_code == 400
+    finally:
+        djstripe_signals.webhook_post_validate.disconnect(receiver, sender=WebhookEventTrigger)
+    assert seen == [
+        (WebhookEventTrigger, endpoint.pk, True),
+        (WebhookEventTrigger, endpoint.pk, False),
+    ]
+    assert post(client, endpoint, event(3)).status_code == 200  # none listening: no trigger
+    assert WebhookEventTrigger.objects.filter(valid=True).count() == 0
