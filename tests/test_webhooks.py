@@ -414,6 +414,9 @@ def test_deeply_nested_signed_json_is_400(client, endpoint, account, depth):
         ({"type": ""}, "not a Stripe event"),
         ({"request": {"idempotency_key": "a\x00b"}}, "cannot be stored"),
         ({"request": {"idempotency_key": "\ud800"}}, "cannot be stored"),
+        # in a key, and a lone surrogate written in upper case
+        ({"request": {"idempotency_key\x00": "a"}}, "cannot be stored"),
+        ({"request": {"\udfff": "a"}}, "cannot be stored"),
     ],
 )
 def test_signed_events_with_unstorable_values_are_400(client, endpoint, account, changes, reason):
@@ -421,6 +424,26 @@ def test_signed_events_with_unstorable_values_are_400(client, endpoint, account,
     assert response.status_code == 400
     assert reason in response.json()["error"]
     assert not StripeEventRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("escape", "status"),
+    [
+        ("\\u0000", 400),
+        ("\\uD83D", 400),  # lone, upper case
+        ("\\uD83D\\uDE00", 200),  # a pair: one character
+        ("\\\\u0000", 200),  # an escaped backslash, then the text u0000
+        ("\u00e9\U0001f600", 200),  # raw UTF-8, no escape
+    ],
+)
+def test_strings_are_checked_as_json_decodes_them(client, endpoint, account, escape, status):
+    """Only a ``\\u`` escape can put a NUL or a lone surrogate in a string (the body is
+    UTF-8; JSON allows no raw control character in a string)."""
+    body = json.dumps(load("customer_created"), ensure_ascii=False).replace(
+        '"livemode": false', f'"x": "a{escape}b", "livemode": false', 1
+    )
+    assert post(client, endpoint, body).status_code == status
+    assert StripeEventRecord.objects.exists() is (status == 200)
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])

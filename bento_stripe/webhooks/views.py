@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from uuid import UUID
 
 from django.contrib.auth.decorators import login_not_required
@@ -14,7 +15,6 @@ from .. import queue
 from ..conf import app_settings
 from ..exceptions import EncryptionKeyError, InvalidWebhook
 from ..logs import get_logger
-from ..models import StripeEventRecord
 from . import ingest, verification
 from .client_ip import client_ip
 
@@ -36,22 +36,12 @@ def _refuse(status: int, message: str) -> HttpResponse:
 def record_once(event: dict, trigger: WebhookEventTrigger | None = None) -> bool:
     """Store the event under its Stripe id unless it is already stored (also concurrently).
 
-    One INSERT ... ON CONFLICT DO NOTHING (``ingest.insert_once``); the stored row is the
+    One INSERT ... ON CONFLICT DO NOTHING (``ingest.insert_event``); the stored row is the
     work queue's entry, and a worker is woken after commit (at most once per interval
     across processes, see ``queue.wake_processing``).
     Returns whether the event is new.
     """
-    record = StripeEventRecord(
-        stripe_event_id=event["id"],
-        event_type=event["type"],
-        stripe_account_id=event.get("account") or "",
-        livemode=bool(event.get("livemode")),
-        created=event["created"],
-        api_version=str(event.get("api_version") or "")[:64],
-        payload=event,
-        trigger=trigger,
-    )
-    if not ingest.insert_once(record):  # INSERT ... ON CONFLICT DO NOTHING RETURNING id
+    if not ingest.insert_event(event, trigger.pk if trigger is not None else None):
         return False
     # robust: a broker hiccup must not turn a recorded event into a 500 (the sweep wakes
     # a worker within a minute).
@@ -121,7 +111,8 @@ def stripe_webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
         return _refuse(400, "Bad Content-Length.")
     if declared > limit:
         return _refuse(413, "Body too large.")
-    if not request.headers.get("Stripe-Signature"):
+    header = request.META.get("HTTP_STRIPE_SIGNATURE", "")
+    if not header:
         return _refuse(400, "Missing Stripe-Signature header.")
     try:
         cached = ingest.cached_endpoint(uuid)  # per process: no query on most requests
@@ -142,43 +133,63 @@ def stripe_webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
         body = raw.decode("utf-8")
     except UnicodeDecodeError:
         return _refuse(400, "The body is not UTF-8.")
-    # The trigger is dj-stripe's audit row. It is saved for a refused request (the log of
-    # refusals, with at most UNVERIFIED_BODY_CHARS of a body nobody signed); a verified
-    # event costs one INSERT, its record, unless KEEP_WEBHOOK_TRIGGERS keeps every request.
-    header = request.headers["Stripe-Signature"]
-    trigger = WebhookEventTrigger(
+    if cached is None:
+        assert problem is not None  # noqa: S101 - the endpoint exists: its secret failed
+        return _unavailable(_trigger(request, endpoint, body), problem)
+    # The trigger is dj-stripe's audit row, built only when something needs it: a refusal
+    # (saved, the log of refusals, with at most UNVERIFIED_BODY_CHARS of a body nobody
+    # signed), KEEP_WEBHOOK_TRIGGERS, or a receiver of dj-stripe's validation signals. A
+    # verified event otherwise costs one INSERT, its record, and no model instance.
+    trigger = (
+        _trigger(request, endpoint, body)
+        if _VALIDATE_SIGNALS[0].has_listeners(WebhookEventTrigger)
+        or _VALIDATE_SIGNALS[1].has_listeners(WebhookEventTrigger)
+        else None
+    )
+    if trigger is not None:
+        djstripe_signals.webhook_pre_validate.send(sender=WebhookEventTrigger, instance=trigger)
+    refusal = verification.signature_refusal(body, header, cached.secret, cached.tolerance)
+    if trigger is not None:
+        djstripe_signals.webhook_post_validate.send(
+            sender=WebhookEventTrigger, instance=trigger, valid=not refusal
+        )
+    if refusal:
+        trigger = trigger or _trigger(request, endpoint, body)
+        trigger.body = _storable(body, UNVERIFIED_BODY_CHARS)
+        return _reject(trigger, refusal)
+    try:
+        event = verification.parse_event(body)
+    except InvalidWebhook as exc:
+        return _reject(trigger or _trigger(request, endpoint, body), str(exc))
+    refusal = verification.mode_refusal(endpoint, event)
+    if refusal:
+        return _reject(trigger or _trigger(request, endpoint, body), refusal)
+    kept = None
+    if app_settings.KEEP_WEBHOOK_TRIGGERS:
+        kept = trigger or _trigger(request, endpoint, body)
+        kept.body = _storable(body)
+        kept.valid = True
+        kept.save()
+    created = record_once(event, kept)
+    return HttpResponse(
+        json.dumps({"received": event["id"], "duplicate": not created}),
+        content_type="application/json",
+    )
+
+
+#: dj-stripe's signals around the signature check (sent when something listens).
+_VALIDATE_SIGNALS = (djstripe_signals.webhook_pre_validate, djstripe_signals.webhook_post_validate)
+
+
+def _trigger(request: HttpRequest, endpoint: WebhookEndpoint, body: str) -> WebhookEventTrigger:
+    """The request as dj-stripe's audit row, unsaved (its body made storable when saved)."""
+    return WebhookEventTrigger(
         remote_ip=client_ip(request),
         headers={
             k: _storable(v, HEADER_VALUE_CHARS)
             for k, v in request.headers.items()
             if k.lower() not in PRIVATE_HEADERS
         },
-        body=body,  # made storable only when the trigger is saved
+        body=body,
         webhook_endpoint=endpoint,
     )
-    if cached is None:
-        assert problem is not None  # noqa: S101 - the endpoint exists: its secret failed
-        return _unavailable(trigger, problem)
-    djstripe_signals.webhook_pre_validate.send(sender=WebhookEventTrigger, instance=trigger)
-    refusal = verification.signature_refusal(body, header, cached.secret, cached.tolerance)
-    djstripe_signals.webhook_post_validate.send(
-        sender=WebhookEventTrigger, instance=trigger, valid=not refusal
-    )
-    if refusal:
-        trigger.body = _storable(body, UNVERIFIED_BODY_CHARS)
-        return _reject(trigger, refusal)
-    try:
-        event = verification.parse_event(body)
-    except InvalidWebhook as exc:
-        return _reject(trigger, str(exc))
-    refusal = verification.mode_refusal(endpoint, event)
-    if refusal:
-        return _reject(trigger, refusal)
-    kept = None
-    if app_settings.KEEP_WEBHOOK_TRIGGERS:
-        trigger.body = _storable(body)
-        trigger.valid = True
-        trigger.save()
-        kept = trigger
-    created = record_once(event, kept)
-    return JsonResponse({"received": event["id"], "duplicate": not created})
