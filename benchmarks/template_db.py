@@ -107,9 +107,7 @@ def schema_key(settings: str = DEFAULT_SETTINGS, kind: str = "postgresql") -> st
 
 def _migrate(settings: str, db_url: str) -> None:
     subprocess.run(
-        # The schema needs no settings checked: on a new machine the bench's own keys
-        # (ENCRYPTION_KEYS among them) are not in this environment yet.
-        [PY, "manage.py", "migrate", "--no-input", "--verbosity", "0", "--skip-checks"],
+        [PY, "manage.py", "migrate", "--no-input", "--verbosity", "0"],
         cwd=ROOT,
         env=_child_env(settings, db_url),
         check=True,
