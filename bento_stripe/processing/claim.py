@@ -18,15 +18,12 @@ from django.utils import timezone
 from ..backoff import Rng, full_jitter
 from ..conf import app_settings
 from ..models import StripeEventRecord
-from ..models.events import WAITING_STATUSES
+from ..models.events import WAITING_STATUSES, waiting_events
 
 
 def waiting() -> Q:
     """Events still to be applied (received, or failed with attempts left)."""
-    return Q(status=StripeEventRecord.Status.RECEIVED) | Q(
-        status=StripeEventRecord.Status.FAILED,
-        attempts__lt=app_settings.PROCESS_MAX_ATTEMPTS,
-    )
+    return waiting_events()
 
 
 def available(now: datetime) -> Q:
