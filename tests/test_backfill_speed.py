@@ -29,8 +29,12 @@ def history() -> History:
     return History(ACCOUNT, customers=30, charges=150)
 
 
-def off(settings) -> None:
-    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
+def off(settings, *, unit: int = 500) -> None:
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "BACKFILL_ON_CONNECT": False,
+        "BACKFILL_UNIT_OBJECTS": unit,
+    }
 
 
 def held_row(account, site, customer_id: str, n: int) -> OutboxEvent:
@@ -72,18 +76,18 @@ def test_pages_without_held_rows_do_not_look_them_up(
     held rows) instead of looking up every id it knows; with a row held, it looks them up
     and releases it."""
     stripe_lists(history())
-    off(settings)
+    off(settings, unit=100)  # one page per unit
     account = connect(site)
     backfill.start(account, enqueue=False)
     engine.step(step_to(account, "customers"))
     cursor = engine.first_open(account)
-    with django_assert_max_num_queries(23) as quiet:
+    with django_assert_max_num_queries(22) as quiet:
         engine.step(cursor)
     assert [q for q in held_reads(quiet) if "LIMIT 1" not in q] == []
     assert len(held_reads(quiet)) == 1
     held = held_row(account, site, "cus_0000004", 3)
     cursor = engine.first_open(account)
-    with django_assert_max_num_queries(25) as busy:
+    with django_assert_max_num_queries(24) as busy:
         engine.step(cursor)
     assert any("stripe_person_key" in q and " IN " in q for q in held_reads(busy))
     held.refresh_from_db()
@@ -129,13 +133,13 @@ def test_a_charges_page_leaves_known_peoples_other_rows_unread(
     """Customers with a known email keep it through a charges page: their other charges
     and subscriptions are not read (they would only be rewritten by an email move)."""
     stripe_lists(history())
-    off(settings)
+    off(settings, unit=100)  # one page per unit
     account = connect(site)
     backfill.start(account, enqueue=False)
     engine.step(step_to(account, "customers"))  # all with an email
     assert not LedgerCustomer.objects.filter(email="").exists()
     cursor = engine.first_open(account)
-    with django_assert_max_num_queries(23) as page:
+    with django_assert_max_num_queries(22) as page:
         assert engine.step(cursor).objects == 100
     by_customer = [
         q["sql"]
