@@ -149,3 +149,44 @@ def test_a_charges_page_leaves_known_peoples_other_rows_unread(
         and '."customer_id" IN' in q["sql"]
     ]
     assert by_customer == []
+
+
+def test_the_upsert_writes_what_bulk_create_would():
+    """``ledger.upsert`` (on PostgreSQL one JSON parameter unpacked by the server): new rows
+    and stored ones, nulls, times, JSON and a too-long value, as the ORM writes them."""
+    from datetime import UTC, datetime
+
+    from django.db import DataError, connection, transaction
+
+    from bento_stripe.ledger.upsert import upsert
+    from bento_stripe.models import CatalogueProduct, LedgerCustomer
+
+    scope = {"stripe_account_id": ACCOUNT, "livemode": False}
+    missing = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    stored = CatalogueProduct.objects.create(**scope, product_id="prod_1", name="Old")
+    stored.name, stored.missing_at, stored.version_created = 'Gold "plan" \\ ü', missing, 7
+    new = CatalogueProduct(**scope, product_id="prod_2", name="New", active=False)
+    upsert(
+        CatalogueProduct,
+        [stored, new],
+        unique=["stripe_account_id", "livemode", "product_id"],
+        update=["name", "missing_at", "version_created", "active"],
+    )
+    rows = {p.product_id: p for p in CatalogueProduct.objects.all()}
+    assert len(rows) == 2 and rows["prod_1"].pk == stored.pk
+    assert (rows["prod_1"].name, rows["prod_1"].missing_at) == ('Gold "plan" \\ ü', missing)
+    assert rows["prod_1"].version_created == 7 and rows["prod_1"].active is True
+    assert (rows["prod_2"].name, rows["prod_2"].missing_at, rows["prod_2"].active) == (
+        "New",
+        None,
+        False,
+    )
+    data = {"discounts": [{"coupon": None, "percent_off": 12.5}], "note": "a'b"}
+    customer = LedgerCustomer(**scope, customer_id="cus_1", email="a@example.com", data=data)
+    upsert(LedgerCustomer, [customer], unique=[*scope, "customer_id"], update=["data"])
+    assert LedgerCustomer.objects.get(customer_id="cus_1").data == data
+    if connection.vendor != "postgresql":
+        return  # SQLite keeps a value longer than its column's max_length
+    too_long = CatalogueProduct(**scope, product_id="prod_3", name="x" * 256)
+    with pytest.raises(DataError), transaction.atomic():
+        upsert(CatalogueProduct, [too_long], unique=[*scope, "product_id"], update=["name"])

@@ -25,6 +25,7 @@ from .parse import subscription_from_data
 from .person import person_fields
 from .rowcache import chunks
 from .shapes import Charge, Customer, Person, Subscription
+from .upsert import upsert
 
 
 @dataclass(frozen=True)
@@ -247,11 +248,11 @@ def refresh_people(
     if written:
         # New and changed rows alike in one upsert on (site, email): bulk_update's CASE
         # per row and column cost more than the rest of a backfill page.
-        Subscriber.objects.bulk_create(
+        upsert(
+            Subscriber,
             written,
-            update_conflicts=True,
-            unique_fields=["site", "email"],
-            update_fields=["fields", "updated_at", "had_mrr"],
+            unique=["site", "email"],
+            update=["fields", "updated_at", "had_mrr"],
         )
     return Refreshed(now_fields, changes, people, had_mrr)
 
