@@ -46,13 +46,7 @@ def upsert(
     model: type[Model], rows: Sequence[Model], *, unique: list[str], update: list[str]
 ) -> None:
     """``INSERT ... ON CONFLICT (unique) DO UPDATE SET update`` of ``rows`` in one
-    statement (rows read are written through copies; their stored primary key stays).
-
-    On PostgreSQL the rows go as one JSON parameter, unpacked by the server
-    (``jsonb_array_elements``): Django's ``bulk_create`` makes one array per column,
-    which psycopg's client-side binding (Django's default) quotes element by element, and
-    that cost more than the statement itself on a backfill's unit of 500 objects.
-    """
+    statement (rows read are written through copies; their stored primary key stays)."""
     if not rows:
         return
     manager = model._default_manager
@@ -65,28 +59,58 @@ def upsert(
             update_fields=update,
         )
         return
-    meta = model._meta
-    fields: list[Field] = [f for f in meta.concrete_fields if not f.primary_key]
+    column = _columns(model, connection)
+    sets = ", ".join(f"{column[name]} = EXCLUDED.{column[name]}" for name in update)
+    target = ", ".join(column[name] for name in unique)
+    _pg_insert(model, rows, connection, f"ON CONFLICT ({target}) DO UPDATE SET {sets}")
+
+
+def insert_new(model: type[Model], rows: Sequence[Model]) -> None:
+    """Insert ``rows`` in one statement, leaving out any that a unique constraint refuses
+    (``bulk_create(ignore_conflicts=True)``; the rows get no primary key)."""
+    if not rows:
+        return
+    manager = model._default_manager
+    connection = connections[manager.db]
+    if connection.vendor != "postgresql":
+        manager.bulk_create(rows, ignore_conflicts=True)
+        return
+    _pg_insert(model, rows, connection, "ON CONFLICT DO NOTHING")
+
+
+def _fields(model: type[Model]) -> list[Field]:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _columns(model: type[Model], connection: Any) -> dict[str, str]:
     quote = connection.ops.quote_name
-    column = {f.name: quote(str(f.column)) for f in fields}
-    columns, values = [], []
+    return {f.name: quote(str(f.column)) for f in _fields(model)}
+
+
+def _pg_insert(model: type[Model], rows: Sequence[Model], connection: Any, conflict: str) -> None:
+    """On PostgreSQL the rows go as one JSON parameter, unpacked by the server
+    (``jsonb_array_elements``), in their order: Django's ``bulk_create`` makes one array
+    per column, which psycopg's client-side binding (Django's default) quotes element by
+    element, and that cost more than the statement itself on a backfill's unit of 500
+    objects."""
+    fields = _fields(model)
+    column = _columns(model, connection)
+    values = []
     for n, f in enumerate(fields):
-        columns.append(column[f.name])
         if isinstance(f, JSONField):
             # A JSON null element is SQL NULL (what Django stores for None).
-            values.append(f"NULLIF(e->{n}, 'null'::jsonb)")
+            values.append(f"NULLIF(e.value->{n}, 'null'::jsonb)")
         else:
             # Without its length (varchar, not varchar(255)): a cast would cut a value
             # too long, the column refuses it. A foreign key's type is its target's.
-            values.append(f"(e->>{n})::{str(f.db_type(connection)).split('(')[0]}")
-    sets = ", ".join(f"{column[name]} = EXCLUDED.{column[name]}" for name in update)
+            values.append(f"(e.value->>{n})::{str(f.db_type(connection)).split('(')[0]}")
+    table = connection.ops.quote_name(model._meta.db_table)
     # Only names of the model's own table and columns, quoted; the rows are a parameter.
-    target = ", ".join(column[name] for name in unique)
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
-        f"SELECT {', '.join(values)} FROM jsonb_array_elements(%s::jsonb) AS e "
-        f"ON CONFLICT ({target}) "
-        f"DO UPDATE SET {sets}"
+        f"INSERT INTO {table} ({', '.join(column[f.name] for f in fields)}) "  # noqa: S608
+        f"SELECT {', '.join(values)} "
+        "FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS e(value, n) ORDER BY e.n "
+        f"{conflict}"
     )
     stamped = [
         f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
