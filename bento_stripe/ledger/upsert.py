@@ -6,7 +6,6 @@ import copy
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db import connections
@@ -130,7 +129,5 @@ def _json_value(value: Any) -> Any:
 
 
 def _encode(value: Any) -> Any:
-    """Values json cannot write: exact decimals as strings (the column casts them)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} cannot be written to the ledger: {value!r}")
+    """What json cannot write fails, as Django's JSONField (no encoder) fails on it."""
+    raise TypeError(f"{type(value).__name__} is not JSON serializable: {value!r}")
