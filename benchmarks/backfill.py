@@ -12,7 +12,8 @@ elsewhere). Prints one JSON object.
 
 The ceiling, measured first in the same run from the same stand-in: every list the
 backfill reads, page by page with the same page size and parameters, through the same
-client call, its JSON parsed, and nothing else done. The import is then the backfill task
+client call, its JSON parsed, and nothing else done; read three times, the fastest
+counting (one read lasts a second or less: a burst of other load could halve it). The import is then the backfill task
 as users run it (``tasks.backfill``, ``BACKFILL_TASK_BUDGET`` seconds at a time), in the
 foreground: this helper starts no qcluster, so each handover runs at once in this
 process, and the delivery drains it queues wait in the broker. Then ``import_vs_ceiling`` is its objects/s over the ceiling's, both
@@ -121,19 +122,32 @@ def read_lists(account: StripeAccount) -> int:
     return objects
 
 
+#: How many times the ceiling reads every list; the fastest read counts.
+CEILING_READS = 3
+
+
 def ceiling(account: StripeAccount, url: str) -> dict:
-    before = busy(url)
-    began = time.perf_counter()
-    objects = read_lists(account)
-    seconds = time.perf_counter() - began
-    served = busy(url) - before
-    return {
-        "objects": objects,
-        "seconds": seconds,
-        "stand_in_seconds": served,
-        "objects_per_second": objects / max(seconds, 1e-9),
-        "own_objects_per_second": objects / max(seconds - served, 1e-9),
-    }
+    """The fastest of ``CEILING_READS`` reads of every list: one read takes a second or
+    less, so one burst of other work on the machine could halve it (and flatter the
+    ratio); the fastest read only makes the ceiling higher, never lower."""
+    reads = []
+    for _ in range(CEILING_READS):
+        before = busy(url)
+        began = time.perf_counter()
+        objects = read_lists(account)
+        seconds = time.perf_counter() - began
+        served = busy(url) - before
+        reads.append(
+            {
+                "objects": objects,
+                "seconds": seconds,
+                "stand_in_seconds": served,
+                "objects_per_second": objects / max(seconds, 1e-9),
+                "own_objects_per_second": objects / max(seconds - served, 1e-9),
+            }
+        )
+    best = max(reads, key=lambda r: r["objects_per_second"])
+    return {**best, "reads_objects_per_second": [r["objects_per_second"] for r in reads]}
 
 
 def one(charges: int) -> dict:

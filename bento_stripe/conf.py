@@ -135,13 +135,15 @@ DEFAULTS: dict[str, Any] = {
     # retries of a page on 429/5xx/network errors (with backoff, Stripe-Should-Retry
     # honoured); failed attempts of a page before the sweep leaves it for a human;
     # seconds one task pages before handing over; seconds without progress after which
-    # a running backfill counts as abandoned (a killed worker) and is resumed.
+    # a running backfill counts as abandoned (a killed worker) and is resumed; objects
+    # applied per unit of work (whole pages of 100 are read until a unit holds this many).
     "BACKFILL_ON_CONNECT": True,
     "BACKFILL_TIMEOUT": 20.0,
     "BACKFILL_MAX_RETRIES": 6,
     "BACKFILL_MAX_ATTEMPTS": 10,
     "BACKFILL_TASK_BUDGET": 40.0,
     "BACKFILL_STALE_AFTER": 600,
+    "BACKFILL_UNIT_OBJECTS": 500,
     # Reconciliation: minutes between runs (nightly), and how far back the first run looks.
     "RECONCILE_EVERY_MINUTES": 24 * 60,
     "RECONCILE_FIRST_WINDOW": 24 * 60 * 60,
@@ -253,6 +255,7 @@ class AppSettings:
     BACKFILL_MAX_ATTEMPTS: int
     BACKFILL_TASK_BUDGET: float
     BACKFILL_STALE_AFTER: int
+    BACKFILL_UNIT_OBJECTS: int
     RECONCILE_EVERY_MINUTES: int
     RECONCILE_FIRST_WINDOW: int
     RETENTION_DAYS: int

@@ -13,7 +13,7 @@ from bento_stripe import services
 from bento_stripe.backfill import services as backfill
 from bento_stripe.backfill import tasks
 from bento_stripe.backfill.pages import Backoff
-from bento_stripe.models import BackfillCursor, OutboxEvent, StripeAccount
+from bento_stripe.models import BackfillCursor, LedgerCharge, OutboxEvent, StripeAccount
 from bento_stripe.processing.unit import UnitOfWork
 
 from .backfill_helpers import apply_as_webhooks, fields, webhook_fields, wipe
@@ -174,6 +174,7 @@ def test_a_worker_killed_mid_page_resumes_at_the_last_committed_page(
     lists = stripe_lists(history)
     account = StripeAccount.objects.get(stripe_user_id=ACCOUNT)
     backfill.start(account, enqueue=False)
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_UNIT_OBJECTS": 100}  # a page
     real = UnitOfWork.apply_snapshots
     calls = {"n": 0}
 
@@ -197,6 +198,42 @@ def test_a_worker_killed_mid_page_resumes_at_the_last_committed_page(
     requests = [dict(r["query"]).get("starting_after") for r in lists.list_requests("charges")]
     assert requests.count(None) == 1  # restarted at its cursor, not from the first page
     # The same /batch/subscribers rows as an undisturbed run: the killed page left none.
+    assert Counter(OutboxEvent.objects.values_list("email", flat=True)) == clean_rows
+
+
+def test_a_worker_killed_mid_unit_reads_all_of_its_pages_again(
+    pipeline, site, stripe_lists, settings, monkeypatch, commit
+):
+    """A unit of several pages dies whole: none of its pages counts, and the next run
+    reads them all again from the cursor (the same result as an undisturbed run)."""
+    history = small()
+    clean_rows: Counter = Counter()
+    clean = _clean_fields(history, site, stripe_lists, settings, commit, clean_rows)
+    lists = stripe_lists(history)
+    account = StripeAccount.objects.get(stripe_user_id=ACCOUNT)
+    backfill.start(account, enqueue=False)
+    real = UnitOfWork.apply_snapshots
+
+    def dies_on_charges(self, snapshots):
+        snapshots = list(snapshots)
+        applied = real(self, snapshots)
+        if snapshots and snapshots[0][0] == "charge":
+            raise KeyboardInterrupt("worker killed")  # after the ledger moved, before commit
+        return applied
+
+    monkeypatch.setattr(UnitOfWork, "apply_snapshots", dies_on_charges)
+    with pytest.raises(KeyboardInterrupt):
+        backfill.run(account)
+    charges = BackfillCursor.objects.get(account=account, resource="charges")
+    assert (charges.pages_done, charges.starting_after, charges.objects_done) == (0, "", 0)
+    assert len(lists.list_requests("charges")) == 4  # the whole list in one unit of 500
+    assert not LedgerCharge.objects.exists()
+    monkeypatch.setattr(UnitOfWork, "apply_snapshots", real)
+
+    assert backfill.run(account) == "done"
+    assert fields(site) == clean
+    requests = [dict(r["query"]).get("starting_after") for r in lists.list_requests("charges")]
+    assert requests.count(None) == 2 and len(requests) == 8
     assert Counter(OutboxEvent.objects.values_list("email", flat=True)) == clean_rows
 
 
@@ -268,6 +305,7 @@ def test_disconnect_stops_the_backfill(pipeline, site, stripe_lists, settings, c
     history = small()
     lists = stripe_lists(history)
     settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_UNIT_OBJECTS": 100}  # a page
     account = connect(site)
     backfill.start(account, enqueue=False)
 
@@ -393,7 +431,11 @@ def test_a_charges_page_takes_a_fixed_number_of_queries(
     pipeline, site, stripe_lists, settings, django_assert_max_num_queries
 ):
     stripe_lists(small())
-    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "BACKFILL_ON_CONNECT": False,
+        "BACKFILL_UNIT_OBJECTS": 100,  # one page per unit
+    }
     account = connect(site)
     backfill.start(account, enqueue=False)
     from bento_stripe.backfill import engine
@@ -404,10 +446,37 @@ def test_a_charges_page_takes_a_fixed_number_of_queries(
     assert cursor.resource == "charges"
     # A hundred charges: the same few statements per table, whatever the page holds (on
     # SQLite the hundred new charges take two INSERTs: Django binds at most 999 values);
-    # customers whose email is known keep their other rows unread.
-    with django_assert_max_num_queries(23):
+    # customers whose email is known keep their other rows unread; people's rows are
+    # written in one upsert.
+    with django_assert_max_num_queries(22):
         result = engine.step(cursor)
     assert result.objects == 100
+
+
+def test_a_unit_applies_whole_pages_until_it_holds_enough_objects(
+    pipeline, site, stripe_lists, settings, django_assert_max_num_queries
+):
+    """``BACKFILL_UNIT_OBJECTS`` (500 by default): pages of 100 are read until a unit holds
+    that many, or the list ends, and applied in one transaction with the cursor's move."""
+    lists = stripe_lists(small())
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "BACKFILL_ON_CONNECT": False,
+        "BACKFILL_UNIT_OBJECTS": 250,
+    }
+    account = connect(site)
+    backfill.start(account, enqueue=False)
+    from bento_stripe.backfill import engine
+
+    while engine.first_open(account).resource != "charges":
+        engine.step(engine.first_open(account))
+    first = engine.step(engine.first_open(account))  # 100 + 100 + 100 >= 250
+    assert (first.objects, first.cursor.pages_done, first.cursor.state) == (300, 3, State.RUNNING)
+    assert first.cursor.starting_after == "ch_00000100"
+    second = engine.step(first.cursor)  # the last page: the list ends
+    assert (second.objects, second.cursor.pages_done, second.cursor.state) == (100, 4, State.DONE)
+    assert len(lists.list_requests("charges")) == 4
+    assert LedgerCharge.objects.count() == 400
 
 
 def test_reconnecting_starts_a_new_backfill(pipeline, site, stripe_lists, commit):

@@ -29,8 +29,12 @@ def history() -> History:
     return History(ACCOUNT, customers=30, charges=150)
 
 
-def off(settings) -> None:
-    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
+def off(settings, *, unit: int = 500) -> None:
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "BACKFILL_ON_CONNECT": False,
+        "BACKFILL_UNIT_OBJECTS": unit,
+    }
 
 
 def held_row(account, site, customer_id: str, n: int) -> OutboxEvent:
@@ -72,18 +76,18 @@ def test_pages_without_held_rows_do_not_look_them_up(
     held rows) instead of looking up every id it knows; with a row held, it looks them up
     and releases it."""
     stripe_lists(history())
-    off(settings)
+    off(settings, unit=100)  # one page per unit
     account = connect(site)
     backfill.start(account, enqueue=False)
     engine.step(step_to(account, "customers"))
     cursor = engine.first_open(account)
-    with django_assert_max_num_queries(23) as quiet:
+    with django_assert_max_num_queries(22) as quiet:
         engine.step(cursor)
     assert [q for q in held_reads(quiet) if "LIMIT 1" not in q] == []
     assert len(held_reads(quiet)) == 1
     held = held_row(account, site, "cus_0000004", 3)
     cursor = engine.first_open(account)
-    with django_assert_max_num_queries(25) as busy:
+    with django_assert_max_num_queries(24) as busy:
         engine.step(cursor)
     assert any("stripe_person_key" in q and " IN " in q for q in held_reads(busy))
     held.refresh_from_db()
@@ -129,13 +133,13 @@ def test_a_charges_page_leaves_known_peoples_other_rows_unread(
     """Customers with a known email keep it through a charges page: their other charges
     and subscriptions are not read (they would only be rewritten by an email move)."""
     stripe_lists(history())
-    off(settings)
+    off(settings, unit=100)  # one page per unit
     account = connect(site)
     backfill.start(account, enqueue=False)
     engine.step(step_to(account, "customers"))  # all with an email
     assert not LedgerCustomer.objects.filter(email="").exists()
     cursor = engine.first_open(account)
-    with django_assert_max_num_queries(23) as page:
+    with django_assert_max_num_queries(22) as page:
         assert engine.step(cursor).objects == 100
     by_customer = [
         q["sql"]
@@ -145,3 +149,44 @@ def test_a_charges_page_leaves_known_peoples_other_rows_unread(
         and '."customer_id" IN' in q["sql"]
     ]
     assert by_customer == []
+
+
+def test_the_upsert_writes_what_bulk_create_would():
+    """``ledger.upsert`` (on PostgreSQL one JSON parameter unpacked by the server): new rows
+    and stored ones, nulls, times, JSON and a too-long value, as the ORM writes them."""
+    from datetime import UTC, datetime
+
+    from django.db import DataError, connection, transaction
+
+    from bento_stripe.ledger.upsert import upsert
+    from bento_stripe.models import CatalogueProduct, LedgerCustomer
+
+    scope = {"stripe_account_id": ACCOUNT, "livemode": False}
+    missing = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    stored = CatalogueProduct.objects.create(**scope, product_id="prod_1", name="Old")
+    stored.name, stored.missing_at, stored.version_created = 'Gold "plan" \\ ü', missing, 7
+    new = CatalogueProduct(**scope, product_id="prod_2", name="New", active=False)
+    upsert(
+        CatalogueProduct,
+        [stored, new],
+        unique=["stripe_account_id", "livemode", "product_id"],
+        update=["name", "missing_at", "version_created", "active"],
+    )
+    rows = {p.product_id: p for p in CatalogueProduct.objects.all()}
+    assert len(rows) == 2 and rows["prod_1"].pk == stored.pk
+    assert (rows["prod_1"].name, rows["prod_1"].missing_at) == ('Gold "plan" \\ ü', missing)
+    assert rows["prod_1"].version_created == 7 and rows["prod_1"].active is True
+    assert (rows["prod_2"].name, rows["prod_2"].missing_at, rows["prod_2"].active) == (
+        "New",
+        None,
+        False,
+    )
+    data = {"discounts": [{"coupon": None, "percent_off": 12.5}], "note": "a'b"}
+    customer = LedgerCustomer(**scope, customer_id="cus_1", email="a@example.com", data=data)
+    upsert(LedgerCustomer, [customer], unique=[*scope, "customer_id"], update=["data"])
+    assert LedgerCustomer.objects.get(customer_id="cus_1").data == data
+    if connection.vendor != "postgresql":
+        return  # SQLite keeps a value longer than its column's max_length
+    too_long = CatalogueProduct(**scope, product_id="prod_3", name="x" * 256)
+    with pytest.raises(DataError), transaction.atomic():
+        upsert(CatalogueProduct, [too_long], unique=[*scope, "product_id"], update=["name"])

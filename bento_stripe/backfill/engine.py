@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..conf import app_settings
 from ..exceptions import ReconnectNeeded
 from ..ledger.ids import ObjectIds
 from ..ledger.versions import read_version
@@ -94,11 +95,14 @@ def step(
     coupons: Coupons | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Step:
-    """Read the cursor's next page and apply it with the cursor's move, in one transaction.
+    """Read the cursor's next pages and apply them with the cursor's move, in one transaction.
 
-    A Stripe error that outlasts the retries marks the cursor failed (with the error) and
-    is raised; the page is then read again by the next attempt. A page read by two
-    workers at once is applied by the first only.
+    Pages (Stripe's, ``limit=100``) are read until they hold ``BACKFILL_UNIT_OBJECTS``
+    objects or the list ends, and applied in one unit of work: a page is never split
+    between two. A Stripe error that outlasts the retries applies the pages read before
+    it, then marks the cursor failed (with the error) and is raised; the failed page is
+    read again by the next attempt. Pages read by two workers at once are applied by the
+    first only.
     """
     account = cursor.account
     if not account.is_active:
@@ -112,39 +116,54 @@ def step(
         BackfillCursor.objects.filter(pk=cursor.pk).update(
             state=State.RUNNING, started_at=cursor.started_at or timezone.now()
         )
-    # The version of what the page shows: the time *before* asking, so that any webhook
-    # about a change made while Stripe answered is newer and wins (ledger/versions.py).
-    read_at = clock()
-    try:
-        page = fetch_page(
-            account,
-            resource.name,
-            resource.params(cursor.starting_after, cursor.since),
-            backoff=backoff,
-        )
-    except stripe.StripeError as error:
-        fail(cursor, f"Stripe answered {error.http_status or 'nothing'}: {error.user_message}")
-        raise
-    except ReconnectNeeded:
-        # A Stripe App connection whose grant Stripe refused: Reconnect resumes it.
-        fail(cursor, "The connection needs to be connected again (its Stripe App token).")
-        raise
-    coupons = coupons or Coupons(account)
-    return apply_page(cursor, page, resource.kind, coupons, read_at)
+    pages: list[tuple[Page, float]] = []
+    after, objects = cursor.starting_after, 0
+    failure: tuple[Exception, str] | None = None
+    while True:
+        # The version of what a page shows: the time *before* asking, so that any webhook
+        # about a change made while Stripe answered is newer and wins (ledger/versions.py).
+        read_at = clock()
+        try:
+            page = fetch_page(
+                account, resource.name, resource.params(after, cursor.since), backoff=backoff
+            )
+        except stripe.StripeError as error:
+            http = error.http_status or "nothing"
+            failure = (error, f"Stripe answered {http}: {error.user_message}")
+            break
+        except ReconnectNeeded as error:
+            # A Stripe App connection whose grant Stripe refused: Reconnect resumes it.
+            failure = (error, "The connection needs to be connected again (its Stripe App token).")
+            break
+        pages.append((page, read_at))
+        after, objects = page.last_id or after, objects + len(page.objects)
+        if not page.has_more or objects >= app_settings.BACKFILL_UNIT_OBJECTS:
+            break
+    result = Step(cursor)
+    if pages:
+        result = apply_pages(cursor, pages, resource.kind, coupons or Coupons(account))
+    if failure is not None:
+        fail(result.cursor, failure[1])
+        raise failure[0]
+    return result
 
 
-def apply_page(
-    cursor: BackfillCursor, page: Page, kind: str, coupons: Coupons, read_at: float
+def apply_pages(
+    cursor: BackfillCursor, pages: list[tuple[Page, float]], kind: str, coupons: Coupons
 ) -> Step:
-    """Apply a page's objects (versioned by when they were read) and move the cursor."""
-    version = read_version(read_at)
-    for obj in page.objects:
-        if kind in ("customer", "subscription"):
-            coupons.inline_object(obj)
-    snapshots = [(kind, obj, version) for obj in page.objects]
+    """Apply pages' objects (each versioned by when its page was read) and move the cursor
+    past the last, in one unit of work."""
+    snapshots = []
     ids = ObjectIds()
-    for obj in page.objects:
-        ids.add_object(obj)
+    for page, read_at in pages:
+        version = read_version(read_at)
+        for obj in page.objects:
+            if kind in ("customer", "subscription"):
+                coupons.inline_object(obj)
+            snapshots.append((kind, obj, version))
+            ids.add_object(obj)
+    objects = [obj for _, obj, _ in snapshots]
+    last = pages[-1][0]
     prefix = f"backfill:{cursor.pk}:{cursor.run}:{cursor.pages_done}"
     with UnitOfWork(cursor.account, fields_only=prefix) as uow:
         locked = BackfillCursor.objects.select_for_update().get(pk=cursor.pk)
@@ -157,18 +176,20 @@ def apply_page(
             return Step(locked, outcome="stopped")
         uow.ledger.preload(ids)
         if kind == "invoice":
-            products.preload_invoices(uow.ledger, page.objects)
+            products.preload_invoices(uow.ledger, objects)
         erased = ErasureGuard(uow.account)  # an erased person is not rebuilt from history
         if erased:
             snapshots = [s for s in snapshots if not erased.blocks(s[1], lift=False)]
         applied = uow.apply_snapshots(snapshots)
-        locked.starting_after = page.last_id or locked.starting_after
+        locked.starting_after = next(
+            (p.last_id for p, _ in reversed(pages) if p.last_id), locked.starting_after
+        )
         locked.objects_done += applied
-        locked.pages_done += 1
+        locked.pages_done += len(pages)
         locked.attempts = 0
         locked.last_error = ""
-        locked.state = State.RUNNING if page.has_more else State.DONE
-        if not page.has_more:
+        locked.state = State.RUNNING if last.has_more else State.DONE
+        if not last.has_more:
             locked.finished_at = timezone.now()
         locked.save()
     return Step(locked, objects=applied)

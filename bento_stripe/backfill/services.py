@@ -198,14 +198,17 @@ def run(
     """
     deadline = None if budget is None else time.monotonic() + budget
     coupons = engine.Coupons(account)
+    cursor: BackfillCursor | None = None
     while True:
+        # Before every read at Stripe: a disconnect stops the backfill without one more.
         account.refresh_from_db(fields=["status"])
         if not account.is_active:
             engine.stop_cursors(account)
             return "stopped"
-        cursor = engine.first_open(account)
         if cursor is None:
-            return "done"
+            cursor = engine.first_open(account)
+            if cursor is None:
+                return "done"
         if deadline is not None and time.monotonic() >= deadline:
             return "more"
         cursor.account = account
@@ -215,6 +218,12 @@ def run(
             return "failed"
         if on_step is not None:
             on_step(result)
+        # A page applied leaves its cursor as it was just locked and saved: the next page
+        # goes on from it without reading the cursors again (the unit locks it: one moved
+        # or stopped by someone else meanwhile ends that page as "raced", and the cursors
+        # are read again).
+        applied = result.outcome == "" and result.cursor.state == State.RUNNING
+        cursor = result.cursor if applied else None
 
 
 def due_for_retry() -> list[int]:

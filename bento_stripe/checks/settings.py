@@ -311,6 +311,7 @@ def check_backfill_settings(
         ("BACKFILL_MAX_RETRIES", 0, 20),
         ("BACKFILL_MAX_ATTEMPTS", 1, 100),
         ("BACKFILL_STALE_AFTER", 60, 24 * 60 * 60),
+        ("BACKFILL_UNIT_OBJECTS", 1, 5000),
     ):
         value = getattr(app_settings, key)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

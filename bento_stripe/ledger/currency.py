@@ -23,6 +23,8 @@ def exponent(currency: str) -> int:
 
 def round_half_up(value: Fraction | Decimal | int) -> int:
     """The nearest integer to an exact ``value``; halves go away from zero."""
+    if isinstance(value, int):
+        return int(value)  # the usual case (Stripe's amounts): nothing to round
     exact = Fraction(value)
     magnitude = (abs(exact) * 2 + 1) // 2
     return int(magnitude if exact >= 0 else -magnitude)

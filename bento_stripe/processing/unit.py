@@ -28,6 +28,7 @@ from ..ledger.journal import Journal
 from ..ledger.parse import UnreadableObject, listing, object_id, text
 from ..ledger.people import FieldChange, Refreshed, refresh_people
 from ..ledger.session import LedgerSession
+from ..ledger.upsert import insert_new
 from ..logs import get_logger
 from ..models import (
     OutboxEvent,
@@ -280,7 +281,7 @@ class UnitOfWork:
         else:
             rows[:0] = command_rows(self.ledger, self.site, self.account, now, self._fields_only)
         if rows:
-            OutboxEvent.objects.bulk_create(rows, ignore_conflicts=True)
+            insert_new(OutboxEvent, rows)
         ready = [r.site_id for r in rows if r.status == S.PENDING]
         ready += [r.site_id for r in released]
         for site_id in ready:
