@@ -105,9 +105,7 @@ def test_ready_sites_waits_for_a_sites_events_still_being_applied():
         assert loop.coming_per_site([busy.site_id, calm.site_id]) == {busy.site_id: 99}
         assert loop.ready_sites(timezone.now()) == ([calm.site_id], True)
         StripeEventRecord.objects.update(status="processed")
-        assert sorted(loop.ready_sites(timezone.now())[0]) == sorted(
-            [busy.site_id, calm.site_id]
-        )
+        assert sorted(loop.ready_sites(timezone.now())[0]) == sorted([busy.site_id, calm.site_id])
 
 
 def test_gather_seconds_is_a_floor():
