@@ -30,8 +30,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..models import OutboxEvent, StripeAccount, StripeEventRecord, get_site_model
-from ..models.events import waiting_events
+from ..models import OutboxEvent, get_site_model
 from .pool import SitePool
 from .worker import Drainer, DrainResult, due_filter
 
@@ -39,14 +38,8 @@ from .worker import Drainer, DrainResult, due_filter
 POLL = 0.05
 
 
-def ready(rows: int, oldest_age: float, batch: int, coming: int = 0) -> bool:
-    """Whether a site with ``rows`` due rows, the oldest ``oldest_age`` seconds old, sends now.
-
-    ``coming``: the site's events already received and still waiting to be applied. When
-    they would fill the batch, processing is behind (a burst): the rows wait for them,
-    at most ``GATHER_MAX_SECONDS``, instead of leaving in small batches. At a steady
-    stream nothing is waiting and the rows go at once.
-    """
+def ready(rows: int, oldest_age: float, batch: int) -> bool:
+    """Whether a site with ``rows`` due rows, the oldest ``oldest_age`` seconds old, sends now."""
     if rows >= batch:
         return True
     short = app_settings.GATHER_SECONDS
@@ -55,53 +48,28 @@ def ready(rows: int, oldest_age: float, batch: int, coming: int = 0) -> bool:
         return False
     if oldest_age >= longest:
         return True
-    if rows + coming >= batch:
-        return False
     # At the rate they came since the oldest, when would a batch be full?
     fills_after = batch * max(oldest_age, 0.001) / max(rows, 1)
     return fills_after >= longest
 
 
-def coming_per_site(site_ids: list[int]) -> dict[int, int]:
-    """Events received for ``site_ids``' connections and still waiting to be applied."""
-    if not site_ids:
-        return {}
-    by_connection = {
-        (account, livemode): n
-        for account, livemode, n in StripeEventRecord.objects.filter(waiting_events())
-        .order_by()
-        .values("stripe_account_id", "livemode")
-        .annotate(n=Count("pk"))
-        .values_list("stripe_account_id", "livemode", "n")
-    }
-    if not by_connection:
-        return {}
-    out: dict[int, int] = {}
-    for account, livemode, site_id in StripeAccount.objects.filter(
-        site_id__in=site_ids, stripe_user_id__in={a for a, _ in by_connection}
-    ).values_list("stripe_user_id", "livemode", "site_id"):
-        out[site_id] = out.get(site_id, 0) + by_connection.get((account, livemode), 0)
-    return out
-
-
 def ready_sites(now: datetime) -> tuple[list[int], bool]:
     """Sites whose due rows should go now, oldest first; and whether any row is due at all."""
     batch = app_settings.BATCH_SIZE
-    groups = list(
+    groups = (
         OutboxEvent.objects.filter(due_filter(now))
         .order_by()
         .values("site_id")
         .annotate(rows=Count("pk"), oldest=Min("created_at"))
         .order_by("oldest")
     )
-    # Only a site short of a full batch may wait for events still being applied.
-    coming = coming_per_site([g["site_id"] for g in groups if g["rows"] < batch])
-    sites = []
+    sites, any_due = [], False
     for group in groups:
+        any_due = True
         age = (now - group["oldest"]).total_seconds()
-        if ready(group["rows"], age, batch, coming.get(group["site_id"], 0)):
+        if ready(group["rows"], age, batch):
             sites.append(group["site_id"])
-    return sites, bool(groups)
+    return sites, any_due
 
 
 @dataclass

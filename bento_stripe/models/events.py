@@ -6,16 +6,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from ..conf import app_settings, site_model_label
+from ..conf import site_model_label
 from .accounts import StripeAccount
 
 #: Statuses of events still to be applied (claimed by processing workers).
 WAITING_STATUSES = ("received", "failed")
-
-
-def waiting_events() -> Q:
-    """Events still to be applied: received, or failed with attempts left."""
-    return Q(status="received") | Q(status="failed", attempts__lt=app_settings.PROCESS_MAX_ATTEMPTS)
 
 
 class StripeEventRecord(models.Model):

@@ -18,12 +18,15 @@ from django.utils import timezone
 from ..backoff import Rng, full_jitter
 from ..conf import app_settings
 from ..models import StripeEventRecord
-from ..models.events import WAITING_STATUSES, waiting_events
+from ..models.events import WAITING_STATUSES
 
 
 def waiting() -> Q:
     """Events still to be applied (received, or failed with attempts left)."""
-    return waiting_events()
+    return Q(status=StripeEventRecord.Status.RECEIVED) | Q(
+        status=StripeEventRecord.Status.FAILED,
+        attempts__lt=app_settings.PROCESS_MAX_ATTEMPTS,
+    )
 
 
 def available(now: datetime) -> Q:
