@@ -1062,7 +1062,7 @@ def notes(results: dict) -> list[str]:
             steady = (e2e or {}).get(name)
             if not steady:
                 continue
-            if steady["late_posts"] > steady["events"] / 20:
+            if (steady["late_posts"] or 0) > steady["events"] / 20:
                 out.append(
                     f"{label} {name}: the server could not take {steady['rate']} events/s; "
                     f"{steady['late_posts']} of {steady['events']} POSTs left more than 50 ms "
@@ -1074,7 +1074,7 @@ def notes(results: dict) -> list[str]:
                     f"reached Bento ({steady['posted_ok']} POSTs accepted); its latencies are "
                     "of those alone."
                 )
-        if e2e:
+        if e2e and e2e.get("burst"):
             b = e2e["burst"]
             if b["missing"]:
                 out.append(f"{label} e2e: {b['missing']} events never reached Bento in time.")
