@@ -355,6 +355,23 @@ def test_redis_limiter_waits_a_window_after_redis_lost_its_windows(redis_url):
     limiter.reset()
 
 
+@pytest.mark.redis
+def test_redis_limiter_does_not_wait_when_another_process_starts_at_the_same_time(redis_url):
+    """Two processes (or a loop's threads) at a first start: the one that finds the database
+    row the other just made must not take it for a Redis that lost its windows."""
+    from bento_stripe.delivery.ratelimit import RedisRateLimiter
+    from bento_stripe.models import RateLimitWindow
+
+    limiter = RedisRateLimiter(redis_url)
+    limiter.reset()
+    clock = ManualClock()
+    # The other process made the row a moment ago and has not set the marker yet.
+    RateLimitWindow.objects.create(key=limiter.marker[:100], grants=[clock.now().timestamp()])
+    clock.advance(1)
+    assert limiter.acquire(9, "batch", clock.now(), limit=20) == 0
+    limiter.reset()
+
+
 @pytest.fixture
 def broker():
     """django-q2's broker as configured (ORM, or Redis when REDIS_URL is set), emptied."""

@@ -20,7 +20,8 @@ A Redis that restarts empty forgets every window. The limiter notices (its marke
 gone while the database remembers that Redis held windows before) and grants nothing for
 one window: the requests of the minute before the loss are unknown, and a site may have
 had its hundred. Deliveries wait about a minute after such a restart; Bento's limit holds.
-A first start (no marker anywhere) waits for nothing.
+A first start (no marker anywhere) waits for nothing, nor does a process that starts within
+``FIRST_START`` seconds of another's first start (it finds the row the other just made).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from ..redis_clients import client as redis_client
 BENTO_WINDOW = 60.0
 MARGIN = 2.0
 WINDOW = BENTO_WINDOW + MARGIN
+#: Seconds after the first start during which finding the database's row is no sign of loss.
+FIRST_START = 5.0
 
 
 #: The share of the limit that may go at once.
@@ -173,8 +176,13 @@ class RedisRateLimiter:
         others find the marker set (``SET NX``).
         """
         with transaction.atomic():
-            _, created = RateLimitWindow.objects.get_or_create(key=self.marker[:100])
-        quiet_until = 0.0 if created else t + WINDOW
+            row, created = RateLimitWindow.objects.get_or_create(
+                key=self.marker[:100], defaults={"grants": [t]}
+            )
+        # A row made a moment ago is another process's (or thread's) first start, whose
+        # marker may not be set yet: that is no loss, and waits for nothing either.
+        first_start = created or (bool(row.grants) and t - float(row.grants[0]) < FIRST_START)
+        quiet_until = 0.0 if first_start else t + WINDOW
         self.client.set(self.marker, repr(quiet_until), nx=True)
 
     def reset(self) -> None:
