@@ -1,4 +1,4 @@
-"""Migrations that rename keep the rows' values, both ways."""
+"""Migrations that rename keep the rows' values, both ways; the event table's indexes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ from tests.factories import OutboxEventFactory
 
 BEFORE = [("bento_stripe", "0013_catalogue_product_misses")]
 AFTER = [("bento_stripe", "0014_honest_names")]
+
+
+def _latest():
+    executor = MigrationExecutor(connection)
+    return executor.loader.graph.leaf_nodes("bento_stripe")
 
 
 def _migrate(targets):
@@ -36,7 +41,7 @@ def test_honest_names_keeps_each_rows_person_key():
             other.pk: "cus_1",
         }
     finally:
-        _migrate(AFTER)
+        _migrate(_latest())
     # The held rows' index is found by its new column, as before.
     assert (
         OutboxEvent.objects.filter(
@@ -44,3 +49,31 @@ def test_honest_names_keeps_each_rows_person_key():
         ).get()
         == held
     )
+
+
+def _event_indexes() -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s",
+            ["bento_stripe_stripeeventrecord"],
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_event_table_keeps_only_the_indexes_it_reads_by():
+    """No ``varchar_pattern_ops`` twins and no index of ``status`` alone: ten, not fifteen;
+    migrating back builds them again, and forward drops them again."""
+    latest = _event_indexes()
+    assert len(latest) == 10
+    assert not [d for d in latest.values() if "varchar_pattern_ops" in d]
+    assert not [d for d in latest.values() if d.endswith("(status)")]
+    try:
+        _migrate([("bento_stripe", "0014_honest_names")])
+        before = _event_indexes()
+        assert len(before) == 15
+        assert len([d for d in before.values() if "varchar_pattern_ops" in d]) == 4
+    finally:
+        _migrate(_latest())
+    assert _event_indexes() == latest

@@ -40,8 +40,10 @@ class StripeEventRecord(models.Model):
         blank=True,
         related_name="+",
     )
+    #: No index of its own: the waiting statuses have the partial indexes below, and the
+    #: others (nearly every row) are not worth one on a table written per event.
     status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True
+        _("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED
     )
     #: Why an event was ignored, or the last processing error.
     note = models.TextField(_("note"), blank=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, Self
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -112,6 +113,14 @@ class LedgerDispute(VersionedRow):
 
     class Meta:
         verbose_name = _("ledger dispute")
+        indexes = [
+            # A person's value reads the lost disputes of their charges; lost ones are few.
+            models.Index(
+                fields=["stripe_account_id", "livemode", "charge_id"],
+                condition=Q(lost=True),
+                name="bento_stripe_dispute_lost",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["stripe_account_id", "livemode", "dispute_id"],
