@@ -58,7 +58,11 @@ def _dump() -> str:
     call_command("dumpdata", "bento_stripe", stdout=out)
     triggers = StringIO()
     call_command("dumpdata", "djstripe.webhookeventtrigger", stdout=triggers)
-    return out.getvalue() + triggers.getvalue()
+    from django_q.models import Task
+
+    # django-q2's stored tasks are pickled: read back as the objects they hold.
+    texts = [f"{t.args!r} {t.kwargs!r} {t.result!r}" for t in Task.objects.all()]
+    return out.getvalue() + triggers.getvalue() + "\n".join(texts)
 
 
 def test_erase_then_a_dump_of_the_tables_names_the_person_nowhere(jane):
@@ -228,3 +232,45 @@ def test_admin_exports_and_erases_after_a_confirmation(jane):
     assert not Subscriber.objects.filter(email=JANE).exists()
     assert not LedgerCustomer.objects.exists()
     assert ErasureMarker.objects.filter(customer_id="cus_TJane0001").exists()
+
+
+def _task(func: str, result, success: bool):
+    from uuid import uuid4
+
+    from django.utils import timezone
+    from django_q.models import Task
+
+    now = timezone.now()
+    return Task.objects.create(
+        id=uuid4().hex,
+        name=uuid4().hex,
+        func=func,
+        args=(7,),
+        kwargs={},
+        result=result,
+        started=now,
+        stopped=now,
+        success=success,
+    )
+
+
+def test_the_app_s_task_results_that_name_the_person_are_exported_and_erased(jane):
+    """django-q2 keeps a failed task's error text, which can name a person (a database
+    error's detail, say); the app's results that do are exported and deleted. Another
+    app's tasks are not the app's to delete; results that do not name her stay."""
+    from django_q.models import Task
+
+    error = "IntegrityError: Key (email)=(Jane@Example.com) already exists : Traceback ..."
+    named = _task("bento_stripe.processing.tasks.process_waiting", error, False)
+    count = _task("bento_stripe.processing.tasks.process_waiting", 12, True)
+    host = _task("host.tasks.notify", "sent to jane@example.com", True)
+    exported = export_person(JANE)["task_results"]
+    assert (named.pk, False, error) in [(t["id"], t["success"], t["result"]) for t in exported]
+    assert {count.pk, host.pk}.isdisjoint(t["id"] for t in exported)
+    report = erase_person(JANE)
+    assert report.counts["task results deleted"] == len(exported)
+    mine = {named.pk, count.pk, host.pk}
+    assert set(Task.objects.filter(pk__in=mine).values_list("pk", flat=True)) == {
+        count.pk,
+        host.pk,
+    }

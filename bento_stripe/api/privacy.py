@@ -38,6 +38,7 @@ class ExportSerializer(serializers.Serializer):
     deliveries = serializers.ListField(child=serializers.DictField())
     events = serializers.ListField(child=serializers.DictField())
     webhook_requests = serializers.ListField(child=serializers.DictField())
+    task_results = serializers.ListField(child=serializers.DictField())
 
 
 class ErasureSerializer(serializers.Serializer):

@@ -49,6 +49,9 @@ class Person:
     deliveries: QuerySet[OutboxEvent] | None = None
     events: QuerySet[StripeEventRecord] | None = None
     requests: QuerySet[WebhookEventTrigger] | None = None
+    #: django-q2's stored results (successes and failures) of the app's tasks that
+    #: mention the person: a failure keeps its error's text, which can hold an email.
+    task_results: list[Any] = field(default_factory=list)
 
     @property
     def account_ids(self) -> set[str]:
@@ -127,7 +130,29 @@ def find_person(email: str, team: TeamModel | None = None) -> Person:
     if team is not None:
         requests = requests.filter(_mentions("body", ids)) if ids else requests.none()
     person.requests = requests
+    person.task_results = _task_results(needles)
     return person
+
+
+#: The app's task functions, as django-q2 stores them (``bento_stripe.queue``).
+TASK_PREFIX = "bento_stripe."
+
+
+def _task_results(needles: list[str]) -> list[Any]:
+    """django-q2's stored results of the app's tasks whose arguments or result mention a
+    needle (any case). The app queues ids only, so it is the results that can: an error's
+    text names what it failed on. They are pickled, so each is read and looked at here: a
+    short table (django-q2 keeps ``save_limit`` successes, and the failures)."""
+    from django_q.models import Task
+
+    lowered = [n.lower() for n in needles]
+    found = []
+    rows = Task.objects.filter(func__startswith=TASK_PREFIX).order_by("started")
+    for task in rows.iterator():
+        text = f"{task.args!r} {task.kwargs!r} {task.result!r}".lower()
+        if any(n in text for n in lowered):
+            found.append(task)
+    return found
 
 
 def _rows(objects: Any, exclude: tuple[str, ...] = ()) -> list[dict]:
@@ -169,6 +194,18 @@ def export_person(email: str, team: TeamModel | None = None) -> dict:
             {"id": t.pk, "created": t.created, "valid": t.valid, "body": t.body}
             for t in person.requests.order_by("pk")
         ],
+        "task_results": [
+            {
+                "id": t.pk,
+                "func": t.func,
+                "started": t.started,
+                "success": t.success,
+                "result": t.result
+                if isinstance(t.result, int | float | bool | None)
+                else str(t.result),
+            }
+            for t in person.task_results
+        ],
     }
 
 
@@ -190,7 +227,7 @@ def erase_person(email: str, team: TeamModel | None = None, *, by: Any = None) -
 
     Ledger, subscriber and outbox rows are deleted; event records naming the person are
     stripped to their Stripe id (kept for dedupe) and, if still waiting, ignored; kept
-    webhook requests naming them are deleted. Markers (a digest of the email, never the
+    webhook requests and django-q2's stored task results naming them are deleted. Markers (a digest of the email, never the
     email) keep later events about the person's customers from rebuilding them. One
     transaction, with the connections locked first as processing locks them.
     """
@@ -238,6 +275,13 @@ def erase_person(email: str, team: TeamModel | None = None, *, by: Any = None) -
             processed_at=now,
         )
         counts["webhook requests deleted"] = _delete(person.requests)
+        counts["task results deleted"] = (
+            type(person.task_results[0])
+            .objects.filter(pk__in=[t.pk for t in person.task_results])
+            .delete()[0]
+            if person.task_results
+            else 0
+        )
         counts["deliveries deleted"] = _delete(person.deliveries)
         counts["subscribers deleted"] = _delete(person.subscribers)
         for label, rows in (
