@@ -28,15 +28,29 @@ def site_credentials(i: int) -> dict:
 
 
 def make_tenants(accounts: list[str]) -> list[dict]:
-    """One team with one site and one active test-mode connection per account."""
+    """One team with one site and one active test-mode connection per account.
+
+    Connected without a backfill: the shops' histories are not what the runs measure
+    (the backfill phase is), and their tasks would wait in every copy of the template
+    (on SQLite the ORM broker's queue is a table of it) and run, refused by the Stripe
+    stand-in, beside the events being measured.
+    """
+    from django.conf import settings
+    from django.test import override_settings
+
     from bento_stripe import services
     from bento_stripe.models import get_site_model, get_team_model
 
+    with override_settings(BENTO_STRIPE={**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}):
+        return _make_tenants(accounts, services, get_site_model(), get_team_model())
+
+
+def _make_tenants(accounts: list[str], services, site_model, team_model) -> list[dict]:
     sites = []
     for i, stripe_user_id in enumerate(accounts):
         creds = site_credentials(i)
-        team = get_team_model().objects.create(name=f"Bench team {i}")
-        site = get_site_model().objects.create(
+        team = team_model.objects.create(name=f"Bench team {i}")
+        site = site_model.objects.create(
             team=team,
             name=f"Bench site {i}",
             bento_site_uuid=creds["uuid"],
