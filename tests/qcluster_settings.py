@@ -3,7 +3,7 @@
 import os
 
 from tests.settings import *  # noqa: F403
-from tests.settings import BENTO_STRIPE, Q_CLUSTER
+from tests.settings import BENTO_STRIPE, NOWHERE, Q_CLUSTER
 
 BENTO_STRIPE = {
     **BENTO_STRIPE,
@@ -12,8 +12,8 @@ BENTO_STRIPE = {
     "LEASE_SECONDS": int(os.environ.get("BENTO_LEASE_SECONDS", "120")),
     "BATCH_SIZE": int(os.environ.get("BENTO_BATCH_SIZE", "100")),
     "RATE_LIMIT_PER_MINUTE": int(os.environ.get("BENTO_RATE_LIMIT", "100")),
-    # The backfill's Stripe (tests/stripe_list_server.py), when a test starts one.
-    "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", "https://api.stripe.com"),
+    # The backfill's Stripe (tests/stripe_list_server.py), when a test starts one; else nowhere.
+    "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", NOWHERE),
     "BACKFILL_TASK_BUDGET": float(os.environ.get("BENTO_BACKFILL_TASK_BUDGET", "40")),
     # Real processes, committed data: the loop sends from its threads, as users run it.
     "DELIVERY_CONCURRENCY": 4,

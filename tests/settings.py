@@ -10,8 +10,18 @@ TEST_ENCRYPTION_KEYS = [
 ]
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+#: No test reaches the internet: Stripe's and Bento's addresses are a local port where
+#: nothing listens, so a call no test arranged is refused at once (a product or email
+#: lookup of a test that did not start a stand-in, say). Tests that talk to Stripe or
+#: Bento start a stand-in and point the setting at it.
+NOWHERE = "http://127.0.0.1:9"
+
 BENTO_STRIPE = {
     **BENTO_STRIPE,
+    "STRIPE_API_BASE": NOWHERE,
+    "STRIPE_CONNECT_BASE": NOWHERE,
+    "API_URL": f"{NOWHERE}/api/v1",
     "ENCRYPTION_KEYS": TEST_ENCRYPTION_KEYS[:1],
     "BACKEND": "locmem",
     "STRIPE_SECRET_KEY": "sk_test_platform_key_for_tests",
