@@ -29,7 +29,7 @@ refuses every call and counts it. Each end-to-end run prints where each event's 
 went (``benchmarks.stages``). Prints a table with the targets and writes
 ``benchmarks/results/latest.json``; ``python -m benchmarks.docs`` makes the docs' page.
 
-    make bench                      # full (about 15 minutes)
+    make bench                      # full (about 17 minutes; 26 with BENCH_SOAK=1)
     BENCH_QUICK=1 make bench        # short (under about 4 minutes)
     .venv/bin/python -m benchmarks.run --phases backfill --only postgres --out /tmp/b.json
     .venv/bin/python -m benchmarks.run --quick --only sqlite
@@ -921,8 +921,12 @@ def report(results: dict) -> tuple[list[tuple], list[dict]]:
     row("RSS growth during the run, 100k / 10k", "backfill", "growth_ratio", fmt="{:.2f}x")
     rows.append(("LATENCY (steady streams, POST → Bento request, ms)",))
     for name in _steady_names(results):
-        run = get("postgres", "e2e", name) or get("sqlite", "e2e", name) or {}
-        what = f"{run.get('rate')}/s, {run.get('seconds')} s, {run.get('accounts', 20)} sites"
+        pg, lite = get("postgres", "e2e", name) or {}, get("sqlite", "e2e", name) or {}
+        run = pg or lite
+        seconds = f"{run.get('seconds')} s"
+        if pg and lite and lite.get("seconds") != pg.get("seconds"):
+            seconds += f" (SQLite {lite.get('seconds')} s)"
+        what = f"{run.get('rate')}/s, {seconds}, {run.get('accounts', 20)} sites"
         limit = 5000 if run.get("rate", 0) > 50 else 2000
         row(
             f"{what}: p50",
