@@ -14,8 +14,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 #: No test reaches the internet: Stripe's and Bento's addresses are a local port where
 #: nothing listens, so a call no test arranged is refused at once (a product or email
 #: lookup of a test that did not start a stand-in, say). Tests that talk to Stripe or
-#: Bento start a stand-in and point the setting at it.
-NOWHERE = "http://127.0.0.1:9"
+#: Bento start a stand-in and point the setting at it. (https: the system check on plain
+#: http, W004, stays quiet; the connection is refused before any TLS.)
+NOWHERE = "https://127.0.0.1:9"
 
 BENTO_STRIPE = {
     **BENTO_STRIPE,
