@@ -41,30 +41,29 @@ def make_tenants(accounts: list[str]) -> list[dict]:
     from bento_stripe import services
     from bento_stripe.models import get_site_model, get_team_model
 
-    with override_settings(BENTO_STRIPE={**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}):
-        return _make_tenants(accounts, services, get_site_model(), get_team_model())
-
-
-def _make_tenants(accounts: list[str], services, site_model, team_model) -> list[dict]:
+    no_backfill = override_settings(
+        BENTO_STRIPE={**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
+    )
     sites = []
     for i, stripe_user_id in enumerate(accounts):
         creds = site_credentials(i)
-        team = team_model.objects.create(name=f"Bench team {i}")
-        site = site_model.objects.create(
+        team = get_team_model().objects.create(name=f"Bench team {i}")
+        site = get_site_model().objects.create(
             team=team,
             name=f"Bench site {i}",
             bento_site_uuid=creds["uuid"],
             bento_publishable_key=creds["publishable"],
             bento_secret_key=creds["secret"],
         )
-        services.connect_account(
-            team=team,
-            site=site,
-            stripe_user_id=stripe_user_id,
-            livemode=False,
-            scope="read_only",
-            display_name=f"Bench shop {i}",
-        )
+        with no_backfill:
+            services.connect_account(
+                team=team,
+                site=site,
+                stripe_user_id=stripe_user_id,
+                livemode=False,
+                scope="read_only",
+                display_name=f"Bench shop {i}",
+            )
         sites.append(creds)
     return sites
 

@@ -138,17 +138,23 @@ def find_person(email: str, team: TeamModel | None = None) -> Person:
 TASK_PREFIX = "bento_stripe."
 
 
-def _task_results(needles: list[str]) -> list[Any]:
-    """django-q2's stored results of the app's tasks whose arguments or result mention a
-    needle (any case). The app queues ids only, so it is the results that can: an error's
-    text names what it failed on. They are pickled, so each is read and looked at here: a
-    short table (django-q2 keeps ``save_limit`` successes, and the failures)."""
+def _tasks(pks: list[str] | None = None) -> QuerySet:
+    """django-q2's stored tasks of the app (those of ``pks`` only, when given)."""
     from django_q.models import Task
 
+    rows = Task.objects.filter(func__startswith=TASK_PREFIX)
+    return rows if pks is None else rows.filter(pk__in=pks)
+
+
+def _task_results(needles: list[str]) -> list[Any]:
+    """django-q2's stored results of the app's tasks whose arguments or result mention a
+    needle (any case), whatever the team: a result names no team. The app queues ids
+    only, so it is the results that can: an error's text names what it failed on. They
+    are pickled, so each is read and looked at here: a short table (django-q2 keeps
+    ``save_limit`` successes, and the failures)."""
     lowered = [n.lower() for n in needles]
     found = []
-    rows = Task.objects.filter(func__startswith=TASK_PREFIX).order_by("started")
-    for task in rows.iterator():
+    for task in _tasks().order_by("started").iterator():
         text = f"{task.args!r} {task.kwargs!r} {task.result!r}".lower()
         if any(n in text for n in lowered):
             found.append(task)
@@ -227,9 +233,10 @@ def erase_person(email: str, team: TeamModel | None = None, *, by: Any = None) -
 
     Ledger, subscriber and outbox rows are deleted; event records naming the person are
     stripped to their Stripe id (kept for dedupe) and, if still waiting, ignored; kept
-    webhook requests and django-q2's stored task results naming them are deleted. Markers (a digest of the email, never the
-    email) keep later events about the person's customers from rebuilding them. One
-    transaction, with the connections locked first as processing locks them.
+    webhook requests and django-q2's stored task results naming them are deleted. Markers
+    (a digest of the email, never the email) keep later events about the person's
+    customers from rebuilding them. One transaction, with the connections locked first as
+    processing locks them.
     """
     with transaction.atomic():
         scope = StripeAccount.objects.all() if team is None else team.stripe_accounts.all()
@@ -275,13 +282,7 @@ def erase_person(email: str, team: TeamModel | None = None, *, by: Any = None) -
             processed_at=now,
         )
         counts["webhook requests deleted"] = _delete(person.requests)
-        counts["task results deleted"] = (
-            type(person.task_results[0])
-            .objects.filter(pk__in=[t.pk for t in person.task_results])
-            .delete()[0]
-            if person.task_results
-            else 0
-        )
+        counts["task results deleted"] = _delete(_tasks([t.pk for t in person.task_results]))
         counts["deliveries deleted"] = _delete(person.deliveries)
         counts["subscribers deleted"] = _delete(person.subscribers)
         for label, rows in (
