@@ -14,6 +14,15 @@ process, not one per commit.
 A skipped wake-up loses nothing: the worker woken at most one interval earlier keeps
 looking for new work for longer than the interval (its linger) after its last find, so
 it sees what was committed since; the every-minute sweeps catch anything else.
+
+A task that is looking keeps the marker set while it keeps up (``Watch``): on a steady
+stream one task serves every commit, and commits meanwhile queue no task that would
+only split the stream into smaller batches (each with the fixed cost of a batch) and hold
+more worker slots. Before each renewal the task commits itself to keep looking past
+the moment a commit could last have been skipped because of it
+(``Watch.renew``), so a held marker never hides a commit from everyone. A task that
+falls behind (full batches) stops renewing, the marker lapses within an interval, and
+the next commit wakes another task to help.
 """
 
 from __future__ import annotations
@@ -52,6 +61,42 @@ def first_in_interval(name: str, interval: float) -> bool:
     return won
 
 
+#: Seconds added to a watch's promise for the time between a task's decision and the
+#: moment the marker is written (a network round trip, a poll in between).
+MARGIN = 0.15
+
+
+class Watch:
+    """A looking task's hold on the wake-up marker of ``name`` (module docstring).
+
+    ``renew(until)``: the task will keep looking (claiming) at least until ``until``
+    (monotonic seconds); the marker is set again, at most every half interval, only if
+    that covers the last moment a commit could be skipped because of it: the marker
+    lives one interval, and a process that saw it skips asking for half an interval
+    more (``first_in_interval``). ``promised_until`` is that moment, for a task that
+    stops early (its budget): it looks once more after it.
+    """
+
+    def __init__(self, name: str, interval: float) -> None:
+        self.name = name
+        self.interval = interval
+        self.promised_until = 0.0
+        self._next = 0.0
+
+    def renew(self, until: float) -> bool:
+        """Hold the marker if looking until ``until`` covers it; returns whether it was set."""
+        if self.interval <= 0:
+            return False
+        now = time.monotonic()
+        promise = now + 1.5 * self.interval + MARGIN
+        if now < self._next or promise > until:
+            return False
+        self._next = now + self.interval / 2
+        self.promised_until = promise
+        _hold_shared(self.name, self.interval)
+        return True
+
+
 def forget() -> None:
     """Drop what this process knows of recent wake-ups (tests)."""
     with _lock:
@@ -70,6 +115,27 @@ def _ask_shared(name: str, interval: float) -> bool:
         except Exception:  # noqa: BLE001 - Redis away: wake (a spare task costs little)
             return True
     return _first_in_database(name, interval)
+
+
+def _hold_shared(name: str, interval: float) -> None:
+    """Set the marker of ``name`` now, whether or not it is set (a watch's renewal)."""
+    url = app_settings.REDIS_URL
+    if url:
+        try:
+            redis_client(url).set(f"{PREFIX}:{name}", b"1", px=max(1, int(interval * 1000)))
+        except Exception:  # noqa: BLE001, S110 - Redis away: commits wake tasks (spare ones)
+            pass
+        return
+    from .models import RateLimitWindow
+
+    key, stamp = f"wake:{name}", int(time.time() * 1000)
+    try:
+        with transaction.atomic():
+            if not RateLimitWindow.objects.filter(key=key).update(version=stamp):
+                with transaction.atomic():
+                    RateLimitWindow.objects.create(key=key, version=stamp)
+    except DatabaseError:  # a locked SQLite database, a concurrent create: a spare wake-up
+        pass
 
 
 def _first_in_database(name: str, interval: float) -> bool:

@@ -155,6 +155,33 @@ def test_wake_ups_are_shared_one_per_interval(monkeypatch):
         assert wakeups.first_in_interval("delivery", 0) is True
 
 
+def test_a_looking_loop_holds_the_wake_up_so_commits_queue_no_second_loop(monkeypatch):
+    """While a loop looks, a commit's wake-up (from another process) queues no other loop:
+    one loop serves every site, and the broker does not fill with loops that would run
+    only after it."""
+    enqueued = []
+    monkeypatch.setattr(queue, "is_sync", lambda: False)
+    monkeypatch.setattr(queue, "enqueue", lambda func, *a, **kw: enqueued.append(func))
+    # A worker closes stale connections between looks; the test's connection holds its
+    # transaction.
+    monkeypatch.setattr(loop, "close_old_connections", lambda: None)
+    real_sleep, slept = loop.time.sleep, []
+
+    def sleep(seconds):
+        if not slept:
+            wakeups.forget()  # as another process: the shared marker decides
+            queue.wake_delivery()
+        slept.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(loop.time, "sleep", sleep)
+    aged(OutboxEventFactory(site=SiteFactory()), 10)
+    with conf(DELIVERY_WAKE_INTERVAL=0.1, REDIS_URL=""):
+        result = loop.run(budget=30, linger=0.5)
+    assert result.delivered == 1 and slept
+    assert enqueued == []
+
+
 @pytest.mark.redis
 def test_wake_ups_are_shared_through_redis(redis_url):
     import redis

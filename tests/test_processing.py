@@ -97,6 +97,92 @@ def test_wake_ups_are_debounced_across_processes(settings, monkeypatch):
     assert sent == [queue.PROCESS_EVENTS] * 2
 
 
+def _wake_as_a_web_process_during(monkeypatch, module, attr):
+    """Wrap ``module.attr`` so that its first call is accompanied by a commit's wake-up
+    from another process (which remembers nothing: the shared marker decides)."""
+    real, calls = getattr(module, attr), []
+
+    def wrapped(*args, **kwargs):
+        if not calls:
+            from bento_stripe import wakeups
+
+            wakeups.forget()
+            queue.wake_processing()
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, attr, wrapped)
+
+
+@pytest.fixture
+def woken(settings, monkeypatch):
+    """Processing tasks queued by wake-ups (not run), with a short wake interval.
+
+    Request it (and ``settings``) after ``no_lookup``: pytest-django restores the settings
+    it changed to what they were when it first changed one."""
+    sent = []
+    monkeypatch.setattr(queue, "is_sync", lambda: False)
+    # A worker closes stale connections between looks; the test's connection holds its
+    # transaction.
+    monkeypatch.setattr(tasks, "close_old_connections", lambda: None)
+    monkeypatch.setattr(
+        queue, "enqueue", lambda func, *a, **kw: func == queue.PROCESS_EVENTS and sent.append(func)
+    )
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "PROCESS_WAKE_INTERVAL": 0.1, "REDIS_URL": ""}
+    return sent
+
+
+def test_a_task_that_keeps_up_holds_the_wake_up_so_commits_queue_no_second_task(
+    account, no_lookup, woken, monkeypatch
+):
+    """On a steady stream one task serves every commit: while it looks, a commit's wake-up
+    queues no task that would split the stream into smaller batches."""
+    record(*person_events(ACCOUNT_ID, 0, 1))
+    _wake_as_a_web_process_during(monkeypatch, tasks.time, "sleep")
+    assert tasks.process_waiting(budget=5, linger=0.5) == 2
+    assert woken == []
+
+
+def test_a_task_that_falls_behind_lets_a_commit_wake_another(
+    account, no_lookup, woken, settings, monkeypatch
+):
+    """Full batches mean a backlog: the task holds nothing, so a commit wakes a helper."""
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "PROCESS_BATCH_SIZE": 2}
+    record(*person_events(ACCOUNT_ID, 0, 3))
+    _wake_as_a_web_process_during(monkeypatch, tasks, "process_claimed")
+    assert tasks.process_waiting(budget=5, linger=0) == 6
+    assert woken == [queue.PROCESS_EVENTS]
+
+
+def test_a_task_out_of_budget_looks_again_after_its_promise_and_hands_over(
+    account, no_lookup, woken, monkeypatch
+):
+    """An event recorded after the task's last look inside its budget, while its held
+    marker still hides wake-ups, is not left to the minute sweep: the task looks once
+    more after its promise and hands over."""
+    record(*person_events(ACCOUNT_ID, 0, 1))
+    late = person_events(ACCOUNT_ID, 1, 1)
+    clock = {"now": 1000.0}
+    looks = []
+
+    def sleep(seconds):
+        if clock["now"] >= 1001.0 and late:  # past the budget: after the last look
+            record(*late)
+            late.clear()
+        clock["now"] += seconds
+
+    original_claim = tasks.claim.claim
+    monkeypatch.setattr(
+        tasks.claim, "claim", lambda *a: looks.append(clock["now"]) or original_claim(*a)
+    )
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(tasks.time, "sleep", sleep)
+    monkeypatch.setattr("bento_stripe.wakeups.time.monotonic", lambda: clock["now"])
+    assert tasks.process_waiting(budget=1, linger=10) == 2
+    assert max(looks) < 1001.0 and not late
+    assert woken == [queue.PROCESS_EVENTS]  # the handover, for the late event
+
+
 def test_the_linger_outlasts_the_wake_interval_by_default():
     from bento_stripe.conf import DEFAULTS
 

@@ -29,8 +29,10 @@ from django.db import close_old_connections, connection
 from django.db.models import Count, Min
 from django.utils import timezone
 
+from .. import queue
 from ..conf import app_settings
 from ..models import OutboxEvent, get_site_model
+from ..wakeups import Watch
 from .pool import SitePool
 from .worker import Drainer, DrainResult, due_filter
 
@@ -70,6 +72,15 @@ def ready_sites(now: datetime) -> tuple[list[int], bool]:
         if ready(group["rows"], age, batch):
             sites.append(group["site_id"])
     return sites, any_due
+
+
+def _due_after(moment: float) -> bool:
+    """Whether any row is due once ``moment`` (monotonic) has passed: a loop that stops
+    on its budget looks again after the last commit whose wake-up its watch hid."""
+    pause = moment - time.monotonic()
+    if pause > 0:
+        time.sleep(pause)
+    return OutboxEvent.objects.filter(due_filter(timezone.now())).exists()
 
 
 @dataclass
@@ -145,7 +156,14 @@ def _serve(pool: SitePool, budget: float, linger: float, once: bool, started: fl
                 result.sites.add(drain.site_id)
         return sent
 
+    # While looking, the loop holds the wake-up marker: commits meanwhile queue no other
+    # loop (``wakeups.Watch``). It stops only after a look later than its promise.
+    # In sync mode every commit drains at once: no wake-up to hide. A loop that does not
+    # linger (tests, one pass) promises nothing, so it holds nothing.
+    held = linger > 0 and not (once or queue.is_sync())
+    watch = Watch("delivery", app_settings.DELIVERY_WAKE_INTERVAL if held else 0.0)
     while True:
+        looked_at = time.monotonic()
         now = timezone.now()
         sites, any_due = ready_sites(now)
         result.passes += 1
@@ -161,16 +179,22 @@ def _serve(pool: SitePool, budget: float, linger: float, once: bool, started: fl
         sent = record(pool.finish() if once else pool.collect(wait=POLL))
         if sent:
             last_work = time.monotonic()
-            continue  # look again at once: more may be ready
-        if pool.in_flight:
-            continue
-        if once or (result.passes == 1 and not any_due):
+        idle = not sent and not pool.in_flight
+        if idle and (once or (result.passes == 1 and not any_due)):
             return result
+        # Rows due (gathering, waiting for the limiter) keep the loop until its budget.
+        watch.renew(started + budget if any_due else last_work + linger)
+        if sent or pool.in_flight:
+            continue  # look again at once: more may be ready
         elapsed = time.monotonic() - started
         if elapsed >= budget:
-            result.more = any_due
+            result.more = any_due or _due_after(watch.promised_until)
             return result
-        if not any_due and time.monotonic() - last_work >= linger:
+        if (
+            not any_due
+            and time.monotonic() - last_work >= linger
+            and looked_at >= watch.promised_until
+        ):
             return result
         time.sleep(POLL)
         close_old_connections()

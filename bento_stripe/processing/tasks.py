@@ -12,6 +12,7 @@ from django.utils import timezone
 from .. import queue
 from ..conf import app_settings
 from ..models import Reroute
+from ..wakeups import MARGIN, Watch
 from . import claim, held
 from . import reroute as reroutes
 from .events import process_claimed
@@ -25,35 +26,52 @@ def process_waiting(budget: float | None = None, linger: float | None = None) ->
 
     After its last batch it keeps looking for ``linger`` seconds (``PROCESS_LINGER``; none
     in sync mode), which is what lets web processes skip wake-ups within an interval
-    (``queue.wake_processing``). The outbox rows it commits wake a delivery loop, which
-    decides when each site's rows go (``delivery.loop``). It stops after ``budget``
-    seconds (``PROCESS_BUDGET``) and hands over to a fresh task. A task that finds
-    nothing at its first look ends at once: another task took the events and is still
-    looking.
+    (``queue.wake_processing``). While it keeps up (a claim smaller than a batch, or
+    none) it holds the wake-up marker (``wakeups.Watch``), so a steady stream is served
+    by one task rather than split between every worker slot; when it falls behind, the
+    marker lapses and the next commit wakes another task. The outbox rows it commits wake
+    a delivery loop, which decides when each site's rows go (``delivery.loop``). It stops
+    after ``budget`` seconds (``PROCESS_BUDGET``) and hands over to a fresh task. A task
+    that finds nothing at its first look ends at once: another task took the events and
+    is still looking.
     """
     budget = app_settings.PROCESS_BUDGET if budget is None else budget
     if linger is None:
         linger = 0.0 if queue.is_sync() else app_settings.PROCESS_LINGER
     size = app_settings.PROCESS_BATCH_SIZE
     owner = uuid.uuid4().hex
+    interval = 0.0 if queue.is_sync() else app_settings.PROCESS_WAKE_INTERVAL
+    watch = Watch("processing", interval)
     started = last_work = time.monotonic()
     done = 0
     first = True
     while time.monotonic() - started < budget:
+        looked_at = time.monotonic()
         records = claim.claim(owner, size)
         if records:
             done += process_claimed(records)
             last_work = time.monotonic()
             first = False
+            if len(records) < size:  # keeping up: no other task is needed
+                watch.renew(last_work + linger)
             continue
         if first:
             # A redundant wake-up: the event that woke it was claimed by a task that is
             # still looking (its linger covers what was committed since).
             return done
-        if time.monotonic() - last_work >= linger:
+        if time.monotonic() - last_work >= linger and looked_at >= watch.promised_until:
             return done
+        watch.renew(last_work + linger)
         time.sleep(POLL)
         close_old_connections()
+    # Out of budget: look once more after the last moment a commit may have skipped its
+    # wake-up because of this task (its held marker, or its last claim having taken the
+    # event that woke another task), then hand over if anything waits.
+    interval = app_settings.PROCESS_WAKE_INTERVAL
+    look_at = max(watch.promised_until, last_work + 1.5 * interval + MARGIN)
+    pause = look_at - time.monotonic()
+    if pause > 0 and not queue.is_sync():
+        time.sleep(pause)
     if claim.has_available():
         queue.wake_processing(force=True)
     return done
