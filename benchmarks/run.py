@@ -198,21 +198,34 @@ class Processes:
         return proc
 
     def stop(self, proc: subprocess.Popen, timeout: float = 15.0) -> None:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+        self.stop_many([proc], timeout)
+
+    def stop_many(self, procs: list[subprocess.Popen], timeout: float = 15.0) -> None:
+        """Ask every process to stop at once, wait up to ``timeout`` for all of them, then
+        kill what is left of their groups: the slowest sets the wait, not the sum.
+
+        SIGTERM goes to the leader only (gunicorn's master, qcluster's main process), which
+        stops its own children: sent to a qcluster's whole group, it kills the children
+        under the main process, which then waits for them until killed.
+        """
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in procs:
             try:
-                proc.wait(timeout=timeout)
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group
-        proc.wait()
-        self.running = [(n, p) for n, p in self.running if p is not proc]
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group
+            proc.wait()
+        self.running = [(n, p) for n, p in self.running if p not in procs]
 
     def stop_all(self) -> None:
-        for _, proc in reversed(self.running):
-            self.stop(proc)
+        self.stop_many([proc for _, proc in reversed(self.running)])
 
     def tail(self, name: str, lines: int = 30) -> str:
         path = self.logs / f"{name}.log"
@@ -600,8 +613,11 @@ class Bench:
                 log(f"[{backend.key}] {phase} tasks run: {results[phase]['tasks']}")
             results["stripe_calls"] = self.stripe.take()
         finally:
-            for proc in reversed(started):
-                self.procs.stop(proc)
+            stopping = time.monotonic()
+            self.procs.stop_many(list(reversed(started)))
+            log(
+                f"[{backend.key}] stopped the servers and workers in {time.monotonic() - stopping:.1f} s"
+            )
             bento.stop()
             backend.flush_redis()
         return results
