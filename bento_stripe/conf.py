@@ -94,8 +94,7 @@ DEFAULTS: dict[str, Any] = {
     "BATCH_SIZE": 100,
     # New rows of a site go as soon as the rate limit allows, unless they arrive fast
     # enough to fill a batch: then they wait for it, at least GATHER_SECONDS and at most
-    # GATHER_MAX_SECONDS, and no longer once no row came for a fifth of it (decided by the
-    # delivery loop from the outbox itself).
+    # GATHER_MAX_SECONDS (decided by the delivery loop from the outbox itself).
     "GATHER_SECONDS": 0.0,
     "GATHER_MAX_SECONDS": 5.0,
     # Bento requests a minute per site and endpoint family, across every worker (at most 100).

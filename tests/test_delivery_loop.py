@@ -67,33 +67,6 @@ def test_ready_sends_a_trickle_at_once_and_gathers_only_while_a_batch_fills(rows
         assert loop.ready(rows, age, 100) is expected
 
 
-@pytest.mark.parametrize(
-    ("rows", "oldest", "newest", "expected"),
-    [
-        (90, 4.0, 0.05, False),  # still filling: it would be full by 4.4 s
-        (90, 4.0, 1.0, True),  # nothing for a second: the burst ended, send what there is
-        (60, 1.5, 0.9, False),  # a pause shorter than a fifth of GATHER_MAX_SECONDS
-    ],
-)
-def test_a_site_whose_rows_stopped_coming_sends_without_waiting_for_a_full_batch(
-    rows, oldest, newest, expected
-):
-    with conf(BATCH_SIZE=100, GATHER_SECONDS=0.0, GATHER_MAX_SECONDS=5.0):
-        assert loop.ready(rows, oldest, 100, newest) is expected
-
-
-def test_ready_sites_reads_the_newest_row_too():
-    """The end of a burst: rows that would fill a batch soon at the rate they came, but the
-    newest is a second old, go now."""
-    site = SiteFactory()
-    for _ in range(50):
-        aged(OutboxEventFactory(site=site), 1.2)
-    with conf(BATCH_SIZE=100, GATHER_SECONDS=0.0, GATHER_MAX_SECONDS=5.0):
-        assert loop.ready_sites(timezone.now()) == ([site.pk], True)
-        aged(OutboxEventFactory(site=site), 0)  # one more just came: still filling
-        assert loop.ready_sites(timezone.now()) == ([], True)
-
-
 def test_gather_seconds_is_a_floor():
     with conf(GATHER_SECONDS=1.0, GATHER_MAX_SECONDS=5.0):
         assert loop.ready(1, 0.5, 100) is False

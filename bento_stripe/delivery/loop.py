@@ -15,8 +15,7 @@ told it to come back to later, so that it does not ask again on every pass.
 Ready means (``ready``): a full batch is due, or the rows do not arrive fast enough to
 fill a batch within ``GATHER_MAX_SECONDS`` of the oldest (so at a steady stream each
 site's rows go one request after processing commits them), or the oldest has waited
-``GATHER_MAX_SECONDS``, or no row came for a fifth of it (the burst ended). In a burst,
-rows that will fill a batch soon wait for it.
+``GATHER_MAX_SECONDS``. In a burst, rows that will fill a batch soon wait for it.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import close_old_connections, connection
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from .. import queue
@@ -41,21 +40,15 @@ from .worker import Drainer, DrainResult, due_filter
 POLL = 0.05
 
 
-#: A site whose newest due row is older than this share of ``GATHER_MAX_SECONDS`` (1 s of
-#: the default 5) is no longer filling a batch: the stream paused or ended, so its rows go.
-PAUSE_SHARE = 0.2
-
-
-def ready(rows: int, oldest_age: float, batch: int, newest_age: float = 0.0) -> bool:
-    """Whether a site with ``rows`` due rows, the oldest ``oldest_age`` and the newest
-    ``newest_age`` seconds old, sends now."""
+def ready(rows: int, oldest_age: float, batch: int) -> bool:
+    """Whether a site with ``rows`` due rows, the oldest ``oldest_age`` seconds old, sends now."""
     if rows >= batch:
         return True
     short = app_settings.GATHER_SECONDS
     longest = max(short, app_settings.GATHER_MAX_SECONDS)
     if oldest_age < short:
         return False
-    if oldest_age >= longest or newest_age >= PAUSE_SHARE * longest:
+    if oldest_age >= longest:
         return True
     # At the rate they came since the oldest, when would a batch be full?
     fills_after = batch * max(oldest_age, 0.001) / max(rows, 1)
@@ -69,15 +62,14 @@ def ready_sites(now: datetime) -> tuple[list[int], bool]:
         OutboxEvent.objects.filter(due_filter(now))
         .order_by()
         .values("site_id")
-        .annotate(rows=Count("pk"), oldest=Min("created_at"), newest=Max("created_at"))
+        .annotate(rows=Count("pk"), oldest=Min("created_at"))
         .order_by("oldest")
     )
     sites, any_due = [], False
     for group in groups:
         any_due = True
         age = (now - group["oldest"]).total_seconds()
-        newest_age = (now - group["newest"]).total_seconds()
-        if ready(group["rows"], age, batch, newest_age):
+        if ready(group["rows"], age, batch):
             sites.append(group["site_id"])
     return sites, any_due
 
