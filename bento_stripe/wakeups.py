@@ -96,6 +96,18 @@ class Watch:
         _hold_shared(self.name, self.interval)
         return True
 
+    def settle(self, last_work: float) -> None:
+        """Before a last look on stopping early (its budget): wait past the last moment a
+        commit may have skipped its wake-up because of this task, either through the held
+        marker or because its work at ``last_work`` (monotonic) took the rows that woke
+        another task, which then found nothing and ended at once."""
+        if self.interval <= 0:
+            return
+        pause = max(self.promised_until, last_work + 1.5 * self.interval + MARGIN)
+        pause -= time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+
 
 def forget() -> None:
     """Drop what this process knows of recent wake-ups (tests)."""

@@ -74,12 +74,10 @@ def ready_sites(now: datetime) -> tuple[list[int], bool]:
     return sites, any_due
 
 
-def _due_after(moment: float) -> bool:
-    """Whether any row is due once ``moment`` (monotonic) has passed: a loop that stops
-    on its budget looks again after the last commit whose wake-up its watch hid."""
-    pause = moment - time.monotonic()
-    if pause > 0:
-        time.sleep(pause)
+def _due_after(watch: Watch, last_work: float) -> bool:
+    """Whether any row is due, looked at after the last commit whose wake-up this loop may
+    have hidden (``Watch.settle``): a loop that stops on its budget hands over then."""
+    watch.settle(last_work)
     return OutboxEvent.objects.filter(due_filter(timezone.now())).exists()
 
 
@@ -188,7 +186,7 @@ def _serve(pool: SitePool, budget: float, linger: float, once: bool, started: fl
             continue  # look again at once: more may be ready
         elapsed = time.monotonic() - started
         if elapsed >= budget:
-            result.more = any_due or _due_after(watch.promised_until)
+            result.more = any_due or _due_after(watch, last_work)
             return result
         if (
             not any_due

@@ -12,7 +12,7 @@ from django.utils import timezone
 from .. import queue
 from ..conf import app_settings
 from ..models import Reroute
-from ..wakeups import MARGIN, Watch
+from ..wakeups import Watch
 from . import claim, held
 from . import reroute as reroutes
 from .events import process_claimed
@@ -40,8 +40,8 @@ def process_waiting(budget: float | None = None, linger: float | None = None) ->
         linger = 0.0 if queue.is_sync() else app_settings.PROCESS_LINGER
     size = app_settings.PROCESS_BATCH_SIZE
     owner = uuid.uuid4().hex
-    interval = 0.0 if queue.is_sync() else app_settings.PROCESS_WAKE_INTERVAL
-    watch = Watch("processing", interval)
+    # In sync mode every commit processes at once: no wake-up to hide, nothing to hold.
+    watch = Watch("processing", 0.0 if queue.is_sync() else app_settings.PROCESS_WAKE_INTERVAL)
     started = last_work = time.monotonic()
     done = 0
     first = True
@@ -65,13 +65,8 @@ def process_waiting(budget: float | None = None, linger: float | None = None) ->
         time.sleep(POLL)
         close_old_connections()
     # Out of budget: look once more after the last moment a commit may have skipped its
-    # wake-up because of this task (its held marker, or its last claim having taken the
-    # event that woke another task), then hand over if anything waits.
-    interval = app_settings.PROCESS_WAKE_INTERVAL
-    look_at = max(watch.promised_until, last_work + 1.5 * interval + MARGIN)
-    pause = look_at - time.monotonic()
-    if pause > 0 and not queue.is_sync():
-        time.sleep(pause)
+    # wake-up because of this task, then hand over if anything waits.
+    watch.settle(last_work)
     if claim.has_available():
         queue.wake_processing(force=True)
     return done
