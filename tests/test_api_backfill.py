@@ -47,6 +47,7 @@ def test_an_owner_starts_it_and_the_task_is_queued_after_commit(
         "disputes",
         "subscriptions",
         "invoices",
+        "people",
     ]
     since = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
     cursors = BackfillCursor.objects.filter(account=account).exclude(resource="events")

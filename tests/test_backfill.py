@@ -13,6 +13,7 @@ from bento_stripe import services
 from bento_stripe.backfill import services as backfill
 from bento_stripe.backfill import tasks
 from bento_stripe.backfill.pages import Backoff
+from bento_stripe.backfill.resources import ORDER
 from bento_stripe.models import BackfillCursor, LedgerCharge, OutboxEvent, StripeAccount
 from bento_stripe.processing.unit import UnitOfWork
 
@@ -81,6 +82,7 @@ def test_connecting_backfills_fields_equal_to_the_webhooks_ledger(
         "disputes",
         "subscriptions",
         "invoices",
+        "people",
     ]
     assert fields(site) == expected
     # Bento has exactly those fields, and saw nothing but /batch/subscribers.
@@ -246,7 +248,7 @@ def test_running_it_again_changes_nothing(pipeline, site, stripe_lists, server, 
 
     commit(backfill.start, account)  # sync: runs at once
     assert backfill.state(account).done
-    assert BackfillCursor.objects.filter(account=account, run=2).count() == 7
+    assert BackfillCursor.objects.filter(account=account, run=2).count() == len(ORDER)
     assert fields(site) == before
     assert OutboxEvent.objects.count() == rows
 
@@ -323,6 +325,7 @@ def test_disconnect_stops_the_backfill(pipeline, site, stripe_lists, settings, c
         "disputes": State.STOPPED,
         "subscriptions": State.STOPPED,
         "invoices": State.STOPPED,
+        "people": State.STOPPED,
     }
     assert len(lists.list_requests("charges")) == 1
     assert len(lists.list_requests("disputes")) == 0
@@ -482,11 +485,13 @@ def test_a_unit_applies_whole_pages_until_it_holds_enough_objects(
 def test_reconnecting_starts_a_new_backfill(pipeline, site, stripe_lists, commit):
     stripe_lists(small())
     account = connect(site, commit)
-    assert BackfillCursor.objects.filter(account=account, run=1, state=State.DONE).count() == 7
+    done = BackfillCursor.objects.filter(account=account, run=1, state=State.DONE)
+    assert done.count() == len(ORDER)
     commit(services.disconnect, account)
     again = connect(site, commit)
     assert again.pk == account.pk
-    assert BackfillCursor.objects.filter(account=account, run=2, state=State.DONE).count() == 7
+    done = BackfillCursor.objects.filter(account=account, run=2, state=State.DONE)
+    assert done.count() == len(ORDER)
 
 
 def test_the_demo_stripe_stand_in_lets_a_backfill_finish(stripe_settings, stripe_server):
@@ -545,3 +550,92 @@ def test_a_backfill_that_finds_an_email_changed_moves_the_person_first(
     moves = OutboxEvent.objects.filter(kind="command", email="moved@example.com")
     fields_row = OutboxEvent.objects.filter(kind="subscriber", email="moved@example.com").last()
     assert moves.count() == 1 and moves.get().pk < fields_row.pk
+
+
+def _step_until(account, resource: str) -> None:
+    """Apply units until the backfill's next open cursor is ``resource``."""
+    from bento_stripe.backfill import engine
+
+    while (cursor := engine.first_open(account)).resource != resource:
+        engine.step(cursor)
+
+
+def test_the_last_step_recomputes_each_person_once(pipeline, site, stripe_lists, settings):
+    """The lists' units write the ledger only; the last step (people) recomputes every
+    person of the connection once, and each person whose fields changed gets one
+    ``/batch/subscribers`` row. Recomputing after every unit did it about as many times as
+    a person had objects spread over units."""
+    from bento_stripe.processing import unit
+
+    history = small()
+    stripe_lists(history)
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "BACKFILL_ON_CONNECT": False,
+        "BACKFILL_UNIT_OBJECTS": 100,
+    }
+    expected = webhook_fields(history, site)
+    account = connect(site)
+    backfill.start(account, enqueue=False)
+    recomputed: Counter[str] = Counter()
+    refresh = unit.refresh_people
+
+    def counting(site, emails, **kwargs):
+        emails = set(emails)
+        recomputed.update(emails)
+        return refresh(site, emails, **kwargs)
+
+    unit.refresh_people = counting
+    try:
+        _step_until(account, "people")
+        assert LedgerCharge.objects.filter(stripe_account_id=ACCOUNT).count() == 400
+        assert not recomputed and fields(site) == {}
+        assert not OutboxEvent.objects.exists()
+        assert backfill.run(account) == "done"
+    finally:
+        unit.refresh_people = refresh
+    assert fields(site) == expected
+    assert set(recomputed) == set(expected) and set(recomputed.values()) == {1}
+    rows = Counter(OutboxEvent.objects.filter(kind="subscriber").values_list("email", flat=True))
+    assert set(rows) == set(expected) and set(rows.values()) == {1}
+    people = BackfillCursor.objects.get(account=account, resource="people")
+    assert (people.state, people.objects_done) == (State.DONE, len(expected))
+    assert people.pages_done == -(-len(expected) // 100)
+
+
+def test_a_person_whose_email_moved_away_is_recomputed_in_its_unit(
+    pipeline, site, stripe_lists, settings, commit
+):
+    """Nobody would recompute an email that lost its ledger rows later (the last step reads
+    the emails the ledger has): the unit that moved them does, and its person's fields go."""
+    history = small()
+    lists = stripe_lists(history)
+    account = connect(site, commit)
+    old = history.customer(2)
+    assert old["email"] in fields(site)
+    lists.changed[old["id"]] = {**old, "email": "moved@example.com"}
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
+    backfill.start(account, enqueue=False)
+    _step_until(account, "charges")  # the customers' unit moved the email
+    assert old["email"] not in fields(site)
+    assert "moved@example.com" not in fields(site)  # left to the last step
+    assert backfill.run(account) == "done"
+    assert "moved@example.com" in fields(site) and old["email"] not in fields(site)
+
+
+def test_a_backfill_begun_without_the_last_step_recomputes_in_each_unit(
+    pipeline, site, stripe_lists, settings
+):
+    """Cursors written before the last step existed (an upgrade mid-backfill) have no
+    ``people`` cursor: their units recompute the people they touch, as they used to."""
+    history = small()
+    stripe_lists(history)
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
+    expected = webhook_fields(history, site)
+    account = connect(site)
+    backfill.start(account, enqueue=False)
+    BackfillCursor.objects.filter(account=account, resource="people").delete()
+    _step_until(account, "disputes")
+    assert fields(site)  # the customers and charges units recomputed their people
+    assert backfill.run(account) == "done"
+    assert fields(site) == expected

@@ -9,6 +9,7 @@ import pytest
 
 from bento_stripe.backfill import engine
 from bento_stripe.backfill import services as backfill
+from bento_stripe.backfill.resources import ORDER
 from bento_stripe.models import BackfillCursor, StripeAccount
 from tests.oauth_helpers import manager
 from tests.stripe_history import History
@@ -50,7 +51,7 @@ def test_connect_and_watch_the_backfill_reach_done(
 
     # The connection queued its backfill (no worker runs here): the page shows it waiting.
     account = StripeAccount.objects.get()
-    assert BackfillCursor.objects.filter(account=account).count() == 7
+    assert BackfillCursor.objects.filter(account=account).count() == len(ORDER)
     assert page.get_attribute("#backfill", "data-state") == "pending"
     assert page.get_attribute("#backfill-bar", "style") == "width: 0%"
     assert "No money in the ledger yet." in page.content()

@@ -101,7 +101,9 @@ class BackfillResourceSerializer(serializers.Serializer):
     resource = serializers.ChoiceField(choices=BackfillCursor.Resource.choices)
     label = serializers.CharField()  # type: ignore[assignment]
     state = serializers.ChoiceField(choices=BackfillCursor.State.choices)
-    objects_done = serializers.IntegerField(help_text="Stripe objects applied so far.")
+    objects_done = serializers.IntegerField(
+        help_text="Stripe objects applied so far; people recomputed, for the last step (people)."
+    )
     pages_done = serializers.IntegerField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -117,7 +119,7 @@ class BackfillSerializer(serializers.Serializer):
     )
     done = serializers.BooleanField()
     percent = serializers.IntegerField(help_text="Resources finished, in percent.")
-    objects_done = serializers.IntegerField()
+    objects_done = serializers.IntegerField(help_text="Stripe objects applied so far, all lists.")
     resources = BackfillResourceSerializer(many=True)
 
 

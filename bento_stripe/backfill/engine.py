@@ -15,6 +15,7 @@ from django.utils import timezone
 from ..conf import app_settings
 from ..exceptions import ReconnectNeeded
 from ..ledger.ids import ObjectIds
+from ..ledger.people import account_emails_after
 from ..ledger.versions import read_version
 from ..logs import get_logger
 from ..models import BackfillCursor, StripeAccount
@@ -111,11 +112,13 @@ def step(
         return Step(cursor, outcome="stopped")
     if not cursor.is_open:
         return Step(cursor, outcome=cursor.state)
-    resource = RESOURCES[cursor.resource]
     if cursor.state != State.RUNNING or cursor.started_at is None:
         BackfillCursor.objects.filter(pk=cursor.pk).update(
             state=State.RUNNING, started_at=cursor.started_at or timezone.now()
         )
+    if cursor.resource == BackfillCursor.Resource.PEOPLE:
+        return people_step(cursor)
+    resource = RESOURCES[cursor.resource]
     pages: list[tuple[Page, float]] = []
     after, objects = cursor.starting_after, 0
     failure: tuple[Exception, str] | None = None
@@ -164,16 +167,18 @@ def apply_pages(
             ids.add_object(obj)
     objects = [obj for _, obj, _ in snapshots]
     last = pages[-1][0]
-    prefix = f"backfill:{cursor.pk}:{cursor.run}:{cursor.pages_done}"
-    with UnitOfWork(cursor.account, fields_only=prefix) as uow:
-        locked = BackfillCursor.objects.select_for_update().get(pk=cursor.pk)
-        moved = (locked.run, locked.starting_after) != (cursor.run, cursor.starting_after)
-        if moved or not locked.is_open:
-            return Step(locked, outcome="raced")  # another worker applied it, or a stop
-        if not uow.account.is_active:
-            locked.state = State.STOPPED
-            locked.save(update_fields=["state", "updated_at"])
-            return Step(locked, outcome="stopped")
+    # The people this unit touches are recomputed once each by the last step (people),
+    # not here after every unit: with five charges a person, that was five times. A
+    # backfill begun before that step existed has no cursor for it, and recomputes here.
+    defer = BackfillCursor.objects.filter(
+        account_id=cursor.account_id,
+        resource=BackfillCursor.Resource.PEOPLE,
+        state__in=[State.PENDING, State.RUNNING, State.FAILED],
+    ).exists()
+    with UnitOfWork(cursor.account, fields_only=_prefix(cursor), defer_people=defer) as uow:
+        locked, ended = _lock(cursor, uow)
+        if ended is not None:
+            return ended
         uow.ledger.preload(ids)
         if kind == "invoice":
             products.preload_invoices(uow.ledger, objects)
@@ -193,6 +198,50 @@ def apply_pages(
             locked.finished_at = timezone.now()
         locked.save()
     return Step(locked, objects=applied)
+
+
+def people_step(cursor: BackfillCursor) -> Step:
+    """The backfill's last step: the next ``BACKFILL_UNIT_OBJECTS`` people of the
+    connection's ledger (by email), their fields recomputed on its site and queued for
+    Bento where they changed, with the cursor's move (the last email), in one unit."""
+    size = app_settings.BACKFILL_UNIT_OBJECTS
+    with UnitOfWork(cursor.account, fields_only=_prefix(cursor)) as uow:
+        locked, ended = _lock(cursor, uow)
+        if ended is not None:
+            return ended
+        emails = account_emails_after(uow.account, locked.starting_after, size)
+        uow.recompute(uow.site, emails)
+        locked.starting_after = emails[-1] if emails else locked.starting_after
+        locked.objects_done += len(emails)
+        locked.pages_done += 1
+        locked.attempts = 0
+        locked.last_error = ""
+        if len(emails) < size:
+            locked.state = State.DONE
+            locked.finished_at = timezone.now()
+        else:
+            locked.state = State.RUNNING
+        locked.save()
+    return Step(locked, objects=len(emails))
+
+
+def _prefix(cursor: BackfillCursor) -> str:
+    """The dedupe prefix of a unit's ``/batch/subscribers`` rows: one per cursor position."""
+    return f"backfill:{cursor.pk}:{cursor.run}:{cursor.pages_done}"
+
+
+def _lock(cursor: BackfillCursor, uow: UnitOfWork) -> tuple[BackfillCursor, Step | None]:
+    """Lock the cursor in the unit; with a Step when the unit must end without applying:
+    another worker moved the cursor (or stopped it), or the connection went inactive."""
+    locked = BackfillCursor.objects.select_for_update().get(pk=cursor.pk)
+    moved = (locked.run, locked.starting_after) != (cursor.run, cursor.starting_after)
+    if moved or not locked.is_open:
+        return locked, Step(locked, outcome="raced")  # another worker applied it, or a stop
+    if not uow.account.is_active:
+        locked.state = State.STOPPED
+        locked.save(update_fields=["state", "updated_at"])
+        return locked, Step(locked, outcome="stopped")
+    return locked, None
 
 
 def fail(cursor: BackfillCursor, message: str) -> None:

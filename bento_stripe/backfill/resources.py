@@ -58,5 +58,6 @@ RESOURCES: dict[str, Resource] = {
         Resource(R.INVOICES, "invoice"),
     )
 }
-#: The backfill's resources in the order they run.
-ORDER: tuple[str, ...] = tuple(RESOURCES)
+#: The backfill's resources in the order they run: the lists, then the people whose fields
+#: the lists' units left to the last step (``engine.people_step``), each recomputed once.
+ORDER: tuple[str, ...] = (*RESOURCES, R.PEOPLE)

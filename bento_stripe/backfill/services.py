@@ -77,7 +77,10 @@ class BackfillState:
 
     @property
     def objects_done(self) -> int:
-        return sum(r.objects_done for r in self.resources)
+        """Stripe objects applied (the last step's row counts people, not objects)."""
+        return sum(
+            r.objects_done for r in self.resources if r.resource != BackfillCursor.Resource.PEOPLE
+        )
 
     def as_dict(self) -> dict:
         """JSON-safe, for the progress endpoint and the REST API."""

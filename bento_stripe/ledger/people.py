@@ -274,6 +274,18 @@ def account_emails(account: StripeAccount) -> set[str]:
     return emails
 
 
+def account_emails_after(account: StripeAccount, after: str, limit: int) -> list[str]:
+    """The first ``limit`` emails after ``after`` (in order) among the connection's ledger
+    rows: a page of its people, one query per ledger table."""
+    where = {"stripe_account_id": account.stripe_user_id, "livemode": account.livemode}
+    found: set[str] = set()
+    for model in (LedgerCustomer, LedgerCharge, LedgerSubscription):
+        # Each table's first ``limit`` hold every one of the first ``limit`` of all three.
+        rows = model.objects.filter(**where, email__gt=after).order_by("email")
+        found.update(rows.values_list("email", flat=True).distinct()[:limit])
+    return sorted(found)[:limit]
+
+
 def emails_on_other_accounts(
     site: SiteModel, account: StripeAccount, emails: Iterable[str]
 ) -> set[str]:

@@ -73,6 +73,8 @@ class LedgerSession:
         self.event_id = ""
         #: Emails whose value may have changed.
         self.touched: set[str] = set()
+        #: Emails that lost a row here (the row's email moved away): touched too.
+        self.left: set[str] = set()
         self.email_changes: list[EmailChange] = []
         #: The rows read or made; a row made is written even when nothing is set on it.
         self._cache = RowCache(stripe_account_id, livemode, KEY_FIELD, write_new_rows=True)
@@ -161,6 +163,12 @@ class LedgerSession:
     def _touch(self, *emails: str) -> None:
         self.touched.update(e for e in emails if e)
 
+    def _moved(self, before: str, after: str) -> None:
+        """A row's email went from ``before`` to ``after`` (the same, often)."""
+        self._touch(before, after)
+        if before and before != after:
+            self.left.add(before)
+
     # --- writing ----------------------------------------------------------------------------
 
     def flush(self) -> None:
@@ -214,7 +222,7 @@ class LedgerSession:
                 self.email_changes.append(
                     EmailChange(row.customer_id, old_email, row.email, self.event_id)
                 )
-        self._touch(old_email, row.email)
+        self._moved(old_email, row.email)
         return row
 
     def remember_coupon(self, obj: dict) -> None:
@@ -289,12 +297,12 @@ class LedgerSession:
 
     def _move_customer_rows(self, customer_id: str, email: str) -> None:
         for charge in self._children(LedgerCharge, customer_id):
-            self._touch(charge.email)
-            charge.email = email or charge.own_email
+            before, charge.email = charge.email, email or charge.own_email
+            self._moved(before, charge.email)
             self._cache.changed(charge)
         for sub in self._children(LedgerSubscription, customer_id):
-            self._touch(sub.email)
-            sub.email = email
+            before, sub.email = sub.email, email
+            self._moved(before, sub.email)
             self._cache.changed(sub)
 
     # --- charges ----------------------------------------------------------------------------
@@ -318,7 +326,7 @@ class LedgerSession:
             self.learn_email(row.customer_id, row.own_email)
         row.email = self.customer_email(row.customer_id) or row.own_email
         self._cache.changed(row)
-        self._touch(before, row.email)
+        self._moved(before, row.email)
         return row
 
     def charge_row(self, charge_id: str) -> LedgerCharge | None:
@@ -406,7 +414,7 @@ class LedgerSession:
         row.data = data
         row.email = self.customer_email(row.customer_id)
         self._cache.changed(row)
-        self._touch(before, row.email)
+        self._moved(before, row.email)
         return row
 
     # --- people whose email is known now ---------------------------------------------------

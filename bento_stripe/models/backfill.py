@@ -26,6 +26,8 @@ class BackfillCursor(models.Model):
         DISPUTES = "disputes", _("Disputes")
         SUBSCRIPTIONS = "subscriptions", _("Subscriptions")
         INVOICES = "invoices", _("Invoices")
+        #: Last: every person of the connection's ledger, fields recomputed once.
+        PEOPLE = "people", _("People's fields")
         #: Reconciliation: Stripe's events list since the last run.
         EVENTS = "events", _("Events (reconciliation)")
 

@@ -90,13 +90,22 @@ class UnitOfWork:
         sites: Iterable[SiteModel] = (),
         gather: bool = False,
         fields_only: str = "",
+        defer_people: bool = False,
     ) -> None:
         """``fields_only`` (a dedupe prefix, unique per unit) makes a unit that only sets
         fields: each touched person whose fields changed gets a ``/batch/subscribers`` row,
         and no event or command row is written (the backfill and reconciliation: history
-        must never fire Bento automations)."""
+        must never fire Bento automations).
+
+        ``defer_people`` (with ``fields_only``): the touched people are left to a later
+        unit that recomputes every person of the connection (the backfill's last step),
+        except people who lost a ledger row here (nobody recomputes them later) and
+        people of released held rows (their rows need their fields now)."""
+        if defer_people and not fields_only:
+            raise TypeError("Only a fields-only unit of work can defer its people.")
         self._account_pk = account.pk
         self._fields_only = fields_only
+        self._defer_people = defer_people
         self._extra_site_ids = {s.pk for s in sites}
         self._atomic = transaction.atomic()
         self.changes = ChangeSet(account=account, gather=gather)
@@ -238,7 +247,9 @@ class UnitOfWork:
         released = release_held(self.account, self.ledger, fields_only=bool(self._fields_only))
         self.ledger.flush()
         touched: dict[int, set[str]] = defaultdict(set)
-        touched[self.site.pk].update(self.ledger.touched)
+        touched[self.site.pk].update(
+            self.ledger.left if self._defer_people else self.ledger.touched
+        )
         for row in released:
             touched[row.site_id].add(row.email)
         fields_of: dict[int, dict[str, dict]] = {}
@@ -252,8 +263,8 @@ class UnitOfWork:
             main = refreshed if site_id == self.site.pk else main
             self.changes.field_changes.extend(refreshed.changes)
             if self._fields_only:
-                waiting = waiting_subscriber_rows(site, self.ledger.touched)
-                everyone = (touched[site_id] | extra) - waiting
+                everyone = touched[site_id] | extra
+                everyone -= waiting_subscriber_rows(site, everyone)
                 rows.extend(
                     subscriber_rows(
                         site, self.account, self._fields_only, refreshed.changes, everyone

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from ...backfill import services as backfill
 from ...backfill.engine import Step
 from ...backfill.resources import ORDER
-from ...models import OutboxEvent, StripeAccount
+from ...models import BackfillCursor, OutboxEvent, StripeAccount
 from .bento_stripe_replay import parse_since
 
 
@@ -67,7 +67,8 @@ class Command(BaseCommand):
             task = bar.add_task(f"{account.stripe_user_id} customers", total=len(ORDER), objects=0)
 
             def on_step(step: Step) -> None:
-                done[step.cursor.resource] += step.objects
+                if step.cursor.resource != BackfillCursor.Resource.PEOPLE:
+                    done[step.cursor.resource] += step.objects
                 finished = sum(r.state == "done" for r in backfill.state(account).resources)
                 bar.update(
                     task,
@@ -88,8 +89,9 @@ class Command(BaseCommand):
         )
         for r in state.resources:
             error = f"  last error: {r.last_error}" if r.last_error else ""
+            unit = "people " if r.resource == BackfillCursor.Resource.PEOPLE else "objects"
             self.stdout.write(
-                f"  {r.resource:<14} {r.state:<8} {r.objects_done:>8,} objects "
+                f"  {r.resource:<14} {r.state:<8} {r.objects_done:>8,} {unit} "
                 f"{r.pages_done:>6,} pages{error}"
             )
         return outcome
