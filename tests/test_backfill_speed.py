@@ -190,3 +190,22 @@ def test_the_upsert_writes_what_bulk_create_would():
     too_long = CatalogueProduct(**scope, product_id="prod_3", name="x" * 256)
     with pytest.raises(DataError), transaction.atomic():
         upsert(CatalogueProduct, [too_long], unique=[*scope, "product_id"], update=["name"])
+
+
+def test_a_catalogue_page_reads_its_products_and_prices_at_once(
+    pipeline, site, stripe_lists, settings, django_assert_max_num_queries
+):
+    """A page of prices reads the stored prices and products it names in a query per table
+    (it read each price on its own: a query per price)."""
+    from bento_stripe.models import CataloguePrice
+
+    story = History(ACCOUNT, customers=60, charges=150)
+    stripe_lists(story)
+    off(settings)
+    account = connect(site)
+    backfill.start(account, enqueue=False)
+    cursor = step_to(account, "prices")
+    assert len(story.prices()) >= 30
+    with django_assert_max_num_queries(13):
+        assert engine.step(cursor).objects == len(story.prices())
+    assert CataloguePrice.objects.count() == len(story.prices())

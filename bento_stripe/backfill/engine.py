@@ -15,6 +15,7 @@ from django.utils import timezone
 from ..conf import app_settings
 from ..exceptions import ReconnectNeeded
 from ..ledger.ids import ObjectIds
+from ..ledger.parse import object_id
 from ..ledger.people import account_emails_after
 from ..ledger.versions import read_version
 from ..logs import get_logger
@@ -182,6 +183,8 @@ def apply_pages(
         uow.ledger.preload(ids)
         if kind == "invoice":
             products.preload_invoices(uow.ledger, objects)
+        elif kind in ("product", "price"):  # else one query per product or price
+            uow.ledger.catalogue.preload(*_catalogue_ids(kind, objects))
         erased = ErasureGuard(uow.account)  # an erased person is not rebuilt from history
         if erased:
             snapshots = [s for s in snapshots if not erased.blocks(s[1], lift=False)]
@@ -198,6 +201,14 @@ def apply_pages(
             locked.finished_at = timezone.now()
         locked.save()
     return Step(locked, objects=applied)
+
+
+def _catalogue_ids(kind: str, objects: list[dict]) -> tuple[set[str], set[str]]:
+    """The product and price ids a page of products or prices names (expanded or not)."""
+    if kind == "product":
+        return {object_id(o) for o in objects}, set()
+    products = {object_id(o.get("product")) for o in objects}
+    return products, {object_id(o) for o in objects}
 
 
 def people_step(cursor: BackfillCursor) -> Step:
