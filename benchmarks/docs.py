@@ -80,6 +80,14 @@ def render(results: dict) -> str:
                         f"     - {step['p50_s'] * 1000:,.0f}",
                         f"     - {step['p99_s'] * 1000:,.0f}",
                     ]
+            units = stages.get("units") or {}
+            if units.get("n"):
+                lines += [
+                    "",
+                    f"Processing applied them in {units['n']:,} units of work, "
+                    f"{units['mean_events']:.1f} events each on average; the median event "
+                    f"was in a unit of {units['event_p50_unit']}.",
+                ]
     notes = results.get("notes") or []
     if notes:
         lines += ["", "Notes of the run:", ""] + [f"- {_cell(n)}" for n in notes]
