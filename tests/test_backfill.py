@@ -561,10 +561,12 @@ def _step_until(account, resource: str) -> None:
 
 
 def test_the_last_step_recomputes_each_person_once(pipeline, site, stripe_lists, settings):
-    """The lists' units write the ledger only; the last step (people) recomputes every
+    """The lists' units write the ledger only (the subscriptions' units aside: they
+    recompute their people, about once each); the last step (people) recomputes every
     person of the connection once, and each person whose fields changed gets one
     ``/batch/subscribers`` row. Recomputing after every unit did it about as many times as
     a person had objects spread over units."""
+    from bento_stripe.models import LedgerSubscription
     from bento_stripe.processing import unit
 
     history = small()
@@ -587,10 +589,15 @@ def test_the_last_step_recomputes_each_person_once(pipeline, site, stripe_lists,
 
     unit.refresh_people = counting
     try:
-        _step_until(account, "people")
+        _step_until(account, "subscriptions")
         assert LedgerCharge.objects.filter(stripe_account_id=ACCOUNT).count() == 400
         assert not recomputed and fields(site) == {}
         assert not OutboxEvent.objects.exists()
+        _step_until(account, "people")
+        subscribed = set(LedgerSubscription.objects.values_list("email", flat=True)) - {""}
+        assert subscribed and set(recomputed) == subscribed
+        assert set(recomputed.values()) == {1}
+        recomputed.clear()
         assert backfill.run(account) == "done"
     finally:
         unit.refresh_people = refresh
@@ -639,3 +646,102 @@ def test_a_backfill_begun_without_the_last_step_recomputes_in_each_unit(
     assert fields(site)  # the customers and charges units recomputed their people
     assert backfill.run(account) == "done"
     assert fields(site) == expected
+
+
+def test_subscriptions_units_recompute_their_people_for_live_mrr_moves(
+    pipeline, site, stripe_lists, settings
+):
+    """A live event's MRR move is measured against the stored fields: once the
+    subscriptions are read, every subscriber's stored MRR is current (else a renewal
+    arriving before the last step would look like new MRR)."""
+    from bento_stripe.models import LedgerSubscription
+
+    history = small()
+    stripe_lists(history)
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
+    expected = webhook_fields(history, site)
+    account = connect(site)
+    backfill.start(account, enqueue=False)
+    _step_until(account, "invoices")
+    subscribed = set(LedgerSubscription.objects.values_list("email", flat=True)) - {""}
+    assert subscribed and any(expected[e]["mrr"] for e in subscribed)
+    stored = fields(site)
+    assert {e: stored[e]["mrr"] for e in subscribed} == {e: expected[e]["mrr"] for e in subscribed}
+
+
+def test_a_list_that_gave_up_leaves_the_others_people_their_fields(
+    pipeline, site, stripe_lists, settings
+):
+    """Invoices failing for good (a token without access to them) must not keep everyone
+    from their fields: the last step runs, the list stays failed, and starting the
+    backfill again reads every list again."""
+    history = small()
+    stripe_lists(history)
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "BACKFILL_ON_CONNECT": False,
+        "BACKFILL_MAX_ATTEMPTS": 3,
+    }
+    account = connect(site)
+    backfill.start(account, enqueue=False)
+    _step_until(account, "invoices")
+    BackfillCursor.objects.filter(account=account, resource="invoices").update(
+        state=State.FAILED, attempts=3, last_error="Stripe answered 403"
+    )
+    assert backfill.run(account) == "done"
+    people = BackfillCursor.objects.get(account=account, resource="people")
+    assert people.state == State.DONE and people.objects_done > 0
+    assert len(fields(site)) == people.objects_done
+    assert backfill.state(account).state == "failed"
+    again = backfill.start(account, enqueue=False)
+    assert {r.state for r in again.resources} == {State.PENDING}
+    assert set(BackfillCursor.objects.filter(account=account).values_list("run", flat=True)) == {2}
+
+
+def test_starting_resumes_a_backfill_begun_before_the_last_step(
+    pipeline, site, stripe_lists, settings
+):
+    """Seven cursors under way (no ``people``): starting again resumes them."""
+    stripe_lists(small())
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
+    account = connect(site)
+    backfill.start(account, enqueue=False)
+    BackfillCursor.objects.filter(account=account, resource="people").delete()
+    _step_until(account, "charges")
+    from bento_stripe.backfill import engine
+
+    engine.step(engine.first_open(account))
+    charges = BackfillCursor.objects.get(account=account, resource="charges")
+    assert charges.starting_after
+    backfill.start(account, enqueue=False)
+    again = BackfillCursor.objects.get(account=account, resource="charges")
+    assert (again.run, again.starting_after) == (charges.run, charges.starting_after)
+    assert not BackfillCursor.objects.filter(account=account, resource="people").exists()
+
+
+@pytest.mark.postgres
+def test_the_last_step_pages_in_the_same_order_as_it_merges():
+    """Under a collation that orders otherwise than code points (ICU's en-US puts
+    ``a_b@`` before ``a.b@``), a page cut in Python and continued in the database skipped
+    the emails between the two orders."""
+    from django.db import connection
+
+    from bento_stripe.ledger.people import account_emails_after
+    from bento_stripe.models import LedgerCharge, LedgerCustomer, LedgerSubscription
+
+    with connection.cursor() as cursor:  # the test's transaction undoes it
+        for model in (LedgerCustomer, LedgerCharge, LedgerSubscription):
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(
+                f'ALTER TABLE {table} ALTER COLUMN email TYPE varchar(254) COLLATE "en-US-x-icu"'
+            )
+    account = StripeAccountFactory(stripe_user_id=ACCOUNT)
+    scope = {"stripe_account_id": ACCOUNT, "livemode": account.livemode}
+    LedgerCustomer.objects.create(**scope, customer_id="cus_1", email="a_b@example.com")
+    LedgerCharge.objects.create(**scope, charge_id="ch_1", email="a.b@example.com")
+    LedgerCharge.objects.create(**scope, charge_id="ch_2", email="a-c@example.com")
+    seen, after = [], ""
+    while page := account_emails_after(account, after, 1):
+        seen += page
+        after = page[-1]
+    assert seen == sorted(["a_b@example.com", "a.b@example.com", "a-c@example.com"])

@@ -220,6 +220,20 @@ def test_metrics_for_staff_parse_and_read_the_database(superuser_client, account
     assert all(name.startswith("bento_stripe_") for name in families)
 
 
+def test_the_backfill_metric_counts_stripe_objects_not_people(superuser_client, account, settings):
+    """The last step's cursor counts people: the objects metric leaves it out."""
+    from bento_stripe.models import BackfillCursor
+
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "METRICS_ENABLED": True}
+    for resource, done in (("charges", 300), ("people", 40)):
+        BackfillCursor.objects.create(
+            account=account, resource=resource, state="done", objects_done=done
+        )
+    families = _families(superuser_client.get(METRICS).content.decode())
+    samples = families["bento_stripe_backfill_objects"].samples
+    assert [(s.labels["state"], s.value) for s in samples] == [("done", 300)]
+
+
 def test_metrics_for_team_staff_show_only_their_teams(account, settings):
     settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "METRICS_ENABLED": True}
     other = StripeAccountFactory()

@@ -81,13 +81,27 @@ def _listed(value: Any) -> list:
 
 
 def first_open(account: StripeAccount) -> BackfillCursor | None:
-    """The account's backfill cursor to work on next (resource order), if any."""
+    """The account's backfill cursor to work on next (resource order), if any.
+
+    A list that gave up (failed ``BACKFILL_MAX_ATTEMPTS`` times) is passed over, so that
+    the last step still gives everyone what the other lists brought; it stays failed
+    (the backfill shows it), and starting the backfill again reads every list again.
+    """
     cursors = {
         c.resource: c
         for c in BackfillCursor.objects.filter(account=account, resource__in=ORDER)
-        if c.is_open
+        if c.is_open and not gave_up(c)
     }
     return next((cursors[r] for r in ORDER if r in cursors), None)
+
+
+def gave_up(cursor: BackfillCursor) -> bool:
+    """Whether a list's cursor failed as many times as it may (the sweep retries no more)."""
+    return (
+        cursor.state == State.FAILED
+        and cursor.resource != BackfillCursor.Resource.PEOPLE
+        and cursor.attempts >= app_settings.BACKFILL_MAX_ATTEMPTS
+    )
 
 
 def step(
@@ -171,11 +185,17 @@ def apply_pages(
     # The people this unit touches are recomputed once each by the last step (people),
     # not here after every unit: with five charges a person, that was five times. A
     # backfill begun before that step existed has no cursor for it, and recomputes here.
-    defer = BackfillCursor.objects.filter(
-        account_id=cursor.account_id,
-        resource=BackfillCursor.Resource.PEOPLE,
-        state__in=[State.PENDING, State.RUNNING, State.FAILED],
-    ).exists()
+    # Subscriptions' units recompute theirs (about once a person): a live event's MRR
+    # move is measured against the stored fields, which must show every subscription
+    # once the list is read, or a renewal would look like new MRR.
+    defer = (
+        kind != "subscription"
+        and BackfillCursor.objects.filter(
+            account_id=cursor.account_id,
+            resource=BackfillCursor.Resource.PEOPLE,
+            state__in=[State.PENDING, State.RUNNING, State.FAILED],
+        ).exists()
+    )
     with UnitOfWork(cursor.account, fields_only=_prefix(cursor), defer_people=defer) as uow:
         locked, ended = _lock(cursor, uow)
         if ended is not None:

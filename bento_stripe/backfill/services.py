@@ -17,7 +17,7 @@ from ..exceptions import NotConnectedError, ReconnectNeeded
 from ..models import BackfillCursor, StripeAccount
 from . import engine
 from .pages import Backoff
-from .resources import ORDER
+from .resources import ORDER, RESOURCES
 
 State = BackfillCursor.State
 
@@ -150,7 +150,11 @@ def start(account: StripeAccount, *, since: int = 0, enqueue: bool = True) -> Ba
                 account=locked, resource__in=ORDER
             )
         }
-        under_way = any(c.is_open for c in cursors.values()) and len(cursors) == len(ORDER)
+        # Under way: every list has its cursor (the last step's may be missing, begun
+        # before it existed), and one that has not given up is open.
+        under_way = set(RESOURCES) <= set(cursors) and any(
+            c.is_open and not engine.gave_up(c) for c in cursors.values()
+        )
         if not under_way:
             for resource in ORDER:
                 BackfillCursor.objects.update_or_create(

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
 
+from django.db import connection
 from django.db.models import Q
+from django.db.models.functions import Collate
 from django.utils import timezone
 
 from ..models import (
@@ -276,12 +278,23 @@ def account_emails(account: StripeAccount) -> set[str]:
 
 def account_emails_after(account: StripeAccount, after: str, limit: int) -> list[str]:
     """The first ``limit`` emails after ``after`` (in order) among the connection's ledger
-    rows: a page of its people, one query per ledger table."""
+    rows: a page of its people, one query per ledger table.
+
+    The order is by code point, in the database as in Python: the three tables' pages are
+    merged and cut here, and the last email is the next page's ``after``. A database
+    collation that orders otherwise (``en_US``: ``a_b@`` before ``a.b@``) would make a
+    page skip the emails between the two orders.
+    """
     where = {"stripe_account_id": account.stripe_user_id, "livemode": account.livemode}
     found: set[str] = set()
     for model in (LedgerCustomer, LedgerCharge, LedgerSubscription):
+        rows = model.objects.filter(**where)
+        if connection.vendor == "postgresql":  # SQLite's default (BINARY) is that order
+            rows = rows.annotate(key=Collate("email", "C")).filter(key__gt=after)
+            rows = rows.order_by("key")
+        else:
+            rows = rows.filter(email__gt=after).order_by("email")
         # Each table's first ``limit`` hold every one of the first ``limit`` of all three.
-        rows = model.objects.filter(**where, email__gt=after).order_by("email")
         found.update(rows.values_list("email", flat=True).distinct()[:limit])
     return sorted(found)[:limit]
 

@@ -137,7 +137,10 @@ class DatabaseCollector(Collector):
             labels=["stripe_account", "state"],
         )
         rows = (
-            cursors.exclude(resource=BackfillCursor.Resource.EVENTS)
+            # Stripe objects: reconciliation's events and the last step's people are not.
+            cursors.exclude(
+                resource__in=[BackfillCursor.Resource.EVENTS, BackfillCursor.Resource.PEOPLE]
+            )
             .values_list("account__stripe_user_id", "state")
             .annotate(n=Sum("objects_done"))
             .order_by()
