@@ -80,3 +80,12 @@ def wipe() -> None:
         BackfillCursor,
     ):
         model.objects.all().delete()
+
+
+def step_to(account, resource: str) -> BackfillCursor:
+    """Apply the backfill's units until its next open cursor is ``resource``; return it."""
+    from bento_stripe.backfill import engine
+
+    while (cursor := engine.first_open(account)).resource != resource:
+        engine.step(cursor)
+    return cursor

@@ -17,7 +17,7 @@ from bento_stripe.backfill.resources import ORDER
 from bento_stripe.models import BackfillCursor, LedgerCharge, OutboxEvent, StripeAccount
 from bento_stripe.processing.unit import UnitOfWork
 
-from .backfill_helpers import apply_as_webhooks, fields, webhook_fields, wipe
+from .backfill_helpers import apply_as_webhooks, fields, step_to, webhook_fields, wipe
 from .factories import StripeAccountFactory, UserFactory
 from .stripe_history import History
 from .stripe_list_server import Fault
@@ -552,12 +552,12 @@ def test_a_backfill_that_finds_an_email_changed_moves_the_person_first(
     assert moves.count() == 1 and moves.get().pk < fields_row.pk
 
 
-def _step_until(account, resource: str) -> None:
-    """Apply units until the backfill's next open cursor is ``resource``."""
-    from bento_stripe.backfill import engine
-
-    while (cursor := engine.first_open(account)).resource != resource:
-        engine.step(cursor)
+def started(site, settings, **conf) -> StripeAccount:
+    """Connect the account with its backfill started and not run (``conf``: settings)."""
+    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False, **conf}
+    account = connect(site)
+    backfill.start(account, enqueue=False)
+    return account
 
 
 def test_the_last_step_recomputes_each_person_once(pipeline, site, stripe_lists, settings):
@@ -571,14 +571,8 @@ def test_the_last_step_recomputes_each_person_once(pipeline, site, stripe_lists,
 
     history = small()
     stripe_lists(history)
-    settings.BENTO_STRIPE = {
-        **settings.BENTO_STRIPE,
-        "BACKFILL_ON_CONNECT": False,
-        "BACKFILL_UNIT_OBJECTS": 100,
-    }
     expected = webhook_fields(history, site)
-    account = connect(site)
-    backfill.start(account, enqueue=False)
+    account = started(site, settings, BACKFILL_UNIT_OBJECTS=100)
     recomputed: Counter[str] = Counter()
     refresh = unit.refresh_people
 
@@ -589,11 +583,11 @@ def test_the_last_step_recomputes_each_person_once(pipeline, site, stripe_lists,
 
     unit.refresh_people = counting
     try:
-        _step_until(account, "subscriptions")
+        step_to(account, "subscriptions")
         assert LedgerCharge.objects.filter(stripe_account_id=ACCOUNT).count() == 400
         assert not recomputed and fields(site) == {}
         assert not OutboxEvent.objects.exists()
-        _step_until(account, "people")
+        step_to(account, "people")
         subscribed = set(LedgerSubscription.objects.values_list("email", flat=True)) - {""}
         assert subscribed and set(recomputed) == subscribed
         assert set(recomputed.values()) == {1}
@@ -623,7 +617,7 @@ def test_a_person_whose_email_moved_away_is_recomputed_in_its_unit(
     lists.changed[old["id"]] = {**old, "email": "moved@example.com"}
     settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
     backfill.start(account, enqueue=False)
-    _step_until(account, "charges")  # the customers' unit moved the email
+    step_to(account, "charges")  # the customers' unit moved the email
     assert old["email"] not in fields(site)
     assert "moved@example.com" not in fields(site)  # left to the last step
     assert backfill.run(account) == "done"
@@ -637,12 +631,10 @@ def test_a_backfill_begun_without_the_last_step_recomputes_in_each_unit(
     ``people`` cursor: their units recompute the people they touch, as they used to."""
     history = small()
     stripe_lists(history)
-    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
     expected = webhook_fields(history, site)
-    account = connect(site)
-    backfill.start(account, enqueue=False)
+    account = started(site, settings)
     BackfillCursor.objects.filter(account=account, resource="people").delete()
-    _step_until(account, "disputes")
+    step_to(account, "disputes")
     assert fields(site)  # the customers and charges units recomputed their people
     assert backfill.run(account) == "done"
     assert fields(site) == expected
@@ -658,11 +650,9 @@ def test_subscriptions_units_recompute_their_people_for_live_mrr_moves(
 
     history = small()
     stripe_lists(history)
-    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
     expected = webhook_fields(history, site)
-    account = connect(site)
-    backfill.start(account, enqueue=False)
-    _step_until(account, "invoices")
+    account = started(site, settings)
+    step_to(account, "invoices")
     subscribed = set(LedgerSubscription.objects.values_list("email", flat=True)) - {""}
     assert subscribed and any(expected[e]["mrr"] for e in subscribed)
     stored = fields(site)
@@ -677,14 +667,8 @@ def test_a_list_that_gave_up_leaves_the_others_people_their_fields(
     backfill again reads every list again."""
     history = small()
     stripe_lists(history)
-    settings.BENTO_STRIPE = {
-        **settings.BENTO_STRIPE,
-        "BACKFILL_ON_CONNECT": False,
-        "BACKFILL_MAX_ATTEMPTS": 3,
-    }
-    account = connect(site)
-    backfill.start(account, enqueue=False)
-    _step_until(account, "invoices")
+    account = started(site, settings, BACKFILL_MAX_ATTEMPTS=3)
+    step_to(account, "invoices")
     BackfillCursor.objects.filter(account=account, resource="invoices").update(
         state=State.FAILED, attempts=3, last_error="Stripe answered 403"
     )
@@ -703,11 +687,9 @@ def test_starting_resumes_a_backfill_begun_before_the_last_step(
 ):
     """Seven cursors under way (no ``people``): starting again resumes them."""
     stripe_lists(small())
-    settings.BENTO_STRIPE = {**settings.BENTO_STRIPE, "BACKFILL_ON_CONNECT": False}
-    account = connect(site)
-    backfill.start(account, enqueue=False)
+    account = started(site, settings)
     BackfillCursor.objects.filter(account=account, resource="people").delete()
-    _step_until(account, "charges")
+    step_to(account, "charges")
     from bento_stripe.backfill import engine
 
     engine.step(engine.first_open(account))

@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from bento_stripe.backfill import engine
 from bento_stripe.backfill import services as backfill
 from bento_stripe.backfill.resources import ORDER
 from bento_stripe.models import BackfillCursor, StripeAccount
+from tests.backfill_helpers import step_to
 from tests.oauth_helpers import manager
 from tests.stripe_history import History
 from tests.stripe_list_server import LISTS
@@ -58,8 +58,7 @@ def test_connect_and_watch_the_backfill_reach_done(
 
     # A worker reads the catalogue (products and prices come first) and the customers' page:
     # the page follows without a reload.
-    while (cursor := engine.first_open(account)).resource != "charges":
-        engine.step(cursor)
+    step_to(account, "charges")
     cursors = BackfillCursor.objects.filter(account=account)
     objects = sum(c.objects_done for c in cursors)
     assert objects >= 40  # the 40 customers and the catalogue

@@ -9,20 +9,13 @@ from bento_stripe.backfill import engine
 from bento_stripe.backfill import services as backfill
 from bento_stripe.models import LedgerCharge, LedgerCustomer, OutboxEvent, Subscriber
 
+from .backfill_helpers import step_to
 from .stripe_history import History
 from .test_backfill import ACCOUNT, connect
 
 pytestmark = pytest.mark.django_db
 
 S = OutboxEvent.Status
-
-
-def step_to(account, resource: str):
-    """Run the pages before ``resource``'s (the catalogue's products and prices come first)
-    and return its cursor."""
-    while (cursor := engine.first_open(account)).resource != resource:
-        engine.step(cursor)
-    return cursor
 
 
 def history() -> History:

@@ -193,7 +193,7 @@ def apply_pages(
         and BackfillCursor.objects.filter(
             account_id=cursor.account_id,
             resource=BackfillCursor.Resource.PEOPLE,
-            state__in=[State.PENDING, State.RUNNING, State.FAILED],
+            state__in=BackfillCursor.OPEN_STATES,
         ).exists()
     )
     with UnitOfWork(cursor.account, fields_only=_prefix(cursor), defer_people=defer) as uow:
@@ -284,14 +284,14 @@ def fail(cursor: BackfillCursor, message: str) -> None:
         message,
         account=cursor.account.stripe_user_id,
     )
-    BackfillCursor.objects.filter(
-        pk=cursor.pk, state__in=[State.RUNNING, State.PENDING, State.FAILED]
-    ).update(state=State.FAILED, last_error=message[:2000], attempts=F("attempts") + 1)
+    BackfillCursor.objects.filter(pk=cursor.pk, state__in=BackfillCursor.OPEN_STATES).update(
+        state=State.FAILED, last_error=message[:2000], attempts=F("attempts") + 1
+    )
 
 
 def stop_cursors(account: StripeAccount) -> int:
     """Stop every open cursor of ``account`` (a disconnect); returns how many."""
     with transaction.atomic():
         return BackfillCursor.objects.filter(
-            account=account, state__in=[State.PENDING, State.RUNNING, State.FAILED]
+            account=account, state__in=BackfillCursor.OPEN_STATES
         ).update(state=State.STOPPED, finished_at=timezone.now())

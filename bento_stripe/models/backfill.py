@@ -73,7 +73,10 @@ class BackfillCursor(models.Model):
     def __str__(self) -> str:
         return f"{self.account_id}:{self.resource} ({self.state})"
 
+    #: The states of a cursor that still has work to do (``is_open``; filters use it too).
+    OPEN_STATES = (State.PENDING, State.RUNNING, State.FAILED)
+
     @property
     def is_open(self) -> bool:
         """Whether the cursor still has pages to read (pending, running or failed)."""
-        return self.state in (self.State.PENDING, self.State.RUNNING, self.State.FAILED)
+        return self.state in self.OPEN_STATES
