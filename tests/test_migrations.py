@@ -51,13 +51,13 @@ def test_honest_names_keeps_each_rows_person_key():
     )
 
 
-def _event_indexes() -> dict[str, str]:
+def _event_indexes(table: str = "bento_stripe_stripeeventrecord") -> dict[str, str]:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s",
-            ["bento_stripe_stripeeventrecord"],
-        )
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
         return dict(cursor.fetchall())
+
+
+OUTBOX = "bento_stripe_outboxevent"
 
 
 @pytest.mark.postgres
@@ -77,3 +77,28 @@ def test_the_event_table_keeps_only_the_indexes_it_reads_by():
     finally:
         _migrate(_latest())
     assert _event_indexes() == latest
+
+
+def _full(indexes: dict[str, str]) -> set[str]:
+    """The indexes every row enters (no ``WHERE``): what a delivered row costs each write."""
+    return {name for name, definition in indexes.items() if " WHERE " not in definition}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_outbox_keeps_only_the_indexes_delivery_reads_by():
+    """A delivered row enters seven indexes, not fifteen; delivery's lookups have partial
+    indexes of their own; migrating back builds the old ones again, forward drops them."""
+    latest = _event_indexes(OUTBOX)
+    assert len(_full(latest)) == 7
+    assert not [d for d in latest.values() if "varchar_pattern_ops" in d]
+    assert {"bento_stripe_outbox_due", "bento_stripe_outbox_lapsed"} <= latest.keys()
+    assert "bento_stripe_outbox_queue" in latest
+    try:
+        _migrate([("bento_stripe", "0016_backfill_people")])
+        before = _event_indexes(OUTBOX)
+        assert len(_full(before)) == 15
+        assert len([d for d in before.values() if "varchar_pattern_ops" in d]) == 4
+    finally:
+        _migrate(_latest())
+    assert _event_indexes(OUTBOX) == latest

@@ -70,8 +70,9 @@ class OutboxEvent(models.Model):
         DEAD = "dead", _("Dead (attempts exhausted)")
         SKIPPED = "skipped", _("Skipped")
 
+    #: No index of its own: the dedupe constraint's index starts with it.
     site = models.ForeignKey(
-        site_model_label(), on_delete=models.CASCADE, related_name="bento_outbox"
+        site_model_label(), on_delete=models.CASCADE, related_name="bento_outbox", db_index=False
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.EVENT)
     #: Bento event type (``$ChargeSucceeded``), or the command name, for filters.
@@ -98,8 +99,10 @@ class OutboxEvent(models.Model):
         related_name="+",
         verbose_name=_("connection"),
     )
+    #: No index of its own: the statuses delivery looks for have the partial indexes below,
+    #: and the others (delivered, skipped) are nearly every row.
     status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     #: Pending and failed rows: when delivery next tries them. Held rows: since when their
@@ -107,9 +110,7 @@ class OutboxEvent(models.Model):
     #: ``due_for_lookup`` and ``postpone_lookup`` name that use). A row never waits for
     #: both, and the release that makes a held row pending sets this to now in the same
     #: write, so the two timers share one column (and its index) rather than two.
-    next_attempt_at = models.DateTimeField(
-        _("next attempt at"), default=timezone.now, db_index=True
-    )
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
@@ -129,8 +130,34 @@ class OutboxEvent(models.Model):
                 fields=["site", "dedupe_key"], name="bento_stripe_outbox_dedupe"
             ),
         ]
+        # Delivery looks at the outbox many times a second while rows wait; each of its
+        # lookups reads only the rows it can find (partial indexes), never the delivered
+        # ones, which are nearly the whole table until they are pruned. Every index is
+        # written on each status change (no heap-only update), so there are few.
         indexes = [
-            models.Index(fields=["site", "status", "next_attempt_at"]),
+            # Rows due now: pending by their time, sending by their lapsed lease.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="bento_stripe_outbox_due",
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(status="sending"),
+                name="bento_stripe_outbox_lapsed",
+            ),
+            # A site's queue in order (the head of it is the next batch).
+            models.Index(
+                fields=["site", "created_at", "id"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="bento_stripe_outbox_queue",
+            ),
+            # The health check's count of dead rows.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status="dead"),
+                name="bento_stripe_outbox_dead",
+            ),
             # Held rows are found by their person's Stripe key, never scanned.
             models.Index(
                 fields=["connection", "stripe_person_key"],
