@@ -283,6 +283,66 @@ def test_no_health_or_prune_query_scans_the_busy_tables(superuser_client, accoun
             assert not any(f"Seq Scan on {t}" in plan for t in busy), (sql, plan)
 
 
+def _outbox_scans_read_only_open_rows(sql: str) -> list[str]:
+    """The outbox scans of ``sql``'s plan (seqscans off) that read more than open rows:
+    a sequential scan, or an index scan with no condition on an index of every row."""
+    import json
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s",
+            ["bento_stripe_outboxevent", "% WHERE %"],
+        )
+        partial = {row[0] for row in cursor.fetchall()}
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    wide = []
+
+    def walk(node: dict) -> None:
+        index = node.get("Index Name", "")
+        on_outbox = node.get("Relation Name") == "bento_stripe_outboxevent" or (
+            index.startswith("bento_stripe_outbox")
+        )
+        if on_outbox and node["Node Type"] == "Seq Scan":
+            wide.append("Seq Scan")
+        elif on_outbox and index and index not in partial and "Index Cond" not in node:
+            wide.append(index)
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return wide
+
+
+@pytest.mark.postgres
+def test_a_scrape_and_a_replay_of_failed_rows_read_only_the_open_rows(account, settings):
+    """The metrics' counts per site and status and ``bento_stripe_replay --failed`` read the
+    rows not delivered (a partial index), never the delivered rows of the whole retention."""
+    from django.core.management import call_command
+    from django.test.utils import CaptureQueriesContext
+
+    settings.BENTO_STRIPE = {
+        **settings.BENTO_STRIPE,
+        "METRICS_ENABLED": True,
+        "METRICS_ALLOWED_IPS": ["127.0.0.1"],
+    }
+    for status in ("delivered", "pending", "failed", "dead", "held"):
+        OutboxEventFactory(site=account.site, status=status)
+    with CaptureQueriesContext(connection) as captured:
+        assert Client(REMOTE_ADDR="127.0.0.1").get(METRICS).status_code == 200
+        call_command("bento_stripe_replay", "--failed", "--dry-run", stdout=mock.Mock())
+    queries = [
+        q["sql"]
+        for q in captured.captured_queries
+        if "bento_stripe_outboxevent" in q["sql"] and q["sql"].lstrip().startswith("SELECT")
+    ]
+    assert len(queries) >= 3
+    for sql in queries:
+        assert _outbox_scans_read_only_open_rows(sql) == [], sql
+
+
 def test_a_scrape_costs_the_same_queries_whatever_the_rows(
     superuser_client, account, settings, django_assert_num_queries
 ):

@@ -99,6 +99,23 @@ def test_the_outbox_keeps_only_the_indexes_delivery_reads_by():
         before = _event_indexes(OUTBOX)
         assert len(_full(before)) == 15
         assert len([d for d in before.values() if "varchar_pattern_ops" in d]) == 4
+        site_key = _site_foreign_key()
     finally:
         _migrate(_latest())
     assert _event_indexes(OUTBOX) == latest
+    # Only the site's index went: its foreign key was not dropped and added again (that
+    # would check every row under a lock on the site table).
+    assert _site_foreign_key() == site_key
+
+
+def _site_foreign_key() -> int:
+    """The object id of the outbox's foreign key to the site table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.oid FROM pg_constraint c JOIN pg_attribute a"
+            " ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)"
+            " WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND a.attname = 'site_id'",
+            [OUTBOX],
+        )
+        (oid,) = cursor.fetchone()
+    return oid

@@ -11,12 +11,15 @@ the database's time in the bench). Now:
   can be due;
 * ``bento_stripe_outbox_queue`` is each site's queue in order (the next batch is its head),
   for pending and sending rows; it replaces the index of (site, status, next attempt);
-* ``bento_stripe_outbox_dead`` serves the health check's count of dead rows.
+* ``bento_stripe_outbox_open`` holds the rows not delivered or skipped, by site and status:
+  the health check's count of dead rows, the metrics' counts per site and status, and
+  ``bento_stripe_replay --failed``.
 
 Every index of the table is written on each status change (a status change cannot be a
 heap-only update), so these go: ``status``'s own index and its ``varchar_pattern_ops``
 twin, ``next_attempt_at``'s, ``site``'s (the dedupe constraint's index starts with the
-site), and on PostgreSQL the ``varchar_pattern_ops`` twins of ``email``, ``event_type``
+site; only the index goes, not the foreign key, whose check would read every row under a
+lock on the site table), and on PostgreSQL the ``varchar_pattern_ops`` twins of ``email``, ``event_type``
 and ``stripe_event_id`` (nothing looks up an outbox row by prefix; Django does not track
 the twins, so the model is unchanged there and migrating back builds them again).
 """
@@ -67,6 +70,31 @@ def build_twins(apps, schema_editor) -> None:
             schema_editor.execute(statement)
 
 
+def _site_indexes(schema_editor) -> list[str]:
+    """The outbox's plain indexes of ``site_id`` alone (the foreign key's own index)."""
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, TABLE)
+    return [
+        name
+        for name, c in constraints.items()
+        if c["index"] and not c["unique"] and not c["primary_key"] and c["columns"] == ["site_id"]
+    ]
+
+
+def drop_site_index(apps, schema_editor) -> None:
+    for name in _site_indexes(schema_editor):
+        schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+
+
+def build_site_index(apps, schema_editor) -> None:
+    if _site_indexes(schema_editor):
+        return
+    model = apps.get_model("bento_stripe", "OutboxEvent")
+    field = model._meta.get_field("site")
+    schema_editor.execute(schema_editor._create_index_sql(model, fields=[field]))
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("bento_stripe", "0016_backfill_people"),
@@ -86,15 +114,24 @@ class Migration(migrations.Migration):
                 default=django.utils.timezone.now, verbose_name="next attempt at"
             ),
         ),
-        migrations.AlterField(
-            model_name="outboxevent",
-            name="site",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="bento_outbox",
-                to=site_model_label(),
-            ),
+        # Only the site's own index goes: an AlterField would drop and re-add the foreign
+        # key, whose check reads every outbox row under a lock on the host's site table.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="outboxevent",
+                    name="site",
+                    field=models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bento_outbox",
+                        to=site_model_label(),
+                    ),
+                ),
+            ],
+            database_operations=[
+                migrations.RunPython(drop_site_index, build_site_index, elidable=False),
+            ],
         ),
         migrations.AlterField(
             model_name="outboxevent",
@@ -141,9 +178,11 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="outboxevent",
             index=models.Index(
-                condition=models.Q(("status", "dead")),
-                fields=["created_at"],
-                name="bento_stripe_outbox_dead",
+                condition=models.Q(
+                    ("status__in", ["pending", "sending", "failed", "held", "dead"])
+                ),
+                fields=["site", "status"],
+                name="bento_stripe_outbox_open",
             ),
         ),
     ]

@@ -109,7 +109,8 @@ class OutboxEvent(models.Model):
     #: person is due to be looked up at Stripe (``SWEEP_AFTER`` later; ``OutboxQuerySet``'s
     #: ``due_for_lookup`` and ``postpone_lookup`` name that use). A row never waits for
     #: both, and the release that makes a held row pending sets this to now in the same
-    #: write, so the two timers share one column (and its index) rather than two.
+    #: write, so the two timers share one column rather than two. Its indexes are partial:
+    #: pending rows by this time (delivery), held rows through their person's index.
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
@@ -152,11 +153,12 @@ class OutboxEvent(models.Model):
                 condition=Q(status__in=["pending", "sending"]),
                 name="bento_stripe_outbox_queue",
             ),
-            # The health check's count of dead rows.
+            # Rows not delivered or skipped, by site and status: the health check's dead
+            # rows, the metrics' counts, ``bento_stripe_replay --failed``.
             models.Index(
-                fields=["created_at"],
-                condition=Q(status="dead"),
-                name="bento_stripe_outbox_dead",
+                fields=["site", "status"],
+                condition=Q(status__in=["pending", "sending", "failed", "held", "dead"]),
+                name="bento_stripe_outbox_open",
             ),
             # Held rows are found by their person's Stripe key, never scanned.
             models.Index(
